@@ -1,0 +1,20 @@
+/** What a command needs from the outside world, injected so commands run inside tests. */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  /** Resolves when the process is asked to stop (SIGINT/SIGTERM); tests resolve it themselves. */
+  readonly stopSignal: Promise<string>;
+  /** The repository or install root: where dist/ and node_modules/ are. */
+  readonly root: string;
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly command: string;
+
+  constructor(command: string, message: string) {
+    super(message);
+    this.command = command;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * `sealpost`: the command line. A public contract (DESIGN.md §8): tests, IT scripts and
+ * support use it. Every subcommand has --help; a bad flag is a usage error (exit 1) that
+ * says what is wrong.
+ */
+import { HispError } from '../api/index.js';
+import { VERSION } from '../host/version.js';
+import { demoCommand, DEMO_HELP } from './demo.js';
+import { UsageError, type CliIo } from './io.js';
+import { serveCommand, SERVE_HELP } from './serve.js';
+import { parseCommandArgs } from './args.js';
+
+export const MAIN_HELP = `Sealpost ${VERSION} — Direct secure health messaging with its own HISP
+
+Usage: sealpost <command> [options]
+
+Commands:
+  demo      start a HISP with a throwaway profile and open the mail UI
+  serve     run the HISP headless for a practice server
+  version   print the version
+
+Run 'sealpost <command> --help' for a command's options.
+`;
+
+const VERSION_HELP = `Usage: sealpost version
+
+Print Sealpost's version and the Node.js it runs on.
+`;
+
+interface Command {
+  readonly help: string;
+  readonly run: (args: readonly string[], io: CliIo) => Promise<number>;
+}
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  demo: { help: DEMO_HELP, run: demoCommand },
+  serve: { help: SERVE_HELP, run: serveCommand },
+  version: {
+    help: VERSION_HELP,
+    run: (args, io) => {
+      parseCommandArgs('version', args, {});
+      io.stdout(`sealpost ${VERSION} (Node.js ${process.version})\n`);
+      return Promise.resolve(0);
+    },
+  },
+};
+
+/** Runs one command line; returns the exit code. Never throws. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? io.stderr : io.stdout)(MAIN_HELP);
+    return name === undefined ? 1 : 0;
+  }
+  if (name === '--version') return runCli(['version'], io);
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (command === undefined) {
+    io.stderr(
+      `sealpost: unknown command ${JSON.stringify(name)}\nRun 'sealpost --help' for the list of commands.\n`,
+    );
+    return 1;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(
+        `sealpost ${error.command}: ${error.message}\nRun 'sealpost ${error.command} --help' for usage.\n`,
+      );
+      return 1;
+    }
+    const hispError = HispError.from(error);
+    io.stderr(`sealpost ${name}: ${hispError.message} [${hispError.code}]\n`);
+    if (hispError.code === 'INTERNAL' && error instanceof Error)
+      io.stderr(`${error.stack ?? error.message}\n`);
+    return hispError.code === 'USAGE' ? 1 : 2;
+  }
+}

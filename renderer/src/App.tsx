@@ -1,0 +1,202 @@
+/**
+ * The mail window's shell. For now it shows the HISP's status; the three-pane mail UI comes
+ * later. Everything it knows comes through the contract: `status` once connected, then the
+ * `status` event whenever it changes.
+ */
+import { useEffect, useState } from 'react';
+import type { ReactElement } from 'react';
+
+import { HispError } from '../../hisp/api/index.js';
+import type { HispClient, Status } from '../../hisp/api/index.js';
+import type { ConnectablePlan, ConnectionPlan } from './connection.js';
+import { ErrorNotice } from './ErrorNotice.js';
+import { NoToken } from './NoToken.js';
+import { StatusPanel } from './StatusPanel.js';
+import type { StatusSnapshot } from './StatusPanel.js';
+
+export interface AppProps {
+  /** How to connect, decided before the first render. */
+  readonly initialPlan: ConnectionPlan;
+  readonly open: (plan: ConnectablePlan, signal: AbortSignal) => Promise<HispClient>;
+  /** Tells the app about a new plan (a new address pasted into this tab); returns an unsubscribe. */
+  readonly watchPlans?: (listener: (plan: ConnectionPlan) => void) => () => void;
+}
+
+type Phase =
+  | { readonly kind: 'connecting' }
+  | { readonly kind: 'failed'; readonly error: HispError }
+  | { readonly kind: 'connected' }
+  | { readonly kind: 'lost'; readonly error: HispError };
+
+export function App({ initialPlan, open, watchPlans }: AppProps): ReactElement {
+  // `generation` remounts the connection view for each new plan, so no state carries over.
+  const [{ plan, generation }, setCurrent] = useState({ plan: initialPlan, generation: 0 });
+  useEffect(
+    () =>
+      watchPlans?.((next) =>
+        setCurrent((current) => ({ plan: next, generation: current.generation + 1 })),
+      ),
+    [watchPlans],
+  );
+
+  return (
+    <div className="app">
+      <header className="masthead">
+        <SealMark />
+        <span className="masthead-name">Sealpost</span>
+        <span className="masthead-tagline">Direct secure messaging</span>
+      </header>
+      <main className="page" aria-labelledby="page-title">
+        <h1 id="page-title">HISP status</h1>
+        {plan.kind === 'no-token' ? (
+          <NoToken problem={plan.problem} />
+        ) : plan.kind === 'unusable' ? (
+          <ErrorNotice title="This window cannot reach the HISP" error={plan.error} />
+        ) : (
+          <Connected key={generation} plan={plan} open={open} />
+        )}
+      </main>
+    </div>
+  );
+}
+
+function Connected({
+  plan,
+  open,
+}: {
+  plan: ConnectablePlan;
+  open: AppProps['open'];
+}): ReactElement {
+  const [phase, setPhase] = useState<Phase>({ kind: 'connecting' });
+  const [snapshot, setSnapshot] = useState<StatusSnapshot | undefined>(undefined);
+  const [callError, setCallError] = useState<HispError | undefined>(undefined);
+
+  useEffect(() => {
+    const abort = new AbortController();
+    const unsubscribe: Array<() => void> = [];
+    let client: HispClient | undefined;
+    // The channel is ordered, so whatever arrives last (call answer or event) is newest.
+    const receive = (status: Status): void => setSnapshot({ status, receivedAt: Date.now() });
+
+    const run = async (): Promise<void> => {
+      let connected: HispClient;
+      try {
+        connected = await open(plan, abort.signal);
+      } catch (error) {
+        if (!abort.signal.aborted) setPhase({ kind: 'failed', error: HispError.from(error) });
+        return;
+      }
+      if (abort.signal.aborted) {
+        connected.close();
+        return;
+      }
+      client = connected;
+      unsubscribe.push(connected.on('status', receive));
+      unsubscribe.push(
+        connected.onClose(() => setPhase({ kind: 'lost', error: new HispError('CHANNEL_CLOSED') })),
+      );
+      setPhase({ kind: 'connected' });
+      try {
+        receive(await connected.call('status', {}, { signal: abort.signal }));
+        setCallError(undefined);
+      } catch (error) {
+        const failure = HispError.from(error);
+        // A closed channel is reported by onClose; a cancelled call means we are unmounting.
+        if (!abort.signal.aborted && failure.code !== 'CHANNEL_CLOSED') setCallError(failure);
+      }
+    };
+    // Deliberately not awaited: an effect cannot be async, and run() handles its own errors.
+    void run();
+
+    return () => {
+      abort.abort();
+      for (const stop of unsubscribe) stop();
+      client?.close();
+    };
+  }, [plan, open]);
+
+  return (
+    <>
+      {phase.kind === 'connecting' && (
+        <p
+          className="notice notice-quiet"
+          role="status"
+          aria-live="polite"
+          data-testid="connecting"
+        >
+          Connecting to the HISP…
+        </p>
+      )}
+      {phase.kind === 'failed' && (
+        <ErrorNotice
+          title="Sealpost could not connect to the HISP"
+          error={phase.error}
+          testId="connection-error"
+          showWhoFixes={phase.error.code !== 'CHANNEL_CLOSED'}
+          action={<ReloadButton />}
+        />
+      )}
+      {phase.kind === 'lost' && (
+        <ErrorNotice
+          title="The connection to the HISP was lost"
+          error={phase.error}
+          hint="The HISP may have stopped. Once it is running again, reload this page."
+          testId="connection-lost"
+          showWhoFixes={false}
+          action={<ReloadButton />}
+        />
+      )}
+      {callError !== undefined && (
+        <ErrorNotice
+          title="The HISP could not report its status"
+          error={callError}
+          testId="status-error"
+        />
+      )}
+      {snapshot !== undefined && (phase.kind === 'connected' || phase.kind === 'lost') && (
+        <StatusPanel snapshot={snapshot} disconnected={phase.kind === 'lost'} />
+      )}
+    </>
+  );
+}
+
+function ReloadButton(): ReactElement {
+  return (
+    <button type="button" className="button" onClick={() => window.location.reload()}>
+      Reload
+    </button>
+  );
+}
+
+function SealMark(): ReactElement {
+  // A wax seal over an envelope flap, drawn in currentColor: decorative only.
+  return (
+    <svg
+      className="masthead-mark"
+      viewBox="0 0 32 32"
+      width="28"
+      height="28"
+      aria-hidden="true"
+      focusable="false"
+    >
+      <rect
+        x="3"
+        y="8"
+        width="26"
+        height="18"
+        rx="3"
+        fill="none"
+        stroke="currentColor"
+        strokeWidth="2"
+      />
+      <path
+        d="M4 10l12 9 12-9"
+        fill="none"
+        stroke="currentColor"
+        strokeWidth="2"
+        strokeLinejoin="round"
+      />
+      <circle cx="16" cy="19" r="5" className="masthead-seal" />
+    </svg>
+  );
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ERROR_CODES,
+  ERROR_CODE_LIST,
+  HispError,
+  SerializedErrorSchema,
+  isErrorCode,
+  missingCaseError,
+} from '../../hisp/api/index.js';
+
+describe('error-code registry', () => {
+  it('is pinned: codes are never renamed, removed or silently re-classified', () => {
+    // Adding a code means adding it here too; changing this table is a contract change.
+    const pinned = Object.fromEntries(
+      Object.entries(ERROR_CODES).map(([code, info]) => [code, info.userFixable]),
+    );
+    expect(pinned).toEqual({
+      BAD_REQUEST: false,
+      BAD_RESPONSE: false,
+      UNKNOWN_METHOD: false,
+      INTERNAL: false,
+      CANCELLED: false,
+      TIMEOUT: false,
+      CHANNEL_CLOSED: false,
+      UNAUTHORIZED: true,
+      FORBIDDEN_ORIGIN: true,
+      FORBIDDEN_HOST: true,
+      PAYLOAD_TOO_LARGE: false,
+      NOT_FOUND: false,
+      USAGE: true,
+      ADDRESS_IN_USE: true,
+      NOT_LOOPBACK: true,
+    });
+  });
+
+  it('uses one casing for every code and a sentence for every description', () => {
+    for (const code of ERROR_CODE_LIST) {
+      expect(code).toMatch(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/);
+      const { description } = ERROR_CODES[code];
+      expect(description.length, code).toBeGreaterThan(15);
+      expect(description, code).toMatch(/^[A-Z].*\.$/);
+    }
+  });
+
+  it('recognises registry codes and nothing else', () => {
+    expect(isErrorCode('TIMEOUT')).toBe(true);
+    expect(isErrorCode('timeout')).toBe(false);
+    expect(isErrorCode('toString')).toBe(false);
+    expect(isErrorCode(42)).toBe(false);
+  });
+});
+
+describe('HispError', () => {
+  it('serialises to {name, code, message, userFixable} and back, without the cause', () => {
+    const error = new HispError('UNAUTHORIZED', undefined, { cause: new Error('secret detail') });
+    const wire = JSON.parse(JSON.stringify(error)) as unknown;
+    expect(wire).toEqual({
+      name: 'HispError',
+      code: 'UNAUTHORIZED',
+      message: ERROR_CODES.UNAUTHORIZED.description,
+      userFixable: true,
+    });
+    expect(JSON.stringify(wire)).not.toContain('secret detail');
+    const parsed = SerializedErrorSchema.parse(wire);
+    const back = HispError.fromSerialized(parsed);
+    expect(back.code).toBe('UNAUTHORIZED');
+    expect(back.userFixable).toBe(true);
+  });
+
+  it('turns anything thrown into INTERNAL, keeping HispErrors as they are', () => {
+    const internal = HispError.from(new TypeError('x is undefined'));
+    expect(internal.code).toBe('INTERNAL');
+    expect(internal.message).toBe(ERROR_CODES.INTERNAL.description);
+    const kept = new HispError('TIMEOUT');
+    expect(HispError.from(kept)).toBe(kept);
+  });
+
+  it('missingCaseError names the unexpected value', () => {
+    expect(missingCaseError('surprise' as never).message).toContain('surprise');
+  });
+});

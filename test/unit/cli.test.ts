@@ -1,0 +1,169 @@
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../hisp/cli/main.js';
+import type { CliIo } from '../../hisp/cli/io.js';
+import { VERSION } from '../../hisp/host/version.js';
+
+let root: string;
+
+beforeAll(async () => {
+  // A stand-in install root with a built UI, so these tests do not depend on `npm run build`.
+  root = await mkdtemp(join(tmpdir(), 'sealpost-cli-root-'));
+  await mkdir(join(root, 'dist', 'renderer'), { recursive: true });
+  await writeFile(
+    join(root, 'dist', 'renderer', 'index.html'),
+    '<!doctype html><div id="root"></div>',
+  );
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+function io(stop: Promise<string> = new Promise(() => undefined)) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const value: CliIo = {
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+    env: { PATH: process.env['PATH'] ?? '' },
+    stopSignal: stop,
+    root,
+  };
+  return { io: value, out: () => out.join(''), err: () => err.join('') };
+}
+
+async function run(...argv: string[]) {
+  const captured = io();
+  const code = await runCli(argv, captured.io);
+  return { code, out: captured.out(), err: captured.err() };
+}
+
+describe('sealpost command line: usage', () => {
+  it('prints the command list and exits 1 with no command', async () => {
+    const r = await run();
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('Usage: sealpost <command>');
+  });
+
+  it('exits 0 for --help and for each command --help', async () => {
+    expect((await run('--help')).code).toBe(0);
+    for (const command of ['demo', 'serve', 'version']) {
+      const r = await run(command, '--help');
+      expect(r.code, command).toBe(0);
+      expect(r.out, command).toContain(`Usage: sealpost ${command}`);
+    }
+  });
+
+  it('prints the version', async () => {
+    for (const argv of [['version'], ['--version']]) {
+      const r = await run(...argv);
+      expect(r.code).toBe(0);
+      expect(r.out).toBe(`sealpost ${VERSION} (Node.js ${process.version})\n`);
+    }
+  });
+
+  it.each([
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['version', '--bogus'], /sealpost version: unknown option '--bogus'/],
+    [['demo', '--smoke=yes'], /sealpost demo: .*--smoke/],
+    [['demo', 'extra'], /sealpost demo: .*positional/i],
+    [['serve'], /--profile DIR is required/],
+    [['serve', '--profile'], /sealpost serve: .*--profile/],
+    [['serve', '--profile', '/tmp/x', '--listen', 'nope'], /--listen wants HOST:PORT/],
+    [['serve', '--profile', '/tmp/x', '--listen', '127.0.0.1:70000'], /--listen wants HOST:PORT/],
+  ])('a usage error exits 1 and says what is wrong: %j', async (argv, message) => {
+    const r = await run(...argv);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(message);
+    expect(r.out).toBe('');
+  });
+});
+
+describe('sealpost serve', () => {
+  it('refuses a non-loopback listen address', async () => {
+    const profile = await mkdtemp(join(tmpdir(), 'sealpost-serve-'));
+    try {
+      const r = await run('serve', '--profile', profile, '--listen', '0.0.0.0:0');
+      expect(r.code).toBe(2);
+      expect(r.err).toContain('[NOT_LOOPBACK]');
+    } finally {
+      await rm(profile, { recursive: true, force: true });
+    }
+  });
+
+  it('serves, hands the token over in a private file only, and cleans up on stop', async () => {
+    const profile = join(await mkdtemp(join(tmpdir(), 'sealpost-serve-')), 'clinic');
+    let stop = (_signal: string): void => undefined;
+    const captured = io(new Promise((resolve) => (stop = resolve)));
+    const exit = runCli(['serve', '--profile', profile, '--listen', '127.0.0.1:0'], captured.io);
+    const bridgeFile = join(profile, 'bridge.json');
+    let info: { url: string; token: string; pid: number } | undefined;
+    for (let i = 0; i < 200 && info === undefined; i++) {
+      info = await readFile(bridgeFile, 'utf8').then(
+        (t) => JSON.parse(t) as typeof info,
+        () => undefined,
+      );
+      if (info === undefined) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(info?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(info?.token).toMatch(/^[0-9a-f]{64}$/);
+    expect((await stat(bridgeFile)).mode & 0o777).toBe(0o600);
+    expect((await stat(profile)).mode & 0o777).toBe(0o700);
+
+    const answer = await fetch(`${info?.url}api/call/status`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${info?.token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({
+      result: { mode: 'server', profile: { name: 'clinic' } },
+    });
+
+    stop('SIGTERM');
+    expect(await exit).toBe(0);
+    await expect(stat(bridgeFile)).rejects.toThrow();
+    const everything = captured.out() + captured.err();
+    expect(everything).toContain('serving http://127.0.0.1:');
+    expect(everything).not.toContain(info?.token ?? 'missing');
+  });
+});
+
+describe('sealpost demo --smoke', () => {
+  it('starts a HISP, checks the UI and the contract the way the UI does, and exits 0', async () => {
+    const r = await run('demo', '--smoke');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/smoke: OK .* ready/);
+  });
+
+  it('fails when the UI is not built', async () => {
+    const bare = await mkdtemp(join(tmpdir(), 'sealpost-cli-bare-'));
+    try {
+      const captured = io();
+      const code = await runCli(['demo', '--smoke'], { ...captured.io, root: bare });
+      expect(code).toBe(3);
+      expect(captured.err()).toContain('npm run build');
+    } finally {
+      await rm(bare, { recursive: true, force: true });
+    }
+  });
+
+  it('removes a throwaway profile on exit', async () => {
+    const r = await run('demo', '--smoke');
+    const dir = /^Profile: (.+) \(throwaway, removed on exit\)$/m.exec(r.out)?.[1];
+    expect(dir).toContain('sealpost-demo-');
+    await expect(stat(dir ?? '/nonexistent-x')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('keeps the profile in --data-dir', async () => {
+    const dir = join(await mkdtemp(join(tmpdir(), 'sealpost-demo-keep-')), 'profile');
+    const r = await run('demo', '--smoke', '--data-dir', dir);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`Profile: ${dir} (kept)`);
+    expect((await stat(dir)).isDirectory()).toBe(true);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
