@@ -75,6 +75,156 @@ export const ERROR_CODES = {
       'The HISP bridge only listens on this computer (127.0.0.1, ::1 or localhost); another address was asked for.',
     userFixable: true,
   },
+
+  // ── Security agent: message structure (inbound and outbound) ─────────────────────────────
+  LIMIT_EXCEEDED: {
+    description:
+      'The message is larger, more deeply nested or has more parts than Sealpost accepts. Ask the sender to split it.',
+    userFixable: true,
+  },
+  MIME_MALFORMED: {
+    description: 'The message is not well-formed MIME. Ask the sender to send it again.',
+    userFixable: true,
+  },
+  NOT_SMIME: {
+    description:
+      'The message is not signed and encrypted with S/MIME, so it is not a Direct message and was not accepted.',
+    userFixable: true,
+  },
+  CMS_MALFORMED: {
+    description:
+      'The signed or encrypted part of the message is damaged or not valid CMS. Ask the sender to send it again.',
+    userFixable: true,
+  },
+  UNSUPPORTED_ALGORITHM: {
+    description:
+      'The message uses an encryption or signature algorithm that Direct does not allow.',
+    userFixable: true,
+  },
+  NO_MATCHING_RECIPIENT: {
+    description:
+      'The message is not encrypted to any certificate whose private key this HISP holds. The sender may be using an old certificate of yours.',
+    userFixable: true,
+  },
+  DECRYPT_FAILED: {
+    description:
+      "The message could not be decrypted with this HISP's key: it was encrypted to another key or damaged on the way.",
+    userFixable: true,
+  },
+  NOT_SIGNED: {
+    description: 'The decrypted message carries no signature, so its sender cannot be verified.',
+    userFixable: true,
+  },
+  SIGNATURE_INVALID: {
+    description:
+      'The signature does not match the message: it was altered or damaged after it was signed.',
+    userFixable: true,
+  },
+  WEAK_DIGEST: {
+    description: 'The signature uses MD5 or SHA-1, which Direct no longer accepts.',
+    userFixable: true,
+  },
+  ROUTING_MISMATCH: {
+    description:
+      'The envelope sender or recipients do not match the From, To or Cc inside the message, which can mean tampering.',
+    userFixable: true,
+  },
+  IDENTITY_MISMATCH: {
+    description:
+      'The signing certificate does not belong to the From address (or its domain), so the message cannot be signed with it.',
+    userFixable: true,
+  },
+
+  // ── Security agent: certificates and trust ───────────────────────────────────────────────
+  CERT_MALFORMED: {
+    description: 'A certificate could not be read (it is neither valid PEM nor DER X.509).',
+    userFixable: true,
+  },
+  KEY_MALFORMED: {
+    description:
+      'A private key could not be read (it is neither valid PEM nor DER PKCS#8, PKCS#1 or SEC1).',
+    userFixable: true,
+  },
+  KEY_CERT_MISMATCH: {
+    description: 'The private key does not belong to the certificate it was given with.',
+    userFixable: true,
+  },
+  PKCS12_BAD_PASSWORD: {
+    description:
+      'The PKCS#12 file could not be opened with this password (or its integrity check failed).',
+    userFixable: true,
+  },
+  PKCS12_UNSUPPORTED: {
+    description:
+      'The PKCS#12 file uses an old encryption (such as RC2) that Sealpost does not read. Convert it with OpenSSL; the error message gives the commands.',
+    userFixable: true,
+  },
+  PKCS12_MALFORMED: {
+    description: 'The PKCS#12 file is damaged or holds no private key with its certificate.',
+    userFixable: true,
+  },
+  WEAK_KEY: {
+    description:
+      "A certificate's key is too weak for Direct (RSA keys must be at least 2048 bits).",
+    userFixable: true,
+  },
+  CERT_WEAK_SIGNATURE: {
+    description:
+      'A certificate in the chain is signed with MD5 or SHA-1, which Direct no longer accepts.',
+    userFixable: true,
+  },
+  CERT_BAD_SIGNATURE: {
+    description: 'A certificate in the chain carries a signature that does not verify.',
+    userFixable: true,
+  },
+  CERT_EXPIRED: {
+    description:
+      'A certificate in the chain has expired. The sender (or their HISP) must renew it.',
+    userFixable: true,
+  },
+  CERT_NOT_YET_VALID: {
+    description:
+      "A certificate in the chain is not valid yet. Check this computer's clock, or wait.",
+    userFixable: true,
+  },
+  CERT_REVOKED: {
+    description: 'A certificate in the chain has been revoked by its issuer.',
+    userFixable: true,
+  },
+  REVOCATION_UNKNOWN: {
+    description:
+      'The revocation status of a certificate could not be checked (its CRL could not be fetched, or is stale).',
+    userFixable: true,
+  },
+  CERT_UNTRUSTED: {
+    description:
+      "The certificate does not chain to any trust anchor configured for this domain. The sender's organisation is not in your trust bundles.",
+    userFixable: true,
+  },
+  CHAIN_INCOMPLETE: {
+    description:
+      'An intermediate certificate is missing and could not be fetched from the address the certificate names.',
+    userFixable: true,
+  },
+  CERT_ADDRESS_MISMATCH: {
+    description:
+      "The certificate does not belong to the sender's Direct address or its domain (its subject alternative names do not match).",
+    userFixable: true,
+  },
+  CERT_KEY_USAGE: {
+    description:
+      'A certificate is not allowed to be used this way (its key usage or extended key usage forbids it).',
+    userFixable: true,
+  },
+  CERT_NOT_CA: {
+    description:
+      'A certificate in the chain that issues others is not marked as a certificate authority.',
+    userFixable: true,
+  },
+  FETCH_FAILED: {
+    description: 'A certificate or revocation list could not be fetched over HTTP.',
+    userFixable: true,
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -128,6 +278,12 @@ export class HispError extends Error {
     if (error instanceof HispError) return error;
     return new HispError('INTERNAL', undefined, { cause: error });
   }
+}
+
+/** One reason in a trust decision or verification result (e.g. `smime decrypt --report`). */
+export interface Reason {
+  readonly code: ErrorCode;
+  readonly message: string;
 }
 
 /** For exhaustive switches: a value the type system says cannot exist. */

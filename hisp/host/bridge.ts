@@ -20,6 +20,7 @@ import { extname, join, relative, sep } from 'node:path';
 import { WebSocketServer } from 'ws';
 import {
   BEARER_PROTOCOL_PREFIX,
+  ERROR_CODES,
   HispError,
   LIMITS,
   ResponseMessageSchema,
@@ -82,34 +83,24 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 
 const MAX_UI_FILES = 500;
 
+/** HTTP statuses for the codes the bridge itself produces; others map by whose fix they are. */
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  BAD_REQUEST: 400,
+  USAGE: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN_ORIGIN: 403,
+  FORBIDDEN_HOST: 403,
+  NOT_LOOPBACK: 403,
+  NOT_FOUND: 404,
+  UNKNOWN_METHOD: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  CANCELLED: 503,
+  CHANNEL_CLOSED: 503,
+  TIMEOUT: 504,
+};
+
 export function httpStatusFor(code: ErrorCode): number {
-  switch (code) {
-    case 'BAD_REQUEST':
-    case 'USAGE':
-      return 400;
-    case 'UNAUTHORIZED':
-      return 401;
-    case 'FORBIDDEN_ORIGIN':
-    case 'FORBIDDEN_HOST':
-    case 'NOT_LOOPBACK':
-      return 403;
-    case 'NOT_FOUND':
-    case 'UNKNOWN_METHOD':
-      return 404;
-    case 'PAYLOAD_TOO_LARGE':
-      return 413;
-    case 'CANCELLED':
-    case 'CHANNEL_CLOSED':
-      return 503;
-    case 'TIMEOUT':
-      return 504;
-    case 'ADDRESS_IN_USE':
-    case 'BAD_RESPONSE':
-    case 'INTERNAL':
-      return 500;
-    default:
-      return 500;
-  }
+  return HTTP_STATUS[code] ?? (ERROR_CODES[code].userFixable ? 422 : 500);
 }
 
 export class Bridge {
