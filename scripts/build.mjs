@@ -29,6 +29,9 @@ if (wanted('hisp')) {
     ...common,
     platform: 'node',
     format: 'esm',
+    // Split so each command loads only its own code (see hisp/cli/main.ts).
+    splitting: true,
+    chunkNames: 'hisp/chunks/[name]-[hash]',
     entryPoints: { 'hisp/cli': 'hisp/cli/bin.ts', 'hisp/utility': 'hisp/host/utility.ts' },
     outdir: dist,
   });

@@ -7,8 +7,12 @@ export const AGENT_LIMITS = {
   /** Largest whole message (RFC 5322 bytes) accepted inbound or signed outbound. Direct
    * messages carry clinical documents and images; 100 MiB is well above what HISPs relay. */
   messageBytes: 100 * 1024 * 1024,
-  /** Largest CMS structure (DER/BER) after base64 decoding. */
-  cmsBytes: 96 * 1024 * 1024,
+  /** Largest CMS structure (DER/BER). A CMS travels base64-encoded inside a message, so it
+   * can never legitimately exceed the message limit; outbound, the whole encrypted message
+   * must fit `messageBytes` so that every Direct peer with our limits accepts it. */
+  cmsBytes: 100 * 1024 * 1024,
+  /** ASN.1 elements visited while reading one structure (segments plus ordinary elements). */
+  asn1Elements: 300_000,
   /** Header block of one MIME part, in bytes. */
   headerBytes: 256 * 1024,
   /** Header fields in one MIME part. */

@@ -173,6 +173,11 @@ export const ERROR_CODES = {
       'A certificate in the chain is signed with MD5 or SHA-1, which Direct no longer accepts.',
     userFixable: true,
   },
+  CERT_SHA1_SIGNATURE: {
+    description:
+      'A certificate in the chain is signed with SHA-1. This HISP is configured to accept that for legacy trust domains; DirectTrust requires SHA-256 for new certificates.',
+    userFixable: true,
+  },
   CERT_BAD_SIGNATURE: {
     description: 'A certificate in the chain carries a signature that does not verify.',
     userFixable: true,

@@ -2,6 +2,10 @@
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
+  /** Standard input as bytes, refused beyond `limit` bytes. */
+  readonly readStdin: (limit: number) => Promise<Buffer>;
+  /** Binary standard output, honouring backpressure. */
+  readonly writeStdout: (chunk: Uint8Array) => Promise<void>;
   readonly env: NodeJS.ProcessEnv;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM); tests resolve it themselves. */
   readonly stopSignal: Promise<string>;

@@ -3,11 +3,9 @@
  * support use it. Every subcommand has --help; a bad flag is a usage error (exit 1) that
  * says what is wrong.
  */
-import { HispError } from '../api/index.js';
+import { HispError } from '../api/errors.js';
 import { VERSION } from '../host/version.js';
-import { demoCommand, DEMO_HELP } from './demo.js';
 import { UsageError, type CliIo } from './io.js';
-import { serveCommand, SERVE_HELP } from './serve.js';
 import { parseCommandArgs } from './args.js';
 
 export const MAIN_HELP = `Sealpost ${VERSION} — Direct secure health messaging with its own HISP
@@ -17,6 +15,7 @@ Usage: sealpost <command> [options]
 Commands:
   demo      start a HISP with a throwaway profile and open the mail UI
   serve     run the HISP headless for a practice server
+  smime     sign+encrypt or decrypt+verify a Direct message (encrypt|decrypt)
   version   print the version
 
 Run 'sealpost <command> --help' for a command's options.
@@ -32,17 +31,32 @@ interface Command {
   readonly run: (args: readonly string[], io: CliIo) => Promise<number>;
 }
 
-const COMMANDS: Readonly<Record<string, Command>> = {
-  demo: { help: DEMO_HELP, run: demoCommand },
-  serve: { help: SERVE_HELP, run: serveCommand },
-  version: {
-    help: VERSION_HELP,
-    run: (args, io) => {
-      parseCommandArgs('version', args, {});
-      io.stdout(`sealpost ${VERSION} (Node.js ${process.version})\n`);
-      return Promise.resolve(0);
-    },
+/**
+ * Each command's module is loaded only when that command runs, so `smime` in a pipeline does
+ * not pay for the web server and `version` pays for nothing.
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  demo: async () => {
+    const { demoCommand, DEMO_HELP } = await import('./demo.js');
+    return { help: DEMO_HELP, run: demoCommand };
   },
+  serve: async () => {
+    const { serveCommand, SERVE_HELP } = await import('./serve.js');
+    return { help: SERVE_HELP, run: serveCommand };
+  },
+  smime: async () => {
+    const { smimeCommand, SMIME_HELP } = await import('./smime.js');
+    return { help: SMIME_HELP, run: smimeCommand };
+  },
+  version: () =>
+    Promise.resolve({
+      help: VERSION_HELP,
+      run: (args, io) => {
+        parseCommandArgs('version', args, {});
+        io.stdout(`sealpost ${VERSION} (Node.js ${process.version})\n`);
+        return Promise.resolve(0);
+      },
+    }),
 };
 
 /** Runs one command line; returns the exit code. Never throws. */
@@ -53,13 +67,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return name === undefined ? 1 : 0;
   }
   if (name === '--version') return runCli(['version'], io);
-  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (command === undefined) {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (load === undefined) {
     io.stderr(
       `sealpost: unknown command ${JSON.stringify(name)}\nRun 'sealpost --help' for the list of commands.\n`,
     );
     return 1;
   }
+  const command = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout(command.help);
     return 0;

@@ -50,6 +50,7 @@ describe('error-code registry', () => {
       PKCS12_MALFORMED: true,
       WEAK_KEY: true,
       CERT_WEAK_SIGNATURE: true,
+      CERT_SHA1_SIGNATURE: true,
       CERT_BAD_SIGNATURE: true,
       CERT_EXPIRED: true,
       CERT_NOT_YET_VALID: true,

@@ -27,6 +27,11 @@ function io(stop: Promise<string> = new Promise(() => undefined)) {
   const value: CliIo = {
     stdout: (t) => out.push(t),
     stderr: (t) => err.push(t),
+    readStdin: () => Promise.resolve(Buffer.alloc(0)),
+    writeStdout: (chunk) => {
+      out.push(Buffer.from(chunk).toString('utf8'));
+      return Promise.resolve();
+    },
     env: { PATH: process.env['PATH'] ?? '' },
     stopSignal: stop,
     root,
@@ -49,7 +54,7 @@ describe('sealpost command line: usage', () => {
 
   it('exits 0 for --help and for each command --help', async () => {
     expect((await run('--help')).code).toBe(0);
-    for (const command of ['demo', 'serve', 'version']) {
+    for (const command of ['demo', 'serve', 'smime', 'version']) {
       const r = await run(command, '--help');
       expect(r.code, command).toBe(0);
       expect(r.out, command).toContain(`Usage: sealpost ${command}`);

@@ -1,0 +1,153 @@
+/**
+ * Content-Transfer-Encoding decoding (RFC 2045 §6).
+ *
+ * - 7bit, 8bit, binary: the body bytes themselves (the same view, no copy). Bytes that 7bit
+ *   forbids (8-bit, NUL) are tolerated: the agent verifies signatures over bytes, and refusing
+ *   here would only hide what was sent.
+ * - base64: whitespace and line breaks anywhere are skipped; any other character outside the
+ *   alphabet, padding in the wrong place, data after padding, or a dangling single character
+ *   is MIME_MALFORMED (a lenient decoder that skips junk lets two parsers see different
+ *   content). Missing final padding is tolerated.
+ * - quoted-printable: "=XX" (either case), soft line breaks ("=" + optional whitespace + CRLF
+ *   or LF), trailing whitespace on lines removed (§6.7 rule 3); an "=" not followed by two
+ *   hex digits or a line break is kept literally (§6.7 note 1).
+ * - anything else: MIME_MALFORMED.
+ */
+import { malformed } from './errors.js';
+import type { MimeEntity } from './parser.js';
+
+/** The decoded body of a (non-multipart) entity. */
+export function decodeBody(entity: Pick<MimeEntity, 'body' | 'transferEncoding'>): Buffer {
+  switch (entity.transferEncoding) {
+    case '7bit':
+    case '8bit':
+    case 'binary':
+      return entity.body;
+    case 'base64':
+      return decodeBase64Strict(entity.body);
+    case 'quoted-printable':
+      return decodeQuotedPrintable(entity.body);
+    default:
+      throw malformed(
+        `Unknown Content-Transfer-Encoding "${entity.transferEncoding.slice(0, 40)}".`,
+      );
+  }
+}
+
+const WS = -2;
+const PAD = -3;
+const INVALID = -1;
+const BASE64_TABLE = (() => {
+  const table = new Int8Array(256).fill(INVALID);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  for (let i = 0; i < alphabet.length; i++) table[alphabet.charCodeAt(i)] = i;
+  for (const c of [0x20, 0x09, 0x0d, 0x0a]) table[c] = WS;
+  table[0x3d] = PAD;
+  return table;
+})();
+
+/**
+ * Base64 with whitespace anywhere, strict about everything else.
+ * @throws HispError MIME_MALFORMED naming the offset of the first bad byte.
+ */
+export function decodeBase64Strict(data: Uint8Array): Buffer {
+  const out = Buffer.alloc(Math.floor((data.length * 3) / 4) + 3);
+  let o = 0;
+  let acc = 0;
+  let n = 0;
+  let pads = 0;
+  for (let i = 0; i < data.length; i++) {
+    const t = BASE64_TABLE[data[i] ?? 0] ?? INVALID;
+    if (t >= 0) {
+      if (pads > 0) throw malformed(`Base64 data continues after its padding (offset ${i}).`);
+      acc = (acc << 6) | t;
+      if (++n === 4) {
+        out[o++] = (acc >> 16) & 0xff;
+        out[o++] = (acc >> 8) & 0xff;
+        out[o++] = acc & 0xff;
+        acc = 0;
+        n = 0;
+      }
+    } else if (t === WS) {
+      continue;
+    } else if (t === PAD) {
+      pads++;
+      if (n < 2 || n + pads > 4)
+        throw malformed(`Base64 padding in the wrong place (offset ${i}).`);
+    } else {
+      throw malformed(
+        `Invalid character 0x${(data[i] ?? 0).toString(16).padStart(2, '0')} in base64 (offset ${i}).`,
+      );
+    }
+  }
+  if (n === 1) throw malformed('Base64 data ends with a single dangling character.');
+  if (pads > 0 && n + pads !== 4) throw malformed('Base64 padding is incomplete.');
+  if (n === 2) out[o++] = (acc >> 4) & 0xff;
+  else if (n === 3) {
+    out[o++] = (acc >> 10) & 0xff;
+    out[o++] = (acc >> 2) & 0xff;
+  }
+  return out.subarray(0, o);
+}
+
+const HEX = (() => {
+  const table = new Int8Array(256).fill(-1);
+  for (let i = 0; i < 10; i++) table[0x30 + i] = i;
+  for (let i = 0; i < 6; i++) {
+    table[0x41 + i] = 10 + i;
+    table[0x61 + i] = 10 + i;
+  }
+  return table;
+})();
+
+/** Quoted-printable (RFC 2045 §6.7), tolerant as the RFC recommends. */
+export function decodeQuotedPrintable(data: Uint8Array): Buffer {
+  const out = Buffer.alloc(data.length);
+  let o = 0;
+  const len = data.length;
+  let i = 0;
+  while (i < len) {
+    const b = data[i] ?? 0;
+    if (b === 0x3d) {
+      const h1 = HEX[data[i + 1] ?? 0] ?? -1;
+      const h2 = HEX[data[i + 2] ?? 0] ?? -1;
+      if (i + 2 < len && h1 >= 0 && h2 >= 0) {
+        out[o++] = (h1 << 4) | h2;
+        i += 3;
+        continue;
+      }
+      // Soft line break: "=" [whitespace] (CRLF | LF | end of data).
+      let j = i + 1;
+      while (j < len && (data[j] === 0x20 || data[j] === 0x09)) j++;
+      if (j >= len) {
+        i = len;
+        continue;
+      }
+      if (data[j] === 0x0a) {
+        i = j + 1;
+        continue;
+      }
+      if (data[j] === 0x0d && data[j + 1] === 0x0a) {
+        i = j + 2;
+        continue;
+      }
+      out[o++] = b;
+      i++;
+      continue;
+    }
+    if (b === 0x20 || b === 0x09) {
+      // Trailing whitespace before a line ending (or the end) was added in transport.
+      let j = i;
+      while (j < len && (data[j] === 0x20 || data[j] === 0x09)) j++;
+      if (j >= len || data[j] === 0x0a || (data[j] === 0x0d && data[j + 1] === 0x0a)) {
+        i = j;
+        continue;
+      }
+      while (i < j) out[o++] = data[i++] ?? 0;
+      continue;
+    }
+    out[o++] = b;
+    i++;
+  }
+  return out.subarray(0, o);
+}

@@ -1,0 +1,225 @@
+/**
+ * HTTP fetches for AIA caIssuers certificates and CRLs (RFC 5280 §4.2.2.1, §4.2.1.13).
+ *
+ * The URLs come from certificates, i.e. from whoever sent the message, so every fetch is
+ * bounded: http and https only, at most AGENT_LIMITS.fetchRedirects redirects, one deadline
+ * for the whole fetch (redirects and body included), and the body is cut off as soon as it
+ * grows past `maxBytes` — while it is arriving, not after it was buffered. Errors name the
+ * URL's host only (never the path or query, which may carry tokens).
+ */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
+import { AGENT_LIMITS } from '../agent/limits.js';
+import { HispError } from '../api/errors.js';
+import type { Logger } from '../log/logger.js';
+
+export interface FetchOptions {
+  /** Refuse (LIMIT_EXCEEDED) a body larger than this. */
+  readonly maxBytes: number;
+}
+
+/** Something that fetches bytes by URL. Failures are HispError FETCH_FAILED or LIMIT_EXCEEDED. */
+export interface Fetcher {
+  get(url: string, options: FetchOptions): Promise<Buffer>;
+}
+
+export interface HttpFetcherOptions {
+  readonly logger: Logger;
+  /** Deadline for one fetch, redirects and body included. Default AGENT_LIMITS.fetchTimeoutMs. */
+  readonly timeoutMs?: number;
+  /** Redirects followed. Default AGENT_LIMITS.fetchRedirects. */
+  readonly redirects?: number;
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+type Hop =
+  | { readonly kind: 'redirect'; readonly location: string }
+  | { readonly kind: 'body'; readonly body: Buffer };
+
+function fetchFailed(host: string, why: string, cause?: unknown): HispError {
+  return new HispError(
+    'FETCH_FAILED',
+    `Could not fetch from ${host}: ${why}.`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function parseHttpUrl(value: string, host: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw fetchFailed(host, 'the URL is not valid');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw fetchFailed(
+      url.host || host,
+      `the ${url.protocol.replace(/:$/, '')} scheme is not fetched (http and https only)`,
+    );
+  }
+  return url;
+}
+
+function hostOf(value: string): string {
+  try {
+    return new URL(value).host || 'an invalid URL';
+  } catch {
+    return 'an invalid URL';
+  }
+}
+
+export function createHttpFetcher(options: HttpFetcherOptions): Fetcher {
+  const logger = options.logger.child({ component: 'certs.fetch' });
+  const timeoutMs = options.timeoutMs ?? AGENT_LIMITS.fetchTimeoutMs;
+  const maxRedirects = options.redirects ?? AGENT_LIMITS.fetchRedirects;
+
+  return {
+    async get(url: string, fetchOptions: FetchOptions): Promise<Buffer> {
+      const { maxBytes } = fetchOptions;
+      if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+        throw new HispError(
+          'INTERNAL',
+          `maxBytes must be a non-negative integer, got ${String(maxBytes)}.`,
+        );
+      }
+      let current = parseHttpUrl(url, hostOf(url));
+      const started = Date.now();
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), timeoutMs);
+      try {
+        for (let redirects = 0; ; redirects++) {
+          const hop = await requestOnce(current, controller.signal, maxBytes);
+          if (hop.kind === 'body') {
+            logger.debug('fetched', {
+              host: current.host,
+              bytes: hop.body.byteLength,
+              redirects,
+              ms: Date.now() - started,
+            });
+            return hop.body;
+          }
+          if (redirects >= maxRedirects) {
+            throw fetchFailed(current.host, `more than ${maxRedirects} redirects`);
+          }
+          let next: string;
+          try {
+            next = new URL(hop.location, current).href;
+          } catch {
+            throw fetchFailed(current.host, 'it redirected to an invalid URL');
+          }
+          current = parseHttpUrl(next, current.host);
+        }
+      } catch (error) {
+        const failure =
+          error instanceof HispError
+            ? error
+            : controller.signal.aborted
+              ? fetchFailed(current.host, `no complete answer within ${timeoutMs} ms`, error)
+              : fetchFailed(current.host, describeNetworkError(error), error);
+        logger.warn('fetch failed', {
+          host: current.host,
+          code: failure.code,
+          reason: failure.message,
+          ms: Date.now() - started,
+        });
+        throw failure;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+function describeNetworkError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === undefined ? error.message : `${code} (${error.message})`;
+  }
+  return String(error);
+}
+
+function requestOnce(url: URL, signal: AbortSignal, maxBytes: number): Promise<Hop> {
+  return new Promise<Hop>((resolve, reject) => {
+    let settled = false;
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      request.destroy();
+      reject(error instanceof Error ? error : new Error(String(error)));
+    };
+    const succeed = (hop: Hop) => {
+      if (settled) return;
+      settled = true;
+      resolve(hop);
+    };
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const request = send(
+      url,
+      {
+        method: 'GET',
+        agent: false, // one connection per fetch, closed afterwards
+        signal,
+        headers: { accept: '*/*', 'user-agent': 'Sealpost' },
+      },
+      (response: IncomingMessage) => {
+        const status = response.statusCode ?? 0;
+        if (REDIRECT_STATUSES.has(status)) {
+          const location = response.headers.location;
+          response.resume();
+          if (location === undefined || location === '') {
+            fail(fetchFailed(url.host, `HTTP ${status} without a Location`));
+          } else {
+            succeed({ kind: 'redirect', location });
+          }
+          return;
+        }
+        if (status !== 200) {
+          response.resume();
+          fail(fetchFailed(url.host, `HTTP ${status}`));
+          return;
+        }
+        const declared = Number(response.headers['content-length']);
+        if (Number.isFinite(declared) && declared > maxBytes) {
+          fail(
+            new HispError(
+              'LIMIT_EXCEEDED',
+              `The answer from ${url.host} is ${declared} bytes, more than the ${maxBytes} allowed.`,
+            ),
+          );
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let total = 0;
+        response.on('data', (chunk: Buffer) => {
+          total += chunk.byteLength;
+          if (total > maxBytes) {
+            fail(
+              new HispError(
+                'LIMIT_EXCEEDED',
+                `The answer from ${url.host} grew past the ${maxBytes} bytes allowed.`,
+              ),
+            );
+            return;
+          }
+          chunks.push(chunk);
+        });
+        response.on('end', () => {
+          if (!response.complete) {
+            fail(fetchFailed(url.host, 'the connection closed before the answer was complete'));
+            return;
+          }
+          succeed({ kind: 'body', body: Buffer.concat(chunks, total) });
+        });
+        response.on('error', (error) => fail(error));
+        response.on('close', () => {
+          if (!settled)
+            fail(fetchFailed(url.host, 'the connection closed before the answer was complete'));
+        });
+      },
+    );
+    request.on('error', (error) => fail(error));
+    request.end();
+  });
+}

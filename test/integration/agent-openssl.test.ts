@@ -1,0 +1,257 @@
+/**
+ * Whole Direct messages against OpenSSL as the independent peer, both directions: what we
+ * send decrypts and verifies with `openssl cms` against the anchor; what OpenSSL builds
+ * (sign, then encrypt) decrypts, verifies and is trusted by us.
+ */
+import { createPrivateKey, randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decryptAndVerify } from '../../hisp/agent/inbound.js';
+import { signAndEncrypt, type SenderIdentity } from '../../hisp/agent/outbound.js';
+import {
+  collect,
+  type ContentCipher,
+  type KeyTransport,
+  type SigningDigest,
+} from '../../hisp/agent/types.js';
+import { parseCertificate } from '../../hisp/certs/certificate.js';
+import { createSilentLogger } from '../../hisp/log/logger.js';
+import {
+  createTestCa,
+  issueEndEntityCert,
+  type TestCa,
+  type TestEndEntity,
+} from '../services/certs.js';
+import { run } from '../services/proc.js';
+import { makeTempDir, type TempDir } from '../services/tmp.js';
+
+let dir: TempDir;
+let ca: TestCa;
+let alice: TestEndEntity;
+let bob: TestEndEntity;
+let aliceIdentity: SenderIdentity;
+
+beforeAll(async () => {
+  dir = await makeTempDir('agent-openssl');
+  ca = await createTestCa(dir.path, { commonName: 'Sealpost Test Direct CA' });
+  [alice, bob] = await Promise.all([
+    issueEndEntityCert(ca, dir.path, { email: 'alice@a.example.test' }),
+    issueEndEntityCert(ca, dir.path, { email: 'bob@b.example.test' }),
+  ]);
+  aliceIdentity = {
+    certDer: alice.certDer,
+    chainDer: [ca.certDer],
+    key: createPrivateKey(alice.keyPem),
+  };
+});
+afterAll(async () => {
+  await dir.remove();
+});
+
+/** A realistic message of about `size` bytes, CRLF, with a unique marker. */
+function message(size: number): Buffer {
+  const head =
+    'From: Alice Example <alice@a.example.test>\r\nTo: bob@b.example.test\r\nSubject: Referral\r\n' +
+    `Date: Thu, 26 Nov 2026 10:00:00 +0000\r\nMessage-ID: <${randomBytes(8).toString('hex')}@a.example.test>\r\n` +
+    'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n';
+  const line = 'Patient summary line with clinical details to transmit securely 0123456789.\r\n';
+  return Buffer.from(
+    head + line.repeat(Math.max(1, Math.ceil((size - head.length) / line.length))),
+  );
+}
+
+const OPENSSL_CIPHER: Record<ContentCipher, string> = {
+  'aes128-cbc': '-aes128',
+  'aes192-cbc': '-aes192',
+  'aes256-cbc': '-aes256',
+  'aes128-gcm': '-aes-128-gcm',
+  'aes192-gcm': '-aes-192-gcm',
+  'aes256-gcm': '-aes-256-gcm',
+};
+const OPENSSL_KEYOPT: Record<KeyTransport, string[]> = {
+  'oaep-sha1': ['-keyopt', 'rsa_padding_mode:oaep'],
+  'oaep-sha256': [
+    '-keyopt',
+    'rsa_padding_mode:oaep',
+    '-keyopt',
+    'rsa_oaep_md:sha256',
+    '-keyopt',
+    'rsa_mgf1_md:sha256',
+  ],
+  'oaep-sha384': [
+    '-keyopt',
+    'rsa_padding_mode:oaep',
+    '-keyopt',
+    'rsa_oaep_md:sha384',
+    '-keyopt',
+    'rsa_mgf1_md:sha384',
+  ],
+  'oaep-sha512': [
+    '-keyopt',
+    'rsa_padding_mode:oaep',
+    '-keyopt',
+    'rsa_oaep_md:sha512',
+    '-keyopt',
+    'rsa_mgf1_md:sha512',
+  ],
+  pkcs1: [],
+};
+
+interface Combo {
+  readonly cipher: ContentCipher;
+  readonly keyTransport: KeyTransport;
+  readonly digest: SigningDigest;
+  readonly size: number;
+}
+
+const KB10 = 10 * 1024;
+const MB1 = 1024 * 1024;
+const MB20 = 20 * 1024 * 1024;
+const CIPHERS: ContentCipher[] = ['aes128-cbc', 'aes256-cbc', 'aes128-gcm', 'aes256-gcm'];
+const TRANSPORTS: KeyTransport[] = ['oaep-sha256', 'oaep-sha1', 'pkcs1'];
+const DIGESTS: SigningDigest[] = ['sha256', 'sha384', 'sha512'];
+
+// Every combination at 10 KB; every cipher and key transport at 1 MB; the default and GCM at 20 MB.
+const COMBOS: Combo[] = [
+  ...CIPHERS.flatMap((cipher) =>
+    TRANSPORTS.flatMap((keyTransport) =>
+      DIGESTS.map((digest) => ({ cipher, keyTransport, digest, size: KB10 })),
+    ),
+  ),
+  ...CIPHERS.flatMap((cipher) =>
+    TRANSPORTS.map((keyTransport) => ({
+      cipher,
+      keyTransport,
+      digest: 'sha256' as const,
+      size: MB1,
+    })),
+  ),
+  { cipher: 'aes256-cbc', keyTransport: 'oaep-sha256', digest: 'sha256', size: MB20 },
+  { cipher: 'aes256-gcm', keyTransport: 'oaep-sha256', digest: 'sha512', size: MB20 },
+];
+const label = (c: Combo) =>
+  `${c.cipher} ${c.keyTransport} ${c.digest} ${c.size >= MB1 ? `${c.size / MB1} MB` : `${c.size / 1024} KB`}`;
+
+describe('risk-6: what Sealpost sends, OpenSSL decrypts and verifies against the anchor', () => {
+  it.each(COMBOS.map((c) => [label(c), c] as const))('%s', async (_name, combo) => {
+    const original = message(combo.size);
+    const out = signAndEncrypt(original, aliceIdentity, [bob.certDer], combo);
+    const wire = collect(out.message);
+    // Nothing of the content is readable on the wire.
+    expect(wire.includes('Patient summary')).toBe(false);
+    expect(wire.includes('Referral')).toBe(false);
+    const tag = randomBytes(4).toString('hex');
+    const encrypted = join(dir.path, `ours-${tag}.eml`);
+    const decrypted = join(dir.path, `ours-${tag}.dec`);
+    const verified = join(dir.path, `ours-${tag}.ver`);
+    await writeFile(encrypted, wire);
+    await run(
+      'openssl',
+      [
+        'cms',
+        '-decrypt',
+        '-in',
+        encrypted,
+        '-recip',
+        bob.certPath,
+        '-inkey',
+        bob.keyPath,
+        '-out',
+        decrypted,
+      ],
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    await run(
+      'openssl',
+      ['cms', '-verify', '-in', decrypted, '-CAfile', ca.certPath, '-out', verified],
+      { timeoutMs: 60_000 },
+    );
+    const content = await readFile(verified);
+    // The signed content is the wrapped message: message/rfc822 around the original bytes.
+    expect(content.subarray(0, 64).toString('latin1')).toMatch(
+      /^Content-Type: message\/rfc822\r\n/,
+    );
+    expect(content.subarray(content.length - original.length).equals(original)).toBe(true);
+  });
+});
+
+describe('what OpenSSL sends (sign, then encrypt), Sealpost decrypts, verifies and trusts', () => {
+  it.each(COMBOS.map((c) => [label(c), c] as const))('%s', async (_name, combo) => {
+    const original = message(combo.size);
+    const tag = randomBytes(4).toString('hex');
+    const wrapped = join(dir.path, `theirs-${tag}.wrapped`);
+    const signed = join(dir.path, `theirs-${tag}.signed`);
+    const encrypted = join(dir.path, `theirs-${tag}.eml`);
+    await writeFile(
+      wrapped,
+      Buffer.concat([Buffer.from('Content-Type: message/rfc822\r\n\r\n'), original]),
+    );
+    await run(
+      'openssl',
+      [
+        'cms',
+        '-sign',
+        '-binary',
+        '-in',
+        wrapped,
+        '-signer',
+        alice.certPath,
+        '-inkey',
+        alice.keyPath,
+        '-certfile',
+        ca.certPath,
+        '-md',
+        combo.digest,
+        '-out',
+        signed,
+      ],
+      { timeoutMs: 60_000 },
+    );
+    await run(
+      'openssl',
+      [
+        'cms',
+        '-encrypt',
+        '-binary',
+        '-in',
+        signed,
+        OPENSSL_CIPHER[combo.cipher],
+        '-recip',
+        bob.certPath,
+        ...OPENSSL_KEYOPT[combo.keyTransport],
+        '-from',
+        'alice@a.example.test',
+        '-to',
+        'bob@b.example.test',
+        '-subject',
+        'Direct message',
+        '-out',
+        encrypted,
+      ],
+      { timeoutMs: 60_000 },
+    );
+    const result = await decryptAndVerify(await readFile(encrypted), {
+      keys: [{ certDer: bob.certDer, key: createPrivateKey(bob.keyPem) }],
+      anchors: [parseCertificate(ca.certDer)],
+      // These test certificates name no CRL distribution point; revocation has its own tests.
+      revocation: 'off',
+      logger: createSilentLogger(),
+      envelope: { mailFrom: 'alice@a.example.test', rcptTo: ['bob@b.example.test'] },
+    });
+    expect(result.reasons).toEqual([]);
+    expect(result).toMatchObject({
+      decrypted: true,
+      signatureValid: true,
+      trusted: true,
+      cipher: combo.cipher,
+      keyTransport: combo.keyTransport,
+      digest: combo.digest,
+      wrapped: true,
+      signer: { address: 'alice@a.example.test' },
+    });
+    expect(result.inner?.equals(original)).toBe(true);
+  });
+});

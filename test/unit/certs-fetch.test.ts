@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { HispError } from '../../hisp/api/errors.js';
+import { createHttpFetcher } from '../../hisp/certs/fetch.js';
+import { createSilentLogger } from '../../hisp/log/logger.js';
+import { captureLogger, startFileServer, type FileServer } from './certs-fixtures.js';
+
+async function failure(promise: Promise<unknown>): Promise<HispError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof HispError) return error;
+    throw error;
+  }
+  throw new Error('expected a HispError');
+}
+
+describe('createHttpFetcher against a loopback server', () => {
+  let server: FileServer;
+  let streamed = 0;
+  let streamClosedEarly = false;
+
+  beforeAll(async () => {
+    server = await startFileServer();
+    server.set('/ok', { body: 'hello' });
+    server.set('/secret-path-token-123', { body: 'gone', status: 404 });
+    server.set('/error', { body: 'oops', status: 500 });
+    server.set('/r1', { body: '', status: 302, headers: { location: '/r2' } });
+    server.set('/r2', { body: '', status: 301, headers: { location: `${server.origin}/r3` } });
+    server.set('/r3', { body: '', status: 307, headers: { location: 'ok' } });
+    server.set('/loop', { body: '', status: 302, headers: { location: '/loop' } });
+    server.set('/to-ftp', { body: '', status: 302, headers: { location: 'ftp://127.0.0.1/x' } });
+    server.set('/no-location', { body: '', status: 302 });
+    server.set('/declared-big', { body: 'x'.repeat(2000) });
+    server.set('/endless', (request, response) => {
+      // No Content-Length: chunked, and it never ends by itself.
+      response.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(16 * 1024, 0x61);
+      const timer = setInterval(() => {
+        streamed += chunk.length;
+        response.write(chunk);
+      }, 1);
+      response.on('close', () => {
+        clearInterval(timer);
+        if (!response.writableEnded) streamClosedEarly = true;
+      });
+      request.on('close', () => clearInterval(timer));
+    });
+    server.set('/silent', () => {
+      // Never answers.
+    });
+    server.set('/truncated', (_request, response) => {
+      response.writeHead(200, { 'content-length': '100' });
+      response.write('only ten b');
+      setTimeout(() => response.socket?.destroy(), 20);
+    });
+  });
+  afterAll(() => server.close());
+
+  const fetcher = () => createHttpFetcher({ logger: createSilentLogger(), timeoutMs: 2000 });
+
+  it('returns the body of a 200', async () => {
+    const body = await fetcher().get(server.url('/ok'), { maxBytes: 100 });
+    expect(body.toString()).toBe('hello');
+  });
+
+  it('follows up to three redirects (relative, absolute, 301/302/307)', async () => {
+    const body = await fetcher().get(server.url('/r1'), { maxBytes: 100 });
+    expect(body.toString()).toBe('hello');
+  });
+
+  it('refuses more redirects than allowed', async () => {
+    const error = await failure(fetcher().get(server.url('/loop'), { maxBytes: 100 }));
+    expect(error.code).toBe('FETCH_FAILED');
+    expect(error.message).toContain('more than 3 redirects');
+    const strict = createHttpFetcher({ logger: createSilentLogger(), redirects: 2 });
+    expect((await failure(strict.get(server.url('/r1'), { maxBytes: 100 }))).code).toBe(
+      'FETCH_FAILED',
+    );
+  });
+
+  it('refuses a redirect to another scheme, and a redirect without Location', async () => {
+    const ftp = await failure(fetcher().get(server.url('/to-ftp'), { maxBytes: 100 }));
+    expect(ftp.code).toBe('FETCH_FAILED');
+    expect(ftp.message).toContain('ftp scheme');
+    expect((await failure(fetcher().get(server.url('/no-location'), { maxBytes: 100 }))).code).toBe(
+      'FETCH_FAILED',
+    );
+  });
+
+  it('a status other than 200 is FETCH_FAILED naming the host only, never the path', async () => {
+    const error = await failure(
+      fetcher().get(server.url('/secret-path-token-123?q=token'), { maxBytes: 100 }),
+    );
+    expect(error.code).toBe('FETCH_FAILED');
+    expect(error.message).toContain('HTTP 404');
+    expect(error.message).toContain(new URL(server.origin).host);
+    expect(error.message).not.toContain('secret-path');
+    expect(error.message).not.toContain('token');
+    expect(
+      (await failure(fetcher().get(server.url('/error'), { maxBytes: 100 }))).message,
+    ).toContain('HTTP 500');
+  });
+
+  it('only http and https: other schemes fail without a connection', async () => {
+    for (const url of [
+      'ftp://127.0.0.1/ca.der',
+      'file:///etc/passwd',
+      'ldap://127.0.0.1/cn=x',
+      'not a url',
+    ]) {
+      const error = await failure(fetcher().get(url, { maxBytes: 100 }));
+      expect(error.code, url).toBe('FETCH_FAILED');
+    }
+  });
+
+  it('refuses a declared Content-Length above maxBytes', async () => {
+    const error = await failure(fetcher().get(server.url('/declared-big'), { maxBytes: 1000 }));
+    expect(error.code).toBe('LIMIT_EXCEEDED');
+  });
+
+  it('aborts a body growing past maxBytes while it is arriving, not after', async () => {
+    const started = Date.now();
+    const error = await failure(fetcher().get(server.url('/endless'), { maxBytes: 64 * 1024 }));
+    expect(error.code).toBe('LIMIT_EXCEEDED');
+    expect(Date.now() - started).toBeLessThan(2000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(streamClosedEarly).toBe(true);
+    // The server stopped soon after the limit: nowhere near an unbounded download.
+    expect(streamed).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('times out a server that never answers', async () => {
+    const quick = createHttpFetcher({ logger: createSilentLogger(), timeoutMs: 150 });
+    const started = Date.now();
+    const error = await failure(quick.get(server.url('/silent'), { maxBytes: 100 }));
+    expect(error.code).toBe('FETCH_FAILED');
+    expect(error.message).toContain('150 ms');
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it('a connection closed before the whole body arrived is FETCH_FAILED', async () => {
+    const error = await failure(fetcher().get(server.url('/truncated'), { maxBytes: 1000 }));
+    expect(error.code).toBe('FETCH_FAILED');
+  });
+
+  it('a refused connection is FETCH_FAILED and logged with the host', async () => {
+    const { logger, records } = captureLogger();
+    const closed = await startFileServer();
+    const url = closed.url('/x');
+    await closed.close();
+    const error = await failure(createHttpFetcher({ logger }).get(url, { maxBytes: 100 }));
+    expect(error.code).toBe('FETCH_FAILED');
+    expect(error.message).toContain('ECONNREFUSED');
+    const line = records().find((r) => r['msg'] === 'fetch failed');
+    expect(line).toMatchObject({
+      component: 'certs.fetch',
+      code: 'FETCH_FAILED',
+      host: new URL(url).host,
+    });
+  });
+});
