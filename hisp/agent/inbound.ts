@@ -5,7 +5,7 @@
  * message is not trusted; only a message with no blocking reason is `trusted`.
  */
 import type { KeyObject } from 'node:crypto';
-import { HispError, type ErrorCode, type Reason } from '../api/index.js';
+import { HispError, type ErrorCode, type Reason } from '../api/errors.js';
 import { parseCertificate, type ParsedCertificate } from '../certs/certificate.js';
 import type { CrlCache } from '../certs/crl.js';
 import type { Fetcher } from '../certs/fetch.js';
@@ -184,13 +184,14 @@ export async function decryptAndVerify(
   // 4. The inner message: wrapped (message/rfc822) or the outer headers around the signed body.
   let inner: Buffer;
   let wrapped: boolean;
+  let innerEntity: MimeEntity;
   try {
     ({ inner, wrapped } = innerMessage(outer, signedEntity));
+    innerEntity = parseMime(inner);
   } catch (error) {
     reasons.push(fromError(error));
     return { ...failed({ decrypted: true, cipher, keyTransport, reasons }), digest: check.digest };
   }
-  const innerEntity = parseMime(inner);
   const innerFrom = singleAddress(innerEntity, 'from');
 
   // 5. The signer: Direct policy, then its path to an anchor.
@@ -364,19 +365,26 @@ function innerMessage(
   };
 }
 
-function singleAddress(entity: MimeEntity, name: string): string | undefined {
+/** Addresses in a header; an unparsable header counts as none (the caller reports what is missing). */
+function addressList(entity: MimeEntity, name: string): { address: string }[] {
   const value = headerValue(entity, name);
-  if (value === undefined) return undefined;
-  const list = parseAddressList(value);
+  if (value === undefined) return [];
+  try {
+    return parseAddressList(value);
+  } catch {
+    return [];
+  }
+}
+
+function singleAddress(entity: MimeEntity, name: string): string | undefined {
+  const list = addressList(entity, name);
   return list.length === 1 ? list[0]?.address : undefined;
 }
 
 function addressesOf(entity: MimeEntity, ...names: string[]): Set<string> {
   const out = new Set<string>();
   for (const name of names) {
-    const value = headerValue(entity, name);
-    if (value === undefined) continue;
-    for (const { address } of parseAddressList(value)) out.add(normalizeAddress(address));
+    for (const { address } of addressList(entity, name)) out.add(normalizeAddress(address));
   }
   return out;
 }

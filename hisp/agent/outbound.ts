@@ -8,9 +8,10 @@
  * over it, and the encryption pass streams cipher output into base64 lines as the output is
  * written.
  */
+import { isAscii } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { HispError } from '../api/index.js';
+import { HispError } from '../api/errors.js';
 import { parseCertificate } from '../certs/certificate.js';
 import { addressBinding, checkDirectCertificate } from '../certs/policy.js';
 import { encryptContent } from './cms/enveloped.js';
@@ -45,6 +46,8 @@ export interface OutboundOptions {
   readonly keyTransport?: KeyTransport;
   readonly digest?: SigningDigest;
   readonly now?: Date;
+  /** Sign with an identity whose certificate is SHA-1-signed (legacy trust domains). */
+  readonly allowSha1CertificateSignatures?: boolean;
 }
 
 export interface OutboundMessage {
@@ -112,8 +115,13 @@ export function signAndEncrypt(
       `The signing certificate (${signerCert.subject}) does not belong to ${from} or its domain.`,
     );
   }
-  const problems = checkDirectCertificate(signerCert, { address: from, usage: 'sign', at: now });
-  const [problem] = problems;
+  const problems = checkDirectCertificate(signerCert, {
+    address: from,
+    usage: 'sign',
+    at: now,
+    allowSha1Signatures: options.allowSha1CertificateSignatures === true,
+  });
+  const [problem] = problems.filter((p) => p.code !== 'CERT_SHA1_SIGNATURE');
   if (problem !== undefined) throw new HispError(problem.code, problem.message);
 
   let messageId = headerValue(parsed, 'message-id')?.trim();
@@ -213,6 +221,5 @@ function uniqueBoundary(content: Buffer): string {
 }
 
 function has8bit(content: Buffer): boolean {
-  for (let i = 0; i < content.length; i++) if ((content[i] ?? 0) > 0x7f) return true;
-  return false;
+  return !isAscii(content);
 }

@@ -1,7 +1,7 @@
 /** Reading the command line's inputs: files, stdin and secrets, each bounded and typed. */
 import { readFile, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { HispError } from '../api/index.js';
+import { HispError } from '../api/errors.js';
 import { UsageError } from './io.js';
 
 /** Everything from a stream, refusing more than `limit` bytes while reading. */

@@ -2,8 +2,9 @@
  * `sealpost smime encrypt|decrypt`: the security agent on files and pipes (DESIGN.md §8).
  * Tests, IT scripts and support use it, so its flags, report and exit codes are a contract.
  */
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { HispError, type Reason } from '../api/index.js';
+import { HispError, type Reason } from '../api/errors.js';
 import { decryptAndVerify, type InboundResult } from '../agent/inbound.js';
 import { AGENT_LIMITS } from '../agent/limits.js';
 import { signAndEncrypt, type SenderIdentity } from '../agent/outbound.js';
@@ -11,7 +12,6 @@ import {
   CONTENT_CIPHERS,
   KEY_TRANSPORTS,
   SIGNING_DIGESTS,
-  collect,
   type ByteSource,
 } from '../agent/types.js';
 import { readCertificates } from '../certs/certificate.js';
@@ -34,7 +34,8 @@ export const SMIME_HELP = `Usage: sealpost smime encrypt|decrypt [options]
                           --to CERT [--to CERT ...]
                           [--cipher aes256-cbc|aes128-cbc|aes256-gcm|aes128-gcm]
                           [--key-transport oaep-sha256|oaep-sha1|pkcs1]
-                          [--digest sha256|sha384|sha512] [--in FILE] [--out FILE]
+                          [--digest sha256|sha384|sha512] [--allow-sha1-certificates]
+                          [--in FILE] [--out FILE]
   sealpost smime decrypt  (--p12 FILE [--pass SPEC] | --cert FILE --key FILE [--pass SPEC])
                           --anchor CERT [--anchor CERT ...] [--crl FILE ...]
                           [--revocation soft|hard|off] [--offline] [--allow-untrusted]
@@ -183,8 +184,16 @@ async function writeOutput(
     else for (const chunk of source.chunks()) await io.writeStdout(chunk);
     return;
   }
-  // Owner-only: decrypt output is patient data the user chose to write out.
-  await writeFile(path, Buffer.isBuffer(source) ? source : collect(source), { mode: 0o600 });
+  // Owner-only: decrypt output is patient data the user chose to write out. Written chunk by
+  // chunk as the cipher produces it, so a large message is never held twice.
+  const fd = openSync(path, 'w', 0o600);
+  try {
+    for (const chunk of Buffer.isBuffer(source) ? [source] : source.chunks()) {
+      for (let done = 0; done < chunk.byteLength;) done += writeSync(fd, chunk, done);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function encrypt(args: readonly string[], io: CliIo): Promise<number> {
@@ -195,6 +204,7 @@ async function encrypt(args: readonly string[], io: CliIo): Promise<number> {
     cipher: { type: 'string' },
     'key-transport': { type: 'string' },
     digest: { type: 'string' },
+    'allow-sha1-certificates': { type: 'boolean' },
   });
   const cipher = oneOf(command, '--cipher', values.cipher, CONTENT_CIPHERS);
   const keyTransport = oneOf(command, '--key-transport', values['key-transport'], KEY_TRANSPORTS);
@@ -213,6 +223,7 @@ async function encrypt(args: readonly string[], io: CliIo): Promise<number> {
     ...(cipher ? { cipher } : {}),
     ...(keyTransport ? { keyTransport } : {}),
     ...(digest ? { digest } : {}),
+    allowSha1CertificateSignatures: values['allow-sha1-certificates'] === true,
   });
   await writeOutput(outbound.message, values.out, io);
   return 0;

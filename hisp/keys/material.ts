@@ -17,21 +17,13 @@
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 
+import { UniversalTag } from '../asn1/ber.js';
 import { HispError } from '../api/errors.js';
-import {
-  Asn1Budget,
-  Asn1Error,
-  Tag,
-  encodedBytes,
-  isUniversal,
-  readNode,
-  readRoot,
-  sequenceItems,
-} from './der.js';
 import { KEY_LIMITS } from './limits.js';
 import { keyMatchesCertificate } from './match.js';
 import { DecryptError, UnsupportedAlgorithmError, decryptPrivateKeyInfo } from './pbe.js';
 import { PemError, looksLikePem, readPemBlocks, type PemBlock } from './pem.js';
+import { Asn1Error, asBuffer, isUniversal, keyReader, sequenceItems } from './reader.js';
 
 export { keyMatchesCertificate } from './match.js';
 export { readPkcs12, type Pkcs12Contents } from './pkcs12.js';
@@ -46,10 +38,6 @@ const KEY_LABELS: Readonly<Record<string, KeyDerType>> = {
 };
 
 const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE']);
-
-function view(data: Uint8Array): Buffer {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
 
 function keyError(message: string, cause?: unknown): HispError {
   return new HispError('KEY_MALFORMED', message, cause === undefined ? undefined : { cause });
@@ -69,7 +57,7 @@ export function readPrivateKey(data: Uint8Array, password?: string): KeyObject {
     );
   if (password !== undefined && password.length > KEY_LIMITS.passwordChars)
     throw keyError(`The password is longer than ${KEY_LIMITS.passwordChars} characters.`);
-  const buf = view(data);
+  const buf = asBuffer(data);
   if (looksLikePem(buf)) return readPemPrivateKey(buf, password);
   return readDerPrivateKey(buf, detectKeyDer(buf), password);
 }
@@ -116,16 +104,19 @@ function readPemPrivateKey(buf: Buffer, password: string | undefined): KeyObject
 /** Tell PKCS#8, encrypted PKCS#8, PKCS#1 and SEC1 apart by their ASN.1 shape. */
 function detectKeyDer(buf: Buffer): KeyDerType {
   try {
-    const budget = new Asn1Budget();
-    const root = readRoot(buf, budget);
-    const items = sequenceItems(root, 'private key', budget, 2);
-    const [first, second] = items;
-    if (first && second && isUniversal(first, Tag.sequence) && isUniversal(second, Tag.octetString))
+    const reader = keyReader(buf);
+    const [first, second] = sequenceItems(reader, reader.root(), 'private key', 2);
+    if (
+      first &&
+      second &&
+      isUniversal(first, UniversalTag.SEQUENCE) &&
+      isUniversal(second, UniversalTag.OCTET_STRING)
+    )
       return 'encrypted-pkcs8';
-    if (first && isUniversal(first, Tag.integer) && second) {
-      if (isUniversal(second, Tag.sequence)) return 'pkcs8';
-      if (isUniversal(second, Tag.integer)) return 'pkcs1';
-      if (isUniversal(second, Tag.octetString)) return 'sec1';
+    if (first && isUniversal(first, UniversalTag.INTEGER) && second) {
+      if (isUniversal(second, UniversalTag.SEQUENCE)) return 'pkcs8';
+      if (isUniversal(second, UniversalTag.INTEGER)) return 'pkcs1';
+      if (isUniversal(second, UniversalTag.OCTET_STRING)) return 'sec1';
     }
   } catch (error) {
     if (error instanceof Asn1Error)
@@ -152,9 +143,9 @@ function readDerPrivateKey(der: Buffer, type: KeyDerType, password: string | und
 }
 
 function decryptPkcs8(der: Buffer, password: string): Buffer {
-  const budget = new Asn1Budget();
   try {
-    return decryptPrivateKeyInfo(readRoot(der, budget), password, budget).der;
+    const reader = keyReader(der);
+    return decryptPrivateKeyInfo(reader, reader.root(), password).der;
   } catch (error) {
     if (error instanceof DecryptError)
       throw keyError(
@@ -205,7 +196,7 @@ export function readCertificateDers(data: Uint8Array): Buffer[] {
   if (data.byteLength === 0) throw certError('The certificate file is empty.');
   if (data.byteLength > KEY_LIMITS.certFileBytes)
     throw certError(`The certificate file is larger than ${KEY_LIMITS.certFileBytes} bytes.`);
-  const buf = view(data);
+  const buf = asBuffer(data);
   if (!looksLikePem(buf)) return [checkCertificateDer(Buffer.from(buf), 'The DER certificate')];
   let blocks: PemBlock[];
   try {
@@ -232,7 +223,8 @@ export function readCertificateDers(data: Uint8Array): Buffer[] {
 
 function firstElement(der: Buffer, index: number): Buffer {
   try {
-    return Buffer.from(encodedBytes(readNode(der, 0, der.length)));
+    const reader = keyReader(der);
+    return Buffer.from(reader.raw(reader.root(true)));
   } catch (error) {
     throw certError(`Certificate ${index} in the PEM file is damaged.`, error);
   }
@@ -240,8 +232,8 @@ function firstElement(der: Buffer, index: number): Buffer {
 
 function checkCertificateDer(der: Buffer, what: string): Buffer {
   try {
-    const budget = new Asn1Budget();
-    sequenceItems(readRoot(der, budget), 'certificate', budget, 3);
+    const reader = keyReader(der);
+    sequenceItems(reader, reader.root(), 'certificate', 3);
   } catch (error) {
     if (error instanceof Asn1Error)
       throw certError(`${what} is not valid DER X.509 (${error.message}).`, error);

@@ -15,19 +15,9 @@
  */
 import { createDecipheriv, createHash, pbkdf2Sync } from 'node:crypto';
 
-import {
-  Asn1Budget,
-  Asn1Error,
-  Tag,
-  isUniversal,
-  readNode,
-  readOctetString,
-  readOid,
-  readSmallInteger,
-  sequenceItems,
-  type Asn1Node,
-} from './der.js';
+import { type BerReader, type Tlv, UniversalTag } from '../asn1/ber.js';
 import { KEY_LIMITS } from './limits.js';
+import { Asn1Error, isUniversal, keyReader, octetStringValue, sequenceItems } from './reader.js';
 
 /** An algorithm that is recognised but cannot be used here (name for the message). */
 export class UnsupportedAlgorithmError extends Error {
@@ -295,13 +285,13 @@ function runCipher(cipher: string, key: Buffer, iv: Buffer, ciphertext: Buffer):
  * Parse an AlgorithmIdentifier for a password-based encryption scheme.
  * @throws UnsupportedAlgorithmError for RC2, RC4, single DES, PBES1; Asn1Error when malformed.
  */
-export function parsePbeScheme(algorithm: Asn1Node, budget: Asn1Budget): PbeScheme {
-  const [oidNode, params] = sequenceItems(algorithm, 'encryption algorithm', budget, 1);
-  const oid = readOid(oidNode, 'encryption algorithm');
+export function parsePbeScheme(reader: BerReader, algorithm: Tlv): PbeScheme {
+  const [oidNode, params] = sequenceItems(reader, algorithm, 'encryption algorithm', 1);
+  const oid = reader.oid(oidNode, 'encryption algorithm');
   if (oid === OID.pbeSha1TripleDes3Key || oid === OID.pbeSha1TripleDes2Key) {
-    const [saltNode, iterNode] = sequenceItems(params, 'PKCS#12 PBE parameters', budget, 2);
-    const salt = boundedSalt(readOctetString(saltNode, 'PBE salt', budget));
-    const iterations = readSmallInteger(iterNode, 'PBE iterations');
+    const [saltNode, iterNode] = sequenceItems(reader, params, 'PKCS#12 PBE parameters', 2);
+    const salt = boundedSalt(octetStringValue(reader, saltNode, 'PBE salt'));
+    const iterations = reader.unsignedInteger(iterNode, 'PBE iterations');
     checkIterations(iterations, KEY_LIMITS.pkcs12KdfIterations);
     const threeKey = oid === OID.pbeSha1TripleDes3Key;
     const sha1 = digestInfo(OID.sha1);
@@ -320,7 +310,7 @@ export function parsePbeScheme(algorithm: Asn1Node, budget: Asn1Budget): PbeSche
       },
     };
   }
-  if (oid === OID.pbes2) return parsePbes2(params, budget);
+  if (oid === OID.pbes2) return parsePbes2(reader, params);
   if (LEGACY_UNSUPPORTED.has(oid)) throw new UnsupportedAlgorithmError(algorithmName(oid), true);
   throw new UnsupportedAlgorithmError(oid, false, `encryption algorithm ${oid} is not supported`);
 }
@@ -333,41 +323,41 @@ export interface Pbkdf2Params {
   readonly prf: string;
 }
 
-export function parsePbkdf2(kdf: Asn1Node | undefined, budget: Asn1Budget): Pbkdf2Params {
-  const [kdfOid, kdfParams] = sequenceItems(kdf, 'key derivation function', budget, 1);
-  const oid = readOid(kdfOid, 'key derivation function');
+export function parsePbkdf2(reader: BerReader, kdf: Tlv | undefined): Pbkdf2Params {
+  const [kdfOid, kdfParams] = sequenceItems(reader, kdf, 'key derivation function', 1);
+  const oid = reader.oid(kdfOid, 'key derivation function');
   if (oid !== OID.pbkdf2)
     throw new UnsupportedAlgorithmError(
       oid,
       false,
       `key derivation function ${oid} is not supported`,
     );
-  const items = sequenceItems(kdfParams, 'PBKDF2 parameters', budget, 2);
+  const items = sequenceItems(reader, kdfParams, 'PBKDF2 parameters', 2);
   const [saltNode, iterNode] = items;
-  if (saltNode && !isUniversal(saltNode, Tag.octetString))
+  if (saltNode && !isUniversal(saltNode, UniversalTag.OCTET_STRING))
     throw new UnsupportedAlgorithmError('PBKDF2 otherSource salt', false);
-  const salt = boundedSalt(readOctetString(saltNode, 'PBKDF2 salt', budget));
-  const iterations = readSmallInteger(iterNode, 'PBKDF2 iterations');
+  const salt = boundedSalt(octetStringValue(reader, saltNode, 'PBKDF2 salt'));
+  const iterations = reader.unsignedInteger(iterNode, 'PBKDF2 iterations');
   checkIterations(iterations, KEY_LIMITS.pbkdf2Iterations);
   let keyLength: number | undefined;
   let prf = 'sha1';
   for (const item of items.slice(2)) {
-    if (isUniversal(item, Tag.integer)) {
-      keyLength = readSmallInteger(item, 'PBKDF2 key length');
+    if (isUniversal(item, UniversalTag.INTEGER)) {
+      keyLength = reader.unsignedInteger(item, 'PBKDF2 key length');
       if (keyLength < 1 || keyLength > 64) throw new Asn1Error('PBKDF2 key length out of range');
     } else {
-      const [prfOid] = sequenceItems(item, 'PBKDF2 PRF', budget, 1);
-      prf = hmacPrf(readOid(prfOid, 'PBKDF2 PRF'));
+      const [prfOid] = sequenceItems(reader, item, 'PBKDF2 PRF', 1);
+      prf = hmacPrf(reader.oid(prfOid, 'PBKDF2 PRF'));
     }
   }
   return { salt, iterations, keyLength, prf };
 }
 
-function parsePbes2(params: Asn1Node | undefined, budget: Asn1Budget): PbeScheme {
-  const [kdf, scheme] = sequenceItems(params, 'PBES2 parameters', budget, 2);
-  const pbkdf2 = parsePbkdf2(kdf, budget);
-  const [cipherOid, ivNode] = sequenceItems(scheme, 'PBES2 encryption scheme', budget, 1);
-  const oid = readOid(cipherOid, 'PBES2 encryption scheme');
+function parsePbes2(reader: BerReader, params: Tlv | undefined): PbeScheme {
+  const [kdf, scheme] = sequenceItems(reader, params, 'PBES2 parameters', 2);
+  const pbkdf2 = parsePbkdf2(reader, kdf);
+  const [cipherOid, ivNode] = sequenceItems(reader, scheme, 'PBES2 encryption scheme', 1);
+  const oid = reader.oid(cipherOid, 'PBES2 encryption scheme');
   const cipher = PBES2_CIPHERS[oid];
   if (!cipher) {
     const legacy = oid === OID.rc2Cbc || oid === OID.desCbc;
@@ -377,7 +367,7 @@ function parsePbes2(params: Asn1Node | undefined, budget: Asn1Budget): PbeScheme
       `PBES2 cipher ${algorithmName(oid)} is not supported`,
     );
   }
-  const iv = readOctetString(ivNode, 'PBES2 IV', budget);
+  const iv = octetStringValue(reader, ivNode, 'PBES2 IV');
   if (iv.length !== cipher.ivLength) throw new Asn1Error('PBES2 IV has the wrong length');
   if (pbkdf2.keyLength !== undefined && pbkdf2.keyLength !== cipher.keyLength)
     throw new Asn1Error('PBKDF2 key length does not match the cipher');
@@ -445,20 +435,19 @@ export function decryptWithPassword<T>(
  * Returns the PrivateKeyInfo DER and the name of the scheme that protected it.
  */
 export function decryptPrivateKeyInfo(
-  encrypted: Asn1Node,
+  reader: BerReader,
+  encrypted: Tlv,
   password: string,
-  budget: Asn1Budget,
 ): { readonly der: Buffer; readonly scheme: string } {
-  const [algorithm, data] = sequenceItems(encrypted, 'EncryptedPrivateKeyInfo', budget, 2);
+  const [algorithm, data] = sequenceItems(reader, encrypted, 'EncryptedPrivateKeyInfo', 2);
   if (algorithm === undefined) throw new Asn1Error('EncryptedPrivateKeyInfo: missing algorithm');
-  const scheme = parsePbeScheme(algorithm, budget);
-  const ciphertext = readOctetString(data, 'EncryptedPrivateKeyInfo data', budget);
+  const scheme = parsePbeScheme(reader, algorithm);
+  const ciphertext = octetStringValue(reader, data, 'EncryptedPrivateKeyInfo data');
   const der = decryptWithPassword(scheme, password, ciphertext, (plain) => {
     // The plaintext must be one PrivateKeyInfo SEQUENCE { INTEGER version, ... }.
-    const node = readNode(plain, 0, plain.length, new Asn1Budget());
-    if (node.end !== plain.length) throw new Asn1Error('trailing bytes after PrivateKeyInfo');
-    const [version] = sequenceItems(node, 'PrivateKeyInfo', new Asn1Budget(), 3);
-    readSmallInteger(version, 'PrivateKeyInfo version');
+    const plainReader = keyReader(plain);
+    const [version] = sequenceItems(plainReader, plainReader.root(), 'PrivateKeyInfo', 3);
+    plainReader.unsignedInteger(version, 'PrivateKeyInfo version');
     return plain;
   });
   return { der, scheme: scheme.name };

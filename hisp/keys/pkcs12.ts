@@ -30,24 +30,8 @@ import {
   type KeyObject,
 } from 'node:crypto';
 
+import { type BerReader, type Tlv, contextTag, UniversalTag } from '../asn1/ber.js';
 import { HispError } from '../api/errors.js';
-import {
-  Asn1Budget,
-  Asn1Error,
-  Tag,
-  childrenOf,
-  contentBytes,
-  encodedBytes,
-  explicitInner,
-  isContext,
-  isUniversal,
-  readOctetString,
-  readOid,
-  readRoot,
-  readSmallInteger,
-  sequenceItems,
-  type Asn1Node,
-} from './der.js';
 import { KEY_LIMITS } from './limits.js';
 import { keyMatchesCertificate } from './match.js';
 import {
@@ -65,6 +49,14 @@ import {
   utf8Password,
 } from './pbe.js';
 import { looksLikePem } from './pem.js';
+import {
+  Asn1Error,
+  asBuffer,
+  isUniversal,
+  keyReader,
+  octetStringValue,
+  sequenceItems,
+} from './reader.js';
 
 export interface Pkcs12Contents {
   readonly key: KeyObject;
@@ -131,9 +123,11 @@ interface CertBag extends Bag {
   readonly der: Buffer;
 }
 
+/** `[0] EXPLICIT`, as in ContentInfo and SafeBag. */
+const EXPLICIT_0 = contextTag(0, true);
+
 /** Working state while walking the file. */
 class Walk {
-  readonly budget = new Asn1Budget();
   readonly keys: KeyBag[] = [];
   readonly certs: CertBag[] = [];
   /** Sections we could not decrypt: what they held (if known) and the algorithm. */
@@ -141,6 +135,9 @@ class Walk {
   readonly readableKeyAlgorithms: string[] = [];
   bags = 0;
   constructor(
+    /** Reads the AuthenticatedSafe; what is found inside is read by readers derived from it,
+     * so the whole walk shares one KEY_LIMITS.asn1Nodes budget. */
+    readonly reader: BerReader,
     readonly password: string,
     readonly macVerified: boolean,
   ) {}
@@ -165,7 +162,7 @@ export function readPkcs12(data: Uint8Array, password: string): Pkcs12Contents {
     );
   if (password.length > KEY_LIMITS.passwordChars)
     throw badPassword(`The password is longer than ${KEY_LIMITS.passwordChars} characters.`);
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const buf = asBuffer(data);
   if (buf.length === 0) throw malformed('The PKCS#12 file is empty.');
   if (looksLikePem(buf))
     throw malformed(
@@ -188,14 +185,14 @@ export function readPkcs12(data: Uint8Array, password: string): Pkcs12Contents {
 }
 
 function readPfx(buf: Buffer, password: string): Pkcs12Contents {
-  const budget = new Asn1Budget();
-  const [versionNode, authSafe, macData] = sequenceItems(readRoot(buf, budget), 'PFX', budget, 2);
-  const version = readSmallInteger(versionNode, 'PFX version');
+  const reader = keyReader(buf);
+  const [versionNode, authSafe, macData] = sequenceItems(reader, reader.root(), 'PFX', 2);
+  const version = reader.unsignedInteger(versionNode, 'PFX version');
   if (version !== 3)
     throw malformed(`The PKCS#12 file has version ${version}; only version 3 exists.`);
   if (authSafe === undefined) throw new Asn1Error('PFX: missing authSafe');
-  const [typeNode, contentNode] = sequenceItems(authSafe, 'authSafe', budget, 1);
-  const contentType = readOid(typeNode, 'authSafe content type');
+  const [typeNode, contentNode] = sequenceItems(reader, authSafe, 'authSafe', 1);
+  const contentType = reader.oid(typeNode, 'authSafe content type');
   if (contentType === OID.signedData)
     throw new HispError(
       'PKCS12_UNSUPPORTED',
@@ -204,28 +201,24 @@ function readPfx(buf: Buffer, password: string): Pkcs12Contents {
   if (contentType !== OID.data)
     throw new Asn1Error(`authSafe: unexpected content type ${contentType}`);
   if (contentNode === undefined) throw new Asn1Error('authSafe: missing content');
-  const authSafeBytes = readOctetString(
-    explicitInner(contentNode, 0, 'authSafe', budget),
+  const authSafeBytes = octetStringValue(
+    reader,
+    reader.explicit(contentNode, EXPLICIT_0, 'authSafe'),
     'authSafe',
-    budget,
   );
 
   let macVerified = false;
   if (macData !== undefined) {
-    verifyMac(macData, authSafeBytes, password, budget);
+    verifyMac(reader, macData, authSafeBytes, password);
     macVerified = true;
   }
 
-  const walk = new Walk(password, macVerified);
-  const contentInfos = sequenceItems(
-    readRoot(authSafeBytes, walk.budget),
-    'AuthenticatedSafe',
-    walk.budget,
-  );
+  const walk = new Walk(keyReader(authSafeBytes), password, macVerified);
+  const contentInfos = sequenceItems(walk.reader, walk.reader.root(), 'AuthenticatedSafe');
   if (contentInfos.length > KEY_LIMITS.authSafeContents)
     throw malformed(`The PKCS#12 file has more than ${KEY_LIMITS.authSafeContents} sections.`);
   try {
-    for (const info of contentInfos) readContentInfo(walk, info);
+    for (const info of contentInfos) readContentInfo(walk, walk.reader, info);
     return choose(walk);
   } finally {
     // Decrypted PrivateKeyInfo bytes live on only inside the KeyObject.
@@ -235,26 +228,22 @@ function readPfx(buf: Buffer, password: string): Pkcs12Contents {
 
 // ── MAC ─────────────────────────────────────────────────────────────────────────────────────
 
-function verifyMac(
-  macData: Asn1Node,
-  authSafe: Buffer,
-  password: string,
-  budget: Asn1Budget,
-): void {
-  const [digestInfoNode, saltNode, iterNode] = sequenceItems(macData, 'MacData', budget, 2);
-  const [algNode, macNode] = sequenceItems(digestInfoNode, 'MacData digest', budget, 2);
-  const [oidNode, params] = sequenceItems(algNode, 'MacData algorithm', budget, 1);
-  const oid = readOid(oidNode, 'MacData algorithm');
-  const expected = readOctetString(macNode, 'MAC value', budget);
+function verifyMac(reader: BerReader, macData: Tlv, authSafe: Buffer, password: string): void {
+  const [digestInfoNode, saltNode, iterNode] = sequenceItems(reader, macData, 'MacData', 2);
+  const [algNode, macNode] = sequenceItems(reader, digestInfoNode, 'MacData digest', 2);
+  const [oidNode, params] = sequenceItems(reader, algNode, 'MacData algorithm', 1);
+  const oid = reader.oid(oidNode, 'MacData algorithm');
+  const expected = octetStringValue(reader, macNode, 'MAC value');
   let candidates: Buffer[];
   if (oid === ALG.pbmac1) {
-    candidates = pbmac1Candidates(params, authSafe, password, budget);
+    candidates = pbmac1Candidates(reader, params, authSafe, password);
   } else {
     const hash = digestInfo(oid);
-    const salt = readOctetString(saltNode, 'MAC salt', budget);
+    const salt = octetStringValue(reader, saltNode, 'MAC salt');
     if (salt.length > KEY_LIMITS.saltBytes)
       throw new Asn1Error('MAC salt is longer than the limit');
-    const iterations = iterNode === undefined ? 1 : readSmallInteger(iterNode, 'MAC iterations');
+    const iterations =
+      iterNode === undefined ? 1 : reader.unsignedInteger(iterNode, 'MAC iterations');
     candidates = pkcs12PasswordVariants(password).map((pw) => {
       const key = pkcs12Kdf(hash, pw, salt, 3, iterations, hash.u);
       return createHmac(hash.node, key).update(authSafe).digest();
@@ -274,16 +263,16 @@ function verifyMac(
  * the UTF-8 password; MacData's own salt and iteration count are ignored.
  */
 function pbmac1Candidates(
-  params: Asn1Node | undefined,
+  reader: BerReader,
+  params: Tlv | undefined,
   authSafe: Buffer,
   password: string,
-  budget: Asn1Budget,
 ): Buffer[] {
-  const [kdf, scheme] = sequenceItems(params, 'PBMAC1 parameters', budget, 2);
-  const pbkdf2 = parsePbkdf2(kdf, budget);
+  const [kdf, scheme] = sequenceItems(reader, params, 'PBMAC1 parameters', 2);
+  const pbkdf2 = parsePbkdf2(reader, kdf);
   if (pbkdf2.keyLength === undefined) throw new Asn1Error('PBMAC1: PBKDF2 key length missing');
-  const [schemeOid] = sequenceItems(scheme, 'PBMAC1 message authentication scheme', budget, 1);
-  const hmac = hmacPrf(readOid(schemeOid, 'PBMAC1 message authentication scheme'));
+  const [schemeOid] = sequenceItems(reader, scheme, 'PBMAC1 message authentication scheme', 1);
+  const hmac = hmacPrf(reader.oid(schemeOid, 'PBMAC1 message authentication scheme'));
   const key = pbkdf2Sync(
     utf8Password(password),
     pbkdf2.salt,
@@ -296,19 +285,22 @@ function pbmac1Candidates(
 
 // ── Sections and bags ───────────────────────────────────────────────────────────────────────
 
-function readContentInfo(walk: Walk, info: Asn1Node): void {
-  const { budget } = walk;
-  const [typeNode, contentNode] = sequenceItems(info, 'ContentInfo', budget, 1);
-  const type = readOid(typeNode, 'ContentInfo type');
+function readContentInfo(walk: Walk, reader: BerReader, info: Tlv): void {
+  const [typeNode, contentNode] = sequenceItems(reader, info, 'ContentInfo', 1);
+  const type = reader.oid(typeNode, 'ContentInfo type');
   if (type === OID.data) {
     if (contentNode === undefined) return;
-    const octets = readOctetString(explicitInner(contentNode, 0, 'data', budget), 'data', budget);
+    const octets = octetStringValue(
+      reader,
+      reader.explicit(contentNode, EXPLICIT_0, 'data'),
+      'data',
+    );
     readSafeContents(walk, octets, 0);
     return;
   }
   if (type === OID.encryptedData) {
     if (contentNode === undefined) throw new Asn1Error('encryptedData: missing content');
-    readEncryptedData(walk, explicitInner(contentNode, 0, 'encryptedData', budget));
+    readEncryptedData(walk, reader, reader.explicit(contentNode, EXPLICIT_0, 'encryptedData'));
     return;
   }
   if (type === OID.envelopedData) {
@@ -326,19 +318,20 @@ function readContentInfo(walk: Walk, info: Asn1Node): void {
  *   EncryptedContentInfo ::= SEQUENCE { contentType OID, contentEncryptionAlgorithm
  *     AlgorithmIdentifier, encryptedContent [0] IMPLICIT OCTET STRING OPTIONAL }
  */
-function readEncryptedData(walk: Walk, node: Asn1Node): void {
-  const { budget } = walk;
-  const [versionNode, eci] = sequenceItems(node, 'EncryptedData', budget, 2);
-  readSmallInteger(versionNode, 'EncryptedData version');
-  const [typeNode, algNode, contentNode] = sequenceItems(eci, 'EncryptedContentInfo', budget, 2);
-  readOid(typeNode, 'EncryptedContentInfo type');
+function readEncryptedData(walk: Walk, reader: BerReader, node: Tlv): void {
+  const [versionNode, eci] = sequenceItems(reader, node, 'EncryptedData', 2);
+  reader.unsignedInteger(versionNode, 'EncryptedData version');
+  const [typeNode, algNode, contentNode] = sequenceItems(reader, eci, 'EncryptedContentInfo', 2);
+  reader.oid(typeNode, 'EncryptedContentInfo type');
   if (algNode === undefined) throw new Asn1Error('EncryptedContentInfo: missing algorithm');
   if (contentNode === undefined) return;
-  if (!isContext(contentNode, 0)) throw new Asn1Error('EncryptedContentInfo: expected [0] content');
-  const ciphertext = readOctetString(contentNode, 'encrypted content', budget, true);
+  // [0] IMPLICIT OCTET STRING, primitive or segmented.
+  const ciphertext = asBuffer(
+    reader.stringBytes(reader.expect(contentNode, contextTag(0), 'EncryptedContentInfo content')),
+  );
   let scheme;
   try {
-    scheme = parsePbeScheme(algNode, budget);
+    scheme = parsePbeScheme(reader, algNode);
   } catch (error) {
     if (error instanceof UnsupportedAlgorithmError) {
       walk.unreadable.push({
@@ -353,7 +346,8 @@ function readEncryptedData(walk: Walk, node: Asn1Node): void {
   try {
     safeContents = decryptWithPassword(scheme, walk.password, ciphertext, (plain) => {
       // Must be one SafeContents SEQUENCE (valid padding alone is a 1-in-256 accident).
-      sequenceItems(readRoot(plain, new Asn1Budget()), 'SafeContents', new Asn1Budget());
+      const check = keyReader(plain);
+      sequenceItems(check, check.root(), 'SafeContents');
       return plain;
     });
   } catch (error) {
@@ -372,35 +366,34 @@ function sectionDecryptFailed(walk: Walk, algorithm: string, cause: unknown): Hi
   );
 }
 
-function readSafeContents(walk: Walk, der: Buffer, depth: number): void {
+function readSafeContents(walk: Walk, der: Uint8Array, depth: number): void {
   if (depth > KEY_LIMITS.safeContentsDepth)
     throw malformed(
       `The PKCS#12 file nests its contents more than ${KEY_LIMITS.safeContentsDepth} deep.`,
     );
-  const { budget } = walk;
-  for (const bag of sequenceItems(readRoot(der, budget), 'SafeContents', budget)) {
+  const reader = walk.reader.derive(der);
+  for (const bag of sequenceItems(reader, reader.root(), 'SafeContents')) {
     walk.bags += 1;
     if (walk.bags > KEY_LIMITS.safeBags)
       throw malformed(`The PKCS#12 file holds more than ${KEY_LIMITS.safeBags} items.`);
-    readSafeBag(walk, bag, depth);
+    readSafeBag(walk, reader, bag, depth);
   }
 }
 
-function readSafeBag(walk: Walk, bag: Asn1Node, depth: number): void {
-  const { budget } = walk;
-  const [idNode, valueNode, attrsNode] = sequenceItems(bag, 'SafeBag', budget, 2);
-  const bagId = readOid(idNode, 'SafeBag type');
+function readSafeBag(walk: Walk, reader: BerReader, bag: Tlv, depth: number): void {
+  const [idNode, valueNode, attrsNode] = sequenceItems(reader, bag, 'SafeBag', 2);
+  const bagId = reader.oid(idNode, 'SafeBag type');
   if (valueNode === undefined) throw new Asn1Error('SafeBag: missing value');
-  const value = explicitInner(valueNode, 0, 'SafeBag value', budget);
-  const attrs = readAttributes(attrsNode, budget);
+  const value = reader.explicit(valueNode, EXPLICIT_0, 'SafeBag value');
+  const attrs = readAttributes(reader, attrsNode);
   switch (bagId) {
     case OID.keyBag:
-      addKey(walk, { pkcs8: Buffer.from(encodedBytes(value)), ...attrs });
+      addKey(walk, { pkcs8: Buffer.from(reader.raw(value)), ...attrs });
       return;
     case OID.pkcs8ShroudedKeyBag: {
       let decrypted: { der: Buffer; scheme: string };
       try {
-        decrypted = decryptPrivateKeyInfo(value, walk.password, budget);
+        decrypted = decryptPrivateKeyInfo(reader, value, walk.password);
       } catch (error) {
         if (error instanceof UnsupportedAlgorithmError) {
           walk.unreadable.push({ what: 'the private key', algorithm: error.algorithm });
@@ -414,13 +407,13 @@ function readSafeBag(walk: Walk, bag: Asn1Node, depth: number): void {
       return;
     }
     case OID.certBag: {
-      const [certIdNode, certValueNode] = sequenceItems(value, 'CertBag', budget, 2);
-      if (readOid(certIdNode, 'CertBag type') !== OID.x509Certificate) return; // SDSI: not X.509
+      const [certIdNode, certValueNode] = sequenceItems(reader, value, 'CertBag', 2);
+      if (reader.oid(certIdNode, 'CertBag type') !== OID.x509Certificate) return; // SDSI: not X.509
       if (certValueNode === undefined) throw new Asn1Error('CertBag: missing value');
-      const der = readOctetString(
-        explicitInner(certValueNode, 0, 'CertBag value', budget),
+      const der = octetStringValue(
+        reader,
+        reader.explicit(certValueNode, EXPLICIT_0, 'CertBag value'),
         'certificate',
-        budget,
       );
       if (walk.certs.length >= KEY_LIMITS.pkcs12Certificates)
         throw malformed(
@@ -430,7 +423,7 @@ function readSafeBag(walk: Walk, bag: Asn1Node, depth: number): void {
       return;
     }
     case OID.safeContentsBag:
-      readSafeContents(walk, Buffer.from(encodedBytes(value)), depth + 1);
+      readSafeContents(walk, reader.raw(value), depth + 1);
       return;
     default:
       // crlBag, secretBag and unknown bag types carry nothing an identity needs.
@@ -445,29 +438,30 @@ function addKey(walk: Walk, key: KeyBag): void {
 }
 
 /** localKeyId and friendlyName from a SafeBag's attributes (others ignored). */
-function readAttributes(node: Asn1Node | undefined, budget: Asn1Budget): Bag {
+function readAttributes(reader: BerReader, node: Tlv | undefined): Bag {
   let localKeyId: Buffer | undefined;
   let friendlyName: string | undefined;
   if (node === undefined) return { localKeyId, friendlyName };
-  if (!isUniversal(node, Tag.set)) throw new Asn1Error('SafeBag attributes: expected a SET');
-  const attrs = childrenOf(node, budget);
+  if (!isUniversal(node, UniversalTag.SET))
+    throw new Asn1Error('SafeBag attributes: expected a SET');
+  const attrs = reader.childList(node, 'SafeBag attributes');
   if (attrs.length > KEY_LIMITS.bagAttributes)
     throw malformed(`A PKCS#12 item has more than ${KEY_LIMITS.bagAttributes} attributes.`);
   for (const attr of attrs) {
-    const [oidNode, valuesNode] = sequenceItems(attr, 'attribute', budget, 2);
-    const oid = readOid(oidNode, 'attribute type');
-    if (valuesNode === undefined || !isUniversal(valuesNode, Tag.set))
+    const [oidNode, valuesNode] = sequenceItems(reader, attr, 'attribute', 2);
+    const oid = reader.oid(oidNode, 'attribute type');
+    if (valuesNode === undefined || !isUniversal(valuesNode, UniversalTag.SET))
       throw new Asn1Error('attribute: expected a SET of values');
-    const [first] = childrenOf(valuesNode, budget);
+    const [first] = reader.childList(valuesNode, 'attribute values');
     if (first === undefined) continue;
-    if (oid === OID.localKeyId && isUniversal(first, Tag.octetString)) {
-      localKeyId = Buffer.from(readOctetString(first, 'localKeyId', budget));
+    if (oid === OID.localKeyId && isUniversal(first, UniversalTag.OCTET_STRING)) {
+      localKeyId = Buffer.from(octetStringValue(reader, first, 'localKeyId'));
     } else if (
       oid === OID.friendlyName &&
-      isUniversal(first, Tag.bmpString) &&
+      isUniversal(first, UniversalTag.BMPString) &&
       !first.constructed
     ) {
-      friendlyName = Buffer.from(contentBytes(first)).swap16().toString('utf16le');
+      friendlyName = Buffer.from(reader.content(first)).swap16().toString('utf16le');
     }
   }
   return { localKeyId, friendlyName };

@@ -13,7 +13,7 @@ import { finished } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { HispError } from '../../hisp/api/errors.js';
-import { BerReader } from '../../hisp/agent/asn1/ber.js';
+import { BerReader } from '../../hisp/asn1/ber.js';
 import { decryptContent, encryptContent } from '../../hisp/agent/cms/enveloped.js';
 import type { DecryptKey } from '../../hisp/agent/cms/enveloped.js';
 import { bytesOf, collect } from '../../hisp/agent/types.js';

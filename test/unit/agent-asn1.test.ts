@@ -8,8 +8,8 @@ import {
   decodeSmallInteger,
   minimalIntegerOctets,
   UNIVERSAL,
-} from '../../hisp/agent/asn1/ber.js';
-import type { Tlv } from '../../hisp/agent/asn1/ber.js';
+} from '../../hisp/asn1/ber.js';
+import type { Tlv } from '../../hisp/asn1/ber.js';
 import {
   compareBytes,
   concat,
@@ -25,7 +25,7 @@ import {
   setOf,
   tlv,
   tlvSource,
-} from '../../hisp/agent/asn1/der.js';
+} from '../../hisp/asn1/der.js';
 import { AGENT_LIMITS } from '../../hisp/agent/limits.js';
 import { bytesOf, collect } from '../../hisp/agent/types.js';
 

@@ -16,8 +16,8 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { HispError } from '../../hisp/api/errors.js';
-import { BerReader } from '../../hisp/agent/asn1/ber.js';
-import type { Tlv } from '../../hisp/agent/asn1/ber.js';
+import { BerReader } from '../../hisp/asn1/ber.js';
+import type { Tlv } from '../../hisp/asn1/ber.js';
 import {
   concat,
   contextIdentifier,
@@ -29,7 +29,7 @@ import {
   sequence,
   setOf,
   tlv,
-} from '../../hisp/agent/asn1/der.js';
+} from '../../hisp/asn1/der.js';
 import {
   encodeContentEncryptionAlgorithm,
   encodeKeyTransportAlgorithm,
@@ -57,7 +57,7 @@ import {
   ID_SIGNED_DATA,
   RC2_CBC,
 } from '../../hisp/agent/cms/oids.js';
-import { readCertificateIdentifiers } from '../../hisp/agent/cms/recipient-identifier.js';
+import { readCertificateIdentifiers } from '../../hisp/agent/cms/certificateFields.js';
 import { AGENT_LIMITS } from '../../hisp/agent/limits.js';
 import { bytesOf, collect, CONTENT_CIPHERS, KEY_TRANSPORTS } from '../../hisp/agent/types.js';
 import type { ByteSource, ContentCipher, KeyTransport } from '../../hisp/agent/types.js';

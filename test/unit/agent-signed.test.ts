@@ -24,24 +24,44 @@ import { HispError } from '../../hisp/api/errors.js';
 import { type Signer, signDetached, verifySignedData } from '../../hisp/agent/cms/signed.js';
 import { SMIME_CAPABILITIES } from '../../hisp/agent/cms/signedAttributes.js';
 import {
-  TAG,
-  MAX_TLVS_VISITED,
-  algorithmIdentifier,
+  algorithmIdentifier as derAlgorithmIdentifier,
   compareDer,
-  der,
-  derNull,
   encodeLength,
-  encodeOid,
-  octetString,
-  sequence,
-  smallIntegerDer,
-} from '../../hisp/agent/cms/signedDer.js';
+  integer,
+  nullValue,
+  octetString as derOctetString,
+  oid,
+  tlv,
+} from '../../hisp/asn1/der.js';
 import { SIGNED_OID } from '../../hisp/agent/cms/signedOids.js';
 import { AGENT_LIMITS } from '../../hisp/agent/limits.js';
 import { type ByteSource, type SigningDigest, bytesOf } from '../../hisp/agent/types.js';
 import { createTestCa, issueEndEntityCert, type TestCa } from '../services/certs.js';
 import { findBinary, run } from '../services/proc.js';
 import { type TempDir, makeTempDir } from '../services/tmp.js';
+
+// ── Hand-built DER: the shared writer (hisp/asn1/der.ts), as Buffers to splice ─────────────
+
+/** Identifier octets of the elements these tests build by hand. */
+const TAG = {
+  sequence: 0x30,
+  set: 0x31,
+  utcTime: 0x17,
+  octetStringConstructed: 0x24,
+  context0: 0xa0,
+  context1: 0xa1,
+} as const;
+const asBuffer = (bytes: Uint8Array): Buffer =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+const der = (tag: number, ...contents: readonly Uint8Array[]): Buffer =>
+  asBuffer(tlv(tag, ...contents));
+const sequence = (...contents: readonly Uint8Array[]): Buffer => der(TAG.sequence, ...contents);
+const encodeOid = (dotted: string): Buffer => asBuffer(oid(dotted));
+const octetString = (value: Uint8Array): Buffer => asBuffer(derOctetString(value));
+const derNull = (): Buffer => asBuffer(nullValue());
+const smallIntegerDer = (value: number): Buffer => asBuffer(integer(value));
+const algorithmIdentifier = (algorithm: string, parameters?: Uint8Array): Buffer =>
+  asBuffer(derAlgorithmIdentifier(algorithm, parameters));
 
 // ── Fixtures ───────────────────────────────────────────────────────────────────────────────
 
@@ -1058,7 +1078,7 @@ describe('risk-16: hostile SignedData input is a typed error, never a crash or a
   });
 
   it('risk-16: a flood of elements where no other bound applies (unsignedAttrs) → LIMIT_EXCEEDED', () => {
-    const count = MAX_TLVS_VISITED + 1;
+    const count = AGENT_LIMITS.asn1Elements + 1;
     const nulls = Buffer.alloc(count * 2);
     for (let i = 0; i < count; i++) nulls.set([0x05, 0x00], i * 2);
     const unsigned = Buffer.concat([Buffer.from([TAG.context1, 0x80]), nulls, Buffer.from([0, 0])]);

@@ -12,8 +12,8 @@
 import type { CipherGCMTypes } from 'node:crypto';
 
 import { HispError } from '../../api/errors.js';
-import { type BerReader, contextTag, UNIVERSAL } from '../asn1/ber.js';
-import type { Tlv } from '../asn1/ber.js';
+import { type BerReader, contextTag, UNIVERSAL } from '../../asn1/ber.js';
+import type { Tlv } from '../../asn1/ber.js';
 import {
   contextIdentifier,
   integer,
@@ -22,7 +22,7 @@ import {
   oid,
   sequence,
   tlv,
-} from '../asn1/der.js';
+} from '../../asn1/der.js';
 import type { ContentCipher, KeyTransport } from '../types.js';
 import {
   describeOid,

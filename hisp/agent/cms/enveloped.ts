@@ -66,8 +66,8 @@ import {
 import type { KeyObject } from 'node:crypto';
 
 import { HispError } from '../../api/errors.js';
-import { BerReader, contextTag, TagClass, UNIVERSAL, UniversalTag } from '../asn1/ber.js';
-import type { Tlv } from '../asn1/ber.js';
+import { BerReader, contextTag, TagClass, UNIVERSAL, UniversalTag } from '../../asn1/ber.js';
+import type { Tlv } from '../../asn1/ber.js';
 import {
   contextIdentifier,
   DerTag,
@@ -78,7 +78,7 @@ import {
   setOf,
   tlv,
   tlvSource,
-} from '../asn1/der.js';
+} from '../../asn1/der.js';
 import { AGENT_LIMITS } from '../limits.js';
 import type { ByteSource, ContentCipher, KeyTransport } from '../types.js';
 import {
@@ -94,12 +94,10 @@ import {
 } from './algorithms.js';
 import type { ContentEncryptionParameters } from './algorithms.js';
 import { describeOid, ID_CT_AUTH_ENVELOPED_DATA, ID_DATA, ID_ENVELOPED_DATA } from './oids.js';
-import {
-  identifiesCertificate,
-  readCertificateIdentifiers,
-  readRecipientIdentifier,
-} from './recipient-identifier.js';
-import type { CertificateIdentifiers, RecipientIdentifier } from './recipient-identifier.js';
+import { readCertificateIdentifiers } from './certificateFields.js';
+import type { CertificateIdentifiers } from './certificateFields.js';
+import { identifiesCertificate, readRecipientIdentifier } from './recipient-identifier.js';
+import type { RecipientIdentifier } from './recipient-identifier.js';
 
 export interface DecryptKey {
   readonly certDer: Uint8Array;

@@ -43,7 +43,8 @@
  * ```
  *
  * Hashing and signatures use node:crypto; the structures are read with the bounded BER
- * reader in signedDer.ts, which keeps every element's original bytes.
+ * reader of hisp/asn1, which keeps every element's original bytes, and written with its DER
+ * writer.
  */
 import {
   type KeyObject,
@@ -54,32 +55,38 @@ import {
   verify as cryptoVerify,
 } from 'node:crypto';
 
+import {
+  BerReader,
+  type Tlv,
+  TagClass,
+  contextTag,
+  tagMatches,
+  UNIVERSAL,
+} from '../../asn1/ber.js';
+import {
+  algorithmIdentifier,
+  compareDer,
+  contextIdentifier,
+  DerTag,
+  derOrder,
+  integer,
+  integerFromOctets,
+  nullValue,
+  octetString,
+  oid,
+  sequence,
+  setOf,
+  tlv,
+} from '../../asn1/der.js';
 import { HispError, type Reason } from '../../api/errors.js';
 import { AGENT_LIMITS } from '../limits.js';
 import { type ByteSource, type DigestName, SIGNING_DIGESTS, type SigningDigest } from '../types.js';
-import { type CertificateIds, readCertificateIds } from './signedCertificate.js';
+import { type CertificateFields, readCertificateFields } from './certificateFields.js';
 import {
   SMIME_CAPABILITIES,
   encodeSignedAttributes,
   readSignedAttributes,
 } from './signedAttributes.js';
-import {
-  BerReader,
-  TAG,
-  type Tlv,
-  algorithmIdentifier,
-  compareDer,
-  der,
-  derNull,
-  encodeOid,
-  expectTag,
-  malformed,
-  octetString,
-  sequence,
-  setOf,
-  smallIntegerDer,
-  tooLarge,
-} from './signedDer.js';
 import {
   DIGEST_LENGTH,
   DIGEST_OID,
@@ -121,7 +128,7 @@ const ALLOWED_CURVES: ReadonlyMap<string, string> = new Map([
 ]);
 
 interface SigningScheme {
-  readonly signatureAlgorithm: Buffer;
+  readonly signatureAlgorithm: Uint8Array;
   readonly signOptions: Parameters<typeof cryptoSign>[2];
 }
 
@@ -147,7 +154,7 @@ function signingScheme(
     }
     // What OpenSSL writes in a SignerInfo: rsaEncryption with NULL parameters.
     return {
-      signatureAlgorithm: algorithmIdentifier(SIGNED_OID.rsaEncryption, derNull()),
+      signatureAlgorithm: algorithmIdentifier(SIGNED_OID.rsaEncryption, nullValue()),
       signOptions: { key, padding: constants.RSA_PKCS1_PADDING },
     };
   }
@@ -172,12 +179,12 @@ function signingScheme(
 }
 
 /** RSASSA-PSS-params with MGF1 over the same digest and salt as long as the digest. */
-function pssParameters(digest: SigningDigest): Buffer {
-  const hash = algorithmIdentifier(DIGEST_OID[digest], derNull());
+function pssParameters(digest: SigningDigest): Uint8Array {
+  const hash = algorithmIdentifier(DIGEST_OID[digest], nullValue());
   return sequence(
-    der(TAG.context0, hash),
-    der(TAG.context1, algorithmIdentifier(SIGNED_OID.mgf1, hash)),
-    der(TAG.context2, smallIntegerDer(DIGEST_LENGTH[digest])),
+    tlv(contextIdentifier(0, true), hash),
+    tlv(contextIdentifier(1, true), algorithmIdentifier(SIGNED_OID.mgf1, hash)),
+    tlv(contextIdentifier(2, true), integer(DIGEST_LENGTH[digest])),
   );
 }
 
@@ -210,9 +217,9 @@ function digestSource(content: ByteSource, digest: DigestName): Buffer {
   return hash.digest();
 }
 
-function certificateIdsOrThrow(certDer: Uint8Array, what: string): CertificateIds {
+function certificateFieldsOrThrow(certDer: Uint8Array, what: string): CertificateFields {
   try {
-    return readCertificateIds(certDer);
+    return readCertificateFields(certDer);
   } catch (error) {
     throw new HispError('CERT_MALFORMED', `The ${what} is not a DER X.509 certificate.`, {
       cause: error,
@@ -238,7 +245,7 @@ export function signDetached(content: ByteSource, signer: Signer, options: SignO
       `Signing with ${String(digest)} is not allowed for Direct.`,
     );
   }
-  const ids = certificateIdsOrThrow(signer.certDer, "signer's certificate");
+  const ids = certificateFieldsOrThrow(signer.certDer, "signer's certificate");
   const scheme = signingScheme(signer.key, digest, options.rsaPadding ?? 'pkcs1');
   const certKey = createPublicKey({ key: Buffer.from(ids.spkiDer), format: 'der', type: 'spki' });
   if (!certKey.equals(createPublicKey(signer.key))) {
@@ -247,7 +254,7 @@ export function signDetached(content: ByteSource, signer: Signer, options: SignO
 
   const certificates: Uint8Array[] = [];
   for (const [index, cert] of [signer.certDer, ...signer.chainDer].entries()) {
-    if (index > 0) certificateIdsOrThrow(cert, 'chain certificate');
+    if (index > 0) certificateFieldsOrThrow(cert, 'chain certificate');
     if (!certificates.some((known) => sameBytes(known, cert))) certificates.push(cert);
   }
   if (certificates.length > AGENT_LIMITS.certificatesInMessage) {
@@ -272,21 +279,25 @@ export function signDetached(content: ByteSource, signer: Signer, options: SignO
 
   const digestAlgorithm = algorithmIdentifier(DIGEST_OID[digest]);
   const signerInfo = sequence(
-    smallIntegerDer(1),
-    sequence(ids.issuerDer, der(TAG.integer, ids.serial)),
+    integer(1),
+    sequence(ids.issuerDer, integerFromOctets(ids.serialContent)),
     digestAlgorithm,
     attributes.implicitDer,
     scheme.signatureAlgorithm,
     octetString(signature),
   );
   const signedData = sequence(
-    smallIntegerDer(1),
-    setOf([digestAlgorithm]),
-    sequence(encodeOid(SIGNED_OID.data)),
-    setOf(certificates, TAG.context0),
-    setOf([signerInfo]),
+    integer(1),
+    setOf(digestAlgorithm),
+    sequence(oid(SIGNED_OID.data)),
+    tlv(contextIdentifier(0, true), ...derOrder(certificates)),
+    setOf(signerInfo),
   );
-  return sequence(encodeOid(SIGNED_OID.signedData), der(TAG.context0, signedData));
+  const contentInfo = sequence(
+    oid(SIGNED_OID.signedData),
+    tlv(contextIdentifier(0, true), signedData),
+  );
+  return Buffer.from(contentInfo.buffer, contentInfo.byteOffset, contentInfo.byteLength);
 }
 
 // ── Verification ───────────────────────────────────────────────────────────────────────────
@@ -325,78 +336,88 @@ interface AlgorithmId {
   readonly parameters: Tlv | undefined;
 }
 
-function readAlgorithm(
-  reader: BerReader,
-  tlv: Tlv | undefined,
-  depth: number,
-  what: string,
-): AlgorithmId {
-  const [oid, parameters] = reader.fields(expectTag(tlv, TAG.sequence, what), depth, 2, what);
-  return { oid: reader.oid(expectTag(oid, TAG.oid, `${what} algorithm`)), parameters };
+/** `[n]` constructed: an EXPLICIT tag, or IMPLICIT over a SET OF / SEQUENCE. */
+const CONTEXT_0 = contextTag(0, true);
+const CONTEXT_1 = contextTag(1, true);
+/** Versions, saltLength and trailerField: non-negative INTEGERs of at most 4 octets. */
+const SMALL_INTEGER_OCTETS = 4;
+
+function readAlgorithm(reader: BerReader, algorithm: Tlv | undefined, what: string): AlgorithmId {
+  const [id, parameters] = reader.fieldList(
+    reader.expect(algorithm, UNIVERSAL.SEQUENCE, what),
+    what,
+    0,
+    2,
+  );
+  return {
+    oid: reader.oid(id, `${what} algorithm`),
+    parameters,
+  };
 }
 
-function isOctetString(tlv: Tlv | undefined): tlv is Tlv {
-  return (
-    tlv !== undefined && (tlv.tag === TAG.octetString || tlv.tag === TAG.octetStringConstructed)
-  );
+/**
+ * The SignedData reader: CMS bounds (AGENT_LIMITS), an element count, and declared lengths
+ * beyond any CMS accepted refused as LIMIT_EXCEEDED.
+ */
+function signedDataReader(input: Uint8Array): BerReader {
+  return new BerReader(input, {
+    what: 'CMS',
+    maxElements: AGENT_LIMITS.asn1Elements,
+    maxDeclaredLength: AGENT_LIMITS.cmsBytes,
+  });
 }
 
 function parseSignedData(input: Uint8Array): ParsedSignedData {
   if (input.byteLength > AGENT_LIMITS.cmsBytes) {
-    throw tooLarge(`The signature is larger than ${AGENT_LIMITS.cmsBytes} bytes.`);
+    throw new HispError(
+      'LIMIT_EXCEEDED',
+      `The signature is larger than ${AGENT_LIMITS.cmsBytes} bytes.`,
+    );
   }
-  const reader = new BerReader(input);
-  const contentInfo = expectTag(reader.readWhole(), TAG.sequence, 'ContentInfo');
-  const [typeTlv, explicit] = reader.fields(contentInfo, 0, 2, 'ContentInfo');
-  const contentType = reader.oid(expectTag(typeTlv, TAG.oid, 'contentType'));
+  const reader = signedDataReader(input);
+  const contentInfo = reader.expect(reader.root(), UNIVERSAL.SEQUENCE, 'ContentInfo');
+  const [typeTlv, explicit] = reader.fieldList(contentInfo, 'ContentInfo', 0, 2);
+  const contentType = reader.oid(typeTlv, 'contentType');
   if (contentType !== SIGNED_OID.signedData) {
-    throw malformed(`The CMS content type is ${contentType}, not signed-data.`);
+    throw new HispError(
+      'CMS_MALFORMED',
+      `The CMS content type is ${contentType}, not signed-data.`,
+    );
   }
-  const [signedDataTlv] = reader.fields(
-    expectTag(explicit, TAG.context0, 'content'),
-    1,
-    1,
-    'content',
-  );
-  const fields = reader.fields(
-    expectTag(signedDataTlv, TAG.sequence, 'SignedData'),
-    2,
-    6,
+  const signedDataTlv = reader.explicit(explicit, CONTEXT_0, 'content');
+  const fields = reader.fieldList(
+    reader.expect(signedDataTlv, UNIVERSAL.SEQUENCE, 'SignedData'),
     'SignedData',
+    0,
+    6,
   );
-  reader.smallInteger(expectTag(fields[0], TAG.integer, 'SignedData version'));
-  expectTag(fields[1], TAG.set, 'digestAlgorithms');
-  const encap = expectTag(fields[2], TAG.sequence, 'encapContentInfo');
+  reader.unsignedInteger(fields[0], 'SignedData version', SMALL_INTEGER_OCTETS);
+  reader.expect(fields[1], UNIVERSAL.SET, 'digestAlgorithms');
+  const encap = reader.expect(fields[2], UNIVERSAL.SEQUENCE, 'encapContentInfo');
   let i = 3;
   let certificates: Uint8Array[] = [];
-  if (fields[i]?.tag === TAG.context0) {
-    const set = fields[i++];
-    if (set !== undefined) {
-      certificates = reader
-        .children(set, 3, AGENT_LIMITS.certificatesInMessage, 'certificates')
-        // CertificateChoices: only `certificate` (a SEQUENCE); attribute certificates and
-        // other formats ([0]..[3]) are skipped.
-        .filter((choice) => choice.tag === TAG.sequence)
-        .map((choice) => reader.raw(choice));
-    }
+  const certificateSet = fields[i];
+  if (certificateSet && tagMatches(certificateSet, CONTEXT_0)) {
+    i++;
+    certificates = reader
+      .childList(certificateSet, 'certificates', AGENT_LIMITS.certificatesInMessage)
+      // CertificateChoices: only `certificate` (a SEQUENCE); attribute certificates and
+      // other formats ([0]..[3]) are skipped.
+      .filter((choice) => tagMatches(choice, UNIVERSAL.SEQUENCE))
+      .map((choice) => reader.raw(choice));
   }
-  if (fields[i]?.tag === TAG.context1) i++; // crls: not used for signature checks
-  const signerInfosTlv = expectTag(fields[i++], TAG.set, 'signerInfos');
-  if (i !== fields.length) throw malformed('SignedData: unexpected fields');
-  const signerInfos = reader.children(signerInfosTlv, 3, AGENT_LIMITS.signerInfos, 'SignerInfos');
+  const crls = fields[i];
+  if (crls && tagMatches(crls, CONTEXT_1)) i++; // crls: not used for signature checks
+  const signerInfosTlv = reader.expect(fields[i++], UNIVERSAL.SET, 'signerInfos');
+  if (i !== fields.length) throw reader.malformed('SignedData: unexpected fields');
+  const signerInfos = reader.childList(signerInfosTlv, 'SignerInfos', AGENT_LIMITS.signerInfos);
 
-  const [eTypeTlv, eContentTlv] = reader.fields(encap, 3, 2, 'encapContentInfo');
-  const eContentType = reader.oid(expectTag(eTypeTlv, TAG.oid, 'eContentType'));
+  const [eTypeTlv, eContentTlv] = reader.fieldList(encap, 'encapContentInfo', 0, 2);
+  const eContentType = reader.oid(eTypeTlv, 'eContentType');
   let eContent: Uint8Array | undefined;
   if (eContentTlv !== undefined) {
-    const [octets] = reader.fields(
-      expectTag(eContentTlv, TAG.context0, 'eContent'),
-      4,
-      1,
-      'eContent',
-    );
-    if (!isOctetString(octets)) throw malformed('eContent is not an OCTET STRING');
-    eContent = reader.octets(octets, 5);
+    const octets = reader.explicit(eContentTlv, CONTEXT_0, 'eContent');
+    eContent = reader.stringBytes(reader.expect(octets, UNIVERSAL.OCTET_STRING, 'eContent'));
   }
   return { eContentType, eContent, certificates, signerInfos, reader };
 }
@@ -423,35 +444,38 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && compareDer(a, b) === 0;
 }
 
-function readSignerId(reader: BerReader, tlv: Tlv | undefined): SignerId {
-  if (tlv?.tag === TAG.sequence) {
-    const [issuer, serial, ...rest] = reader.fields(tlv, 5, 2, 'IssuerAndSerialNumber');
-    if (rest.length > 0) throw malformed('IssuerAndSerialNumber: extra fields');
+function readSignerId(reader: BerReader, sid: Tlv | undefined): SignerId {
+  if (sid && tagMatches(sid, UNIVERSAL.SEQUENCE)) {
+    const [issuer, serial] = reader.fieldList(sid, 'IssuerAndSerialNumber', 0, 2);
     return {
       kind: 'issuerAndSerialNumber',
-      issuer: reader.raw(expectTag(issuer, TAG.sequence, 'issuer')),
-      serial: reader.content(expectTag(serial, TAG.integer, 'serialNumber')),
+      issuer: reader.raw(reader.expect(issuer, UNIVERSAL.SEQUENCE, 'issuer')),
+      serial: reader.content(reader.expect(serial, UNIVERSAL.INTEGER, 'serialNumber')),
     };
   }
-  if (tlv !== undefined && (tlv.tag === TAG.context0Primitive || tlv.tag === TAG.context0)) {
-    return { kind: 'subjectKeyIdentifier', keyId: reader.octets(tlv, 5) };
+  if (sid && tagMatches(sid, contextTag(0))) {
+    return { kind: 'subjectKeyIdentifier', keyId: reader.stringBytes(sid) };
   }
-  throw malformed('SignerInfo sid is neither IssuerAndSerialNumber nor a subjectKeyIdentifier');
+  throw reader.malformed(
+    'SignerInfo sid is neither IssuerAndSerialNumber nor a subjectKeyIdentifier',
+  );
 }
 
 function findSignerCert(
   certificates: readonly Uint8Array[],
   sid: SignerId,
-): CertificateIds | undefined {
+): CertificateFields | undefined {
   for (const der of certificates) {
-    let ids: CertificateIds;
+    let ids: CertificateFields;
     try {
-      ids = readCertificateIds(der);
+      ids = readCertificateFields(der);
     } catch {
       continue; // Not a certificate we can read: the caller's path building reports it.
     }
     if (sid.kind === 'issuerAndSerialNumber') {
-      if (sameBytes(ids.issuerDer, sid.issuer) && sameBytes(ids.serial, sid.serial)) return ids;
+      if (sameBytes(ids.issuerDer, sid.issuer) && sameBytes(ids.serialContent, sid.serial)) {
+        return ids;
+      }
     } else if (
       ids.subjectKeyIdentifier !== undefined &&
       sameBytes(ids.subjectKeyIdentifier, sid.keyId)
@@ -471,36 +495,37 @@ function readPssParameters(
   let mgfHash: DigestName | undefined = 'sha1';
   let saltLength = 20;
   let trailer = 1;
-  if (parameters !== undefined && parameters.tag !== TAG.null) {
-    for (const field of reader.fields(
-      expectTag(parameters, TAG.sequence, 'RSASSA-PSS-params'),
-      6,
-      4,
+  if (parameters !== undefined && !tagMatches(parameters, UNIVERSAL.NULL)) {
+    for (const field of reader.fieldList(
+      reader.expect(parameters, UNIVERSAL.SEQUENCE, 'RSASSA-PSS-params'),
       'RSASSA-PSS-params',
+      0,
+      4,
     )) {
-      const [inner] = reader.fields(field, 7, 1, 'RSASSA-PSS-params field');
-      switch (field.tag) {
-        case TAG.context0: {
-          const hashOid = readAlgorithm(reader, inner, 8, 'hashAlgorithm').oid;
+      const [inner] = reader.fieldList(field, 'RSASSA-PSS-params field', 0, 1);
+      // [0]..[3] EXPLICIT (fieldList above refused a primitive field); anything else is not PSS.
+      switch (field.tagClass === TagClass.context ? field.tagNumber : -1) {
+        case 0: {
+          const hashOid = readAlgorithm(reader, inner, 'hashAlgorithm').oid;
           hash = digestByOid(hashOid);
           break;
         }
-        case TAG.context1: {
-          const mgf = readAlgorithm(reader, inner, 8, 'maskGenAlgorithm');
+        case 1: {
+          const mgf = readAlgorithm(reader, inner, 'maskGenAlgorithm');
           mgfHash =
             mgf.oid === SIGNED_OID.mgf1
-              ? digestByOid(readAlgorithm(reader, mgf.parameters, 9, 'MGF1 hash').oid)
+              ? digestByOid(readAlgorithm(reader, mgf.parameters, 'MGF1 hash').oid)
               : undefined;
           break;
         }
-        case TAG.context2:
-          saltLength = reader.smallInteger(expectTag(inner, TAG.integer, 'saltLength'));
+        case 2:
+          saltLength = reader.unsignedInteger(inner, 'saltLength', SMALL_INTEGER_OCTETS);
           break;
-        case TAG.context3:
-          trailer = reader.smallInteger(expectTag(inner, TAG.integer, 'trailerField'));
+        case 3:
+          trailer = reader.unsignedInteger(inner, 'trailerField', SMALL_INTEGER_OCTETS);
           break;
         default:
-          throw malformed('RSASSA-PSS-params: unexpected field');
+          throw reader.malformed('RSASSA-PSS-params: unexpected field');
       }
     }
   }
@@ -599,24 +624,32 @@ class ContentDigests {
 
 function checkSignerInfo(
   parsed: ParsedSignedData,
-  tlv: Tlv,
+  signerInfo: Tlv,
   digests: ContentDigests,
 ): SignerResult {
   const { reader } = parsed;
-  const fields = reader.fields(expectTag(tlv, TAG.sequence, 'SignerInfo'), 4, 7, 'SignerInfo');
-  reader.smallInteger(expectTag(fields[0], TAG.integer, 'SignerInfo version'));
+  const fields = reader.fieldList(
+    reader.expect(signerInfo, UNIVERSAL.SEQUENCE, 'SignerInfo'),
+    'SignerInfo',
+    0,
+    7,
+  );
+  reader.unsignedInteger(fields[0], 'SignerInfo version', SMALL_INTEGER_OCTETS);
   const sid = readSignerId(reader, fields[1]);
-  const digestAlgorithm = readAlgorithm(reader, fields[2], 5, 'digestAlgorithm');
+  const digestAlgorithm = readAlgorithm(reader, fields[2], 'digestAlgorithm');
   let i = 3;
-  const signedAttrsTlv = fields[i]?.tag === TAG.context0 ? fields[i++] : undefined;
-  const signatureAlgorithm = readAlgorithm(reader, fields[i++], 5, 'signatureAlgorithm');
-  const signatureTlv = fields[i++];
-  if (!isOctetString(signatureTlv)) throw malformed('SignerInfo signature is not an OCTET STRING');
-  const signature = reader.octets(signatureTlv, 5);
-  if (fields[i]?.tag === TAG.context1) i++; // unsignedAttrs: not used
-  if (i !== fields.length) throw malformed('SignerInfo: unexpected fields');
+  const maybeAttrs = fields[i];
+  const signedAttrsTlv = maybeAttrs && tagMatches(maybeAttrs, CONTEXT_0) ? maybeAttrs : undefined;
+  if (signedAttrsTlv) i++;
+  const signatureAlgorithm = readAlgorithm(reader, fields[i++], 'signatureAlgorithm');
+  const signature = reader.stringBytes(
+    reader.expect(fields[i++], UNIVERSAL.OCTET_STRING, 'SignerInfo signature'),
+  );
+  const unsignedAttrs = fields[i];
+  if (unsignedAttrs && tagMatches(unsignedAttrs, CONTEXT_1)) i++; // unsignedAttrs: not used
+  if (i !== fields.length) throw reader.malformed('SignerInfo: unexpected fields');
   const attributes =
-    signedAttrsTlv === undefined ? undefined : readSignedAttributes(reader, signedAttrsTlv, 5);
+    signedAttrsTlv === undefined ? undefined : readSignedAttributes(reader, signedAttrsTlv);
 
   const reasons: Reason[] = [];
   const digest = digestByOid(digestAlgorithm.oid);
@@ -697,7 +730,7 @@ function checkSignerInfo(
     // The signature covers the DER of the SignedAttributes as received, with the SET tag.
     const received = reader.raw(signedAttrsTlv);
     const asSet = Buffer.from(received);
-    asSet[0] = TAG.set;
+    asSet[0] = DerTag.SET;
     signedBytes = asSet;
   } else {
     if (parsed.eContentType !== SIGNED_OID.data) {
@@ -723,7 +756,7 @@ function checkSignerInfo(
 }
 
 function verifyWithCertificate(
-  cert: CertificateIds,
+  cert: CertificateFields,
   scheme: SignatureScheme,
   data: Uint8Array,
   signature: Uint8Array,
@@ -810,10 +843,16 @@ export function verifySignedData(der: Uint8Array, detachedContent?: Uint8Array):
   }
   const content = detachedContent ?? encapsulatedContent;
   if (content === undefined) {
-    throw malformed('The signature is detached but no content was given to check it against.');
+    throw new HispError(
+      'CMS_MALFORMED',
+      'The signature is detached but no content was given to check it against.',
+    );
   }
   if (content.byteLength > AGENT_LIMITS.messageBytes) {
-    throw tooLarge(`The signed content is larger than ${AGENT_LIMITS.messageBytes} bytes.`);
+    throw new HispError(
+      'LIMIT_EXCEEDED',
+      `The signed content is larger than ${AGENT_LIMITS.messageBytes} bytes.`,
+    );
   }
   const mismatch =
     detachedContent !== undefined &&
@@ -826,7 +865,7 @@ export function verifySignedData(der: Uint8Array, detachedContent?: Uint8Array):
     results.find((r) => r.signatureValid && r.reasons.length === 0) ??
     results.find((r) => r.signatureValid) ??
     results[0];
-  if (chosen === undefined) throw malformed('no SignerInfo'); // unreachable: length checked above
+  if (chosen === undefined) throw new HispError('CMS_MALFORMED', 'no SignerInfo'); // unreachable: length checked above
   if (mismatch) {
     return {
       ...common,

@@ -20,21 +20,19 @@
  *   parameters   ANY DEFINED BY capabilityID OPTIONAL }
  * ```
  */
-import { AGENT_LIMITS } from '../limits.js';
-import type { ContentCipher } from '../types.js';
+import { type BerReader, type Tlv, tagMatches, UNIVERSAL } from '../../asn1/ber.js';
 import {
-  type BerReader,
-  TAG,
-  type Tlv,
-  der,
-  encodeOid,
-  expectTag,
-  malformed,
+  contextIdentifier,
+  DerTag,
+  derOrder,
   octetString,
+  oid,
   sequence,
   setOf,
-  sortDer,
-} from './signedDer.js';
+  tlv,
+} from '../../asn1/der.js';
+import { AGENT_LIMITS } from '../limits.js';
+import type { ContentCipher } from '../types.js';
 import { CIPHER_OID, SIGNED_OID } from './signedOids.js';
 
 /**
@@ -62,29 +60,28 @@ export interface EncodedSignedAttributes {
   /** Each Attribute's DER, in DER (sorted) order. */
   readonly attributes: readonly Uint8Array[];
   /** The SET OF (tag 0x31): the bytes the signature covers (RFC 5652 §5.4). */
-  readonly setDer: Buffer;
+  readonly setDer: Uint8Array;
   /** The same with the [0] IMPLICIT tag (0xA0): the bytes that go into the SignerInfo. */
-  readonly implicitDer: Buffer;
+  readonly implicitDer: Uint8Array;
 }
 
-function attribute(type: string, ...values: Uint8Array[]): Buffer {
-  return sequence(encodeOid(type), setOf(values));
+function attribute(type: string, ...values: Uint8Array[]): Uint8Array {
+  return sequence(oid(type), setOf(...values));
 }
 
 export function encodeSignedAttributes(input: SignedAttributesInput): EncodedSignedAttributes {
   const capabilities = sequence(
-    ...input.capabilities.map((cipher) => sequence(encodeOid(CIPHER_OID[cipher]))),
+    ...input.capabilities.map((cipher) => sequence(oid(CIPHER_OID[cipher]))),
   );
   // Listed in RFC 5652 / RFC 8551 order; DER then sorts them by encoding.
-  const attributes = sortDer([
-    attribute(SIGNED_OID.contentType, encodeOid(input.contentType)),
+  const attributes = derOrder([
+    attribute(SIGNED_OID.contentType, oid(input.contentType)),
     attribute(SIGNED_OID.messageDigest, octetString(input.messageDigest)),
     attribute(SIGNED_OID.signingTime, encodeTime(input.signingTime)),
     attribute(SIGNED_OID.smimeCapabilities, capabilities),
   ]);
-  const setDer = der(TAG.set, ...attributes);
-  const implicitDer = Buffer.from(setDer);
-  implicitDer[0] = TAG.context0;
+  const setDer = tlv(DerTag.SET, ...attributes);
+  const implicitDer = tlv(contextIdentifier(0, true), ...attributes);
   return { attributes, setDer, implicitDer };
 }
 
@@ -92,7 +89,7 @@ export function encodeSignedAttributes(input: SignedAttributesInput): EncodedSig
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
 
-export function encodeTime(date: Date): Buffer {
+export function encodeTime(date: Date): Uint8Array {
   if (Number.isNaN(date.getTime())) throw new RangeError('signingTime is not a valid date');
   const year = date.getUTCFullYear();
   const rest =
@@ -103,32 +100,33 @@ export function encodeTime(date: Date): Buffer {
     pad(date.getUTCSeconds(), 2) +
     'Z';
   if (year >= 1950 && year < 2050) {
-    return der(TAG.utcTime, Buffer.from(pad(year % 100, 2) + rest, 'latin1'));
+    return tlv(DerTag.UTCTime, Buffer.from(pad(year % 100, 2) + rest, 'latin1'));
   }
-  return der(TAG.generalizedTime, Buffer.from(pad(year, 4) + rest, 'latin1'));
+  return tlv(DerTag.GeneralizedTime, Buffer.from(pad(year, 4) + rest, 'latin1'));
 }
 
 const UTC_TIME = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?Z$/;
 const GENERALIZED_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,9}))?Z$/;
 
 /** UTCTime (YYMMDDHHMM[SS]Z) or GeneralizedTime (YYYYMMDDHHMMSS[.f]Z), UTC only. */
-export function decodeTime(reader: BerReader, tlv: Tlv): Date {
-  if (tlv.tag !== TAG.utcTime && tlv.tag !== TAG.generalizedTime) {
-    throw malformed('signingTime is neither UTCTime nor GeneralizedTime');
+export function decodeTime(reader: BerReader, time: Tlv): Date {
+  const utc = tagMatches(time, UNIVERSAL.UTCTime);
+  if (!utc && !tagMatches(time, UNIVERSAL.GeneralizedTime)) {
+    throw reader.malformed('signingTime is neither UTCTime nor GeneralizedTime');
   }
-  const content = reader.content(tlv);
-  if (content.byteLength > 32) throw malformed('signingTime too long');
+  const content = reader.content(time);
+  if (content.byteLength > 32) throw reader.malformed('signingTime too long');
   const text = Buffer.from(content).toString('latin1');
   let parts: number[];
   let millis = 0;
-  if (tlv.tag === TAG.utcTime) {
+  if (utc) {
     const m = UTC_TIME.exec(text);
-    if (!m) throw malformed('malformed UTCTime in signingTime');
+    if (!m) throw reader.malformed('malformed UTCTime in signingTime');
     const yy = Number(m[1]);
     parts = [yy < 50 ? 2000 + yy : 1900 + yy, ...m.slice(2, 6).map(Number), Number(m[6] ?? 0)];
   } else {
     const m = GENERALIZED_TIME.exec(text);
-    if (!m) throw malformed('malformed GeneralizedTime in signingTime');
+    if (!m) throw reader.malformed('malformed GeneralizedTime in signingTime');
     parts = m.slice(1, 7).map(Number);
     millis = m[7] === undefined ? 0 : Math.floor(Number(`0.${m[7]}`) * 1000);
   }
@@ -142,7 +140,7 @@ export function decodeTime(reader: BerReader, tlv: Tlv): Date {
     minute > 59 ||
     second > 60
   ) {
-    throw malformed('signingTime is not a real date');
+    throw reader.malformed('signingTime is not a real date');
   }
   return date;
 }
@@ -173,46 +171,42 @@ const SINGLE_VALUED = new Map<string, string>([
  * Reads the [0] IMPLICIT SignedAttributes element of a SignerInfo.
  * @throws HispError LIMIT_EXCEEDED beyond AGENT_LIMITS.signedAttributes, CMS_MALFORMED when broken.
  */
-export function readSignedAttributes(
-  reader: BerReader,
-  tlv: Tlv,
-  depth: number,
-): ReadSignedAttributes {
+export function readSignedAttributes(reader: BerReader, attrs: Tlv): ReadSignedAttributes {
   const types: string[] = [];
   const problems: string[] = [];
   let contentType: string | undefined;
   let messageDigest: Uint8Array | undefined;
   let signingTime: Date | undefined;
-  const elements = reader.children(tlv, depth, AGENT_LIMITS.signedAttributes, 'signed attributes');
-  if (elements.length === 0) throw malformed('empty signed attributes');
+  const elements = reader.childList(attrs, 'signed attributes', AGENT_LIMITS.signedAttributes);
+  if (elements.length === 0) throw reader.malformed('empty signed attributes');
   for (const element of elements) {
-    const [typeTlv, valuesTlv, ...extra] = reader.fields(
-      expectTag(element, TAG.sequence, 'Attribute'),
-      depth + 1,
-      2,
+    const [typeTlv, valuesTlv] = reader.fieldList(
+      reader.expect(element, UNIVERSAL.SEQUENCE, 'Attribute'),
       'Attribute',
+      0,
+      2,
     );
-    if (extra.length > 0) throw malformed('Attribute with extra fields');
-    const type = reader.oid(expectTag(typeTlv, TAG.oid, 'attrType'));
-    const values = expectTag(valuesTlv, TAG.set, 'attrValues');
+    const type = reader.oid(typeTlv, 'attrType');
+    const values = reader.expect(valuesTlv, UNIVERSAL.SET, 'attrValues');
     const name = SINGLE_VALUED.get(type);
     if (name !== undefined && types.includes(type)) problems.push(`${name} appears more than once`);
     types.push(type);
     if (name === undefined) continue;
-    const [value, ...more] = reader.children(
+    const [value, ...more] = reader.childList(
       values,
-      depth + 2,
-      AGENT_LIMITS.signedAttributes,
       `${name} values`,
+      AGENT_LIMITS.signedAttributes,
     );
-    if (value === undefined) throw malformed(`${name} has no value`);
+    if (value === undefined) throw reader.malformed(`${name} has no value`);
     if (more.length > 0) problems.push(`${name} has more than one value`);
     switch (type) {
       case SIGNED_OID.contentType:
-        contentType ??= reader.oid(expectTag(value, TAG.oid, 'contentType'));
+        contentType ??= reader.oid(value, 'contentType');
         break;
       case SIGNED_OID.messageDigest:
-        messageDigest ??= reader.content(expectTag(value, TAG.octetString, 'messageDigest'));
+        messageDigest ??= reader.content(
+          reader.expect(value, { ...UNIVERSAL.OCTET_STRING, constructed: false }, 'messageDigest'),
+        );
         break;
       default:
         signingTime ??= decodeTime(reader, value);

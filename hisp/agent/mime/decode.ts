@@ -49,8 +49,52 @@ const BASE64_TABLE = (() => {
 /**
  * Base64 with whitespace anywhere, strict about everything else.
  * @throws HispError MIME_MALFORMED naming the offset of the first bad byte.
+ *
+ * Fast path for large bodies: each 256 KiB slice is checked against the alphabet with one
+ * native regular expression, stripped of whitespace, and decoded by Node's native decoder
+ * into one preallocated buffer; only the final quantum and its padding are checked by hand.
+ * Anything unusual goes to the byte-at-a-time decoder, which throws the precise error.
  */
 export function decodeBase64Strict(data: Uint8Array): Buffer {
+  const input = Buffer.isBuffer(data)
+    ? data
+    : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const firstPad = input.indexOf(0x3d);
+  const body = firstPad < 0 ? input : input.subarray(0, firstPad);
+  const out = Buffer.allocUnsafe(Math.floor((input.length * 3) / 4) + 3);
+  let o = 0;
+  let carry = '';
+  for (let start = 0; start < body.length; start += FAST_SLICE) {
+    const text = body.toString('latin1', start, Math.min(start + FAST_SLICE, body.length));
+    if (NOT_BASE64.test(text)) return decodeBase64Checked(data);
+    const clean = carry + text.replace(WHITESPACE, '');
+    const whole = clean.length - (clean.length % 4);
+    if (whole > 0) o += out.write(clean.slice(0, whole), o, 'base64');
+    carry = clean.slice(whole);
+  }
+  let pads = 0;
+  if (firstPad >= 0) {
+    const tail = input.toString('latin1', firstPad);
+    if (!PADDING_TAIL.test(tail)) return decodeBase64Checked(data);
+    pads = tail.replace(WHITESPACE, '').length;
+  }
+  if (carry.length === 1 || (pads > 0 && carry.length + pads !== 4))
+    return decodeBase64Checked(data);
+  if (carry.length > 0) o += out.write(carry, o, 'base64');
+  return out.subarray(0, o);
+}
+
+/** Bytes per slice on the fast path. */
+const FAST_SLICE = 256 * 1024;
+const NOT_BASE64 = /[^A-Za-z0-9+/ \t\r\n]/;
+const WHITESPACE = /[ \t\r\n]+/g;
+const PADDING_TAIL = /^[= \t\r\n]*$/;
+
+/**
+ * The byte-at-a-time decoder: the reference for what is accepted, and the one that names
+ * the offset of the first bad byte. The fast path below falls back to it on any doubt.
+ */
+function decodeBase64Checked(data: Uint8Array): Buffer {
   const out = Buffer.alloc(Math.floor((data.length * 3) / 4) + 3);
   let o = 0;
   let acc = 0;

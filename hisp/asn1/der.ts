@@ -1,5 +1,6 @@
 /**
- * A small DER writer (ITU-T X.690 §10) for the CMS structures the agent builds.
+ * The HISP's one DER writer (ITU-T X.690 §10), for the CMS structures the agent builds
+ * (EnvelopedData, SignedData, signed attributes).
  *
  * Small structures (algorithm identifiers, RecipientInfos) are built as Uint8Arrays with
  * `tlv()` and friends. Big content is never copied into the structure: `tlvSource()` takes
@@ -11,7 +12,7 @@
  * for (const chunk of contentInfo.chunks()) out.write(chunk);
  * ```
  */
-import type { ByteSource } from '../types.js';
+import type { ByteSource } from '../agent/types.js';
 
 /** Identifier octets of the universal types the agent writes (tag numbers below 31). */
 export const DerTag = {
@@ -81,7 +82,12 @@ export function sequence(...fields: readonly Uint8Array[]): Uint8Array {
 
 /** SET OF: DER orders the elements by their encodings (X.690 §11.6). */
 export function setOf(...elements: readonly Uint8Array[]): Uint8Array {
-  return tlv(DerTag.SET, ...[...elements].sort(compareBytes));
+  return tlv(DerTag.SET, ...derOrder(elements));
+}
+
+/** Elements in DER SET OF order (X.690 §11.6), for a SET OF under another tag. */
+export function derOrder(elements: readonly Uint8Array[]): Uint8Array[] {
+  return [...elements].sort(compareDer);
 }
 
 export function octetString(value: Uint8Array): Uint8Array {
@@ -108,6 +114,11 @@ export function integer(value: number | bigint): Uint8Array {
 /** An INTEGER whose content octets are already known (e.g. a certificate serial, copied as read). */
 export function integerFromOctets(content: Uint8Array): Uint8Array {
   return tlv(DerTag.INTEGER, content);
+}
+
+/** AlgorithmIdentifier ::= SEQUENCE { algorithm OBJECT IDENTIFIER, parameters ANY OPTIONAL } */
+export function algorithmIdentifier(algorithm: string, parameters?: Uint8Array): Uint8Array {
+  return parameters === undefined ? sequence(oid(algorithm)) : sequence(oid(algorithm), parameters);
 }
 
 /** An OBJECT IDENTIFIER from dotted text. */
@@ -173,14 +184,23 @@ export function tlvSource(identifier: DerIdentifier, ...contents: readonly DerPi
   return piecesSource(header(identifier, length), ...contents);
 }
 
-/** Unsigned lexicographic order, shorter first on a common prefix (DER SET OF order). */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.byteLength, b.byteLength);
+/**
+ * X.690 §11.6 order: encodings compared as octet strings, the shorter padded at its end with
+ * zero octets (so `30 03 02` and `30 03 02 00` are equal). For whole encodings it agrees with
+ * `compareBytes`: no element's encoding is a prefix of another's.
+ */
+export function compareDer(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.max(a.byteLength, b.byteLength);
   for (let i = 0; i < n; i++) {
     const d = (a[i] ?? 0) - (b[i] ?? 0);
     if (d !== 0) return d;
   }
-  return a.byteLength - b.byteLength;
+  return 0;
+}
+
+/** Unsigned lexicographic order, shorter first on a common prefix. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  return compareDer(a, b) || a.byteLength - b.byteLength;
 }
 
 /** Concatenates small byte arrays (one copy). */

@@ -1,5 +1,6 @@
 /**
- * A small, bounded BER reader (ITU-T X.690) for the security agent's parsers.
+ * The HISP's one bounded BER reader (ITU-T X.690): CMS in hisp/agent (EnvelopedData,
+ * SignedData, the certificate fields CMS names), PKCS#8 and PKCS#12 in hisp/keys.
  *
  * It walks TLVs over one Uint8Array and hands back offsets and subarrays of that array
  * (zero-copy): nothing is decoded into a tree or re-encoded (unless asked: `toDefinite()`), so the original bytes
@@ -12,8 +13,12 @@
  * - a truncated element, a length that runs past its parent, a length of more than 8 octets,
  *   an indefinite length on a primitive element, a missing end-of-contents → `malformedCode`
  *   (CMS_MALFORMED by default);
- * - nesting deeper than `maxDepth` (AGENT_LIMITS.asn1Depth) and more than `maxSegments`
- *   (AGENT_LIMITS.asn1Segments) segments in one constructed string → LIMIT_EXCEEDED.
+ * - nesting deeper than `maxDepth` (AGENT_LIMITS.asn1Depth), more than `maxSegments`
+ *   (AGENT_LIMITS.asn1Segments) segments in one constructed string, and — when set — more than
+ *   `maxElements` elements read (AGENT_LIMITS.asn1Elements for SignedData) or a declared length
+ *   above `maxDeclaredLength` → LIMIT_EXCEEDED.
+ * Every bound can be set per reader (hisp/keys passes KEY_LIMITS), and `error` lets a caller
+ * that maps failures to its own codes (KEY_MALFORMED, PKCS12_MALFORMED) make its own errors.
  * Finding the end of an indefinite-length element walks its children; ends found are
  * memoised per offset, so a whole walk stays linear in the input size.
  *
@@ -28,9 +33,9 @@
  * fields.end();
  * ```
  */
-import { HispError } from '../../api/errors.js';
-import type { ErrorCode } from '../../api/errors.js';
-import { AGENT_LIMITS } from '../limits.js';
+import { AGENT_LIMITS } from '../agent/limits.js';
+import { HispError } from '../api/errors.js';
+import type { ErrorCode } from '../api/errors.js';
 import { encodeIdentifier, tlv as derTlv } from './der.js';
 
 /** X.690 tag classes (bits 8–7 of the identifier octet). */
@@ -42,7 +47,7 @@ export const TagClass = {
 } as const;
 export type TagClass = (typeof TagClass)[keyof typeof TagClass];
 
-/** Universal tag numbers used by the agent. */
+/** Universal tag numbers the HISP reads. */
 export const UniversalTag = {
   BOOLEAN: 1,
   INTEGER: 2,
@@ -58,6 +63,7 @@ export const UniversalTag = {
   IA5String: 22,
   UTCTime: 23,
   GeneralizedTime: 24,
+  BMPString: 30,
 } as const;
 
 /** What an element must be: class, number and optionally the constructed bit. */
@@ -78,7 +84,16 @@ export const UNIVERSAL = {
   OBJECT_IDENTIFIER: { tagClass: 0, tagNumber: 6, constructed: false },
   SEQUENCE: { tagClass: 0, tagNumber: 16, constructed: true },
   SET: { tagClass: 0, tagNumber: 17, constructed: true },
+  UTCTime: { tagClass: 0, tagNumber: 23, constructed: false },
+  GeneralizedTime: { tagClass: 0, tagNumber: 24, constructed: false },
 } as const satisfies Record<string, TagSpec>;
+
+/** A universal tag by number; `constructed` undefined accepts either form. */
+export function universalTag(tagNumber: number, constructed?: boolean): TagSpec {
+  return constructed === undefined
+    ? { tagClass: TagClass.universal, tagNumber }
+    : { tagClass: TagClass.universal, tagNumber, constructed };
+}
 
 /** A context-specific tag `[n]`; `constructed` undefined accepts either form. */
 export function contextTag(tagNumber: number, constructed?: boolean): TagSpec {
@@ -118,6 +133,25 @@ export interface BerReaderOptions {
   readonly maxDepth?: number;
   /** Most segments in one constructed string, all levels together. Default AGENT_LIMITS.asn1Segments. */
   readonly maxSegments?: number;
+  /**
+   * Most element headers read, re-reads included, by this reader and every reader `derive()`d
+   * from it. Default: no count — every walk is already linear in the input, and EnvelopedData
+   * reads a big segmented ciphertext three times (measure, length, stream). SignedData sets
+   * AGENT_LIMITS.asn1Elements, key files KEY_LIMITS.asn1Nodes.
+   */
+  readonly maxElements?: number;
+  /**
+   * A declared length above this, or a length field of more than 8 octets, is LIMIT_EXCEEDED
+   * rather than malformed: no input accepted could hold it. Default: unset (malformed, like any
+   * length that runs past the input).
+   */
+  readonly maxDeclaredLength?: number;
+  /**
+   * Makes the reader's errors instead of HispError(malformedCode) and
+   * HispError(LIMIT_EXCEEDED), for callers that turn them into codes of their own
+   * (hisp/keys: KEY_MALFORMED, PKCS12_MALFORMED). `detail` never holds content octets.
+   */
+  readonly error?: (kind: 'malformed' | 'limit', detail: string) => Error;
 }
 
 /** String types whose constructed (segmented) BER form `toDefinite()` joins. BIT STRING is
@@ -164,28 +198,53 @@ export class BerReader {
   private readonly what: string;
   private readonly maxDepth: number;
   private readonly maxSegments: number;
+  private readonly maxElements: number;
+  private readonly maxDeclaredLength: number | undefined;
   /** Ends of indefinite-length elements already measured, by offset. */
   private readonly indefiniteEnds = new Map<number, number>();
+  /** Element headers read, shared with the readers `derive()`d from this one. */
+  private elements = { read: 0 };
 
-  constructor(bytes: Uint8Array, options: BerReaderOptions = {}) {
+  constructor(
+    bytes: Uint8Array,
+    private readonly options: BerReaderOptions = {},
+  ) {
     this.der = options.der ?? false;
     this.malformedCode = options.malformedCode ?? 'CMS_MALFORMED';
     this.what = options.what ?? 'ASN.1';
     this.maxDepth = options.maxDepth ?? AGENT_LIMITS.asn1Depth;
     this.maxSegments = options.maxSegments ?? AGENT_LIMITS.asn1Segments;
+    this.maxElements = options.maxElements ?? Number.POSITIVE_INFINITY;
+    this.maxDeclaredLength = options.maxDeclaredLength;
     const maxBytes = options.maxBytes ?? AGENT_LIMITS.cmsBytes;
     if (bytes.byteLength > maxBytes) {
-      throw new HispError(
-        'LIMIT_EXCEEDED',
-        `${this.what} is ${bytes.byteLength} bytes, more than the ${maxBytes} accepted`,
-      );
+      throw this.limit(`${bytes.byteLength} bytes, more than the ${maxBytes} accepted`);
     }
     this.bytes = bytes;
   }
 
-  /** A HispError with the reader's malformed code; the message never holds content. */
-  malformed(message: string): HispError {
-    return new HispError(this.malformedCode, `${this.what} malformed: ${message}`);
+  /**
+   * A reader over other bytes (an OCTET STRING's value, a decrypted blob) with the same
+   * options, counting its elements against this reader's `maxElements`.
+   */
+  derive(bytes: Uint8Array): BerReader {
+    const reader = new BerReader(bytes, this.options);
+    reader.elements = this.elements;
+    return reader;
+  }
+
+  /** The reader's malformed error (HispError with its malformed code); never holds content. */
+  malformed(message: string): Error {
+    return this.options.error
+      ? this.options.error('malformed', message)
+      : new HispError(this.malformedCode, `${this.what} malformed: ${message}`);
+  }
+
+  /** The reader's limit error (HispError LIMIT_EXCEEDED); never holds content. */
+  limit(message: string): Error {
+    return this.options.error
+      ? this.options.error('limit', message)
+      : new HispError('LIMIT_EXCEEDED', `${this.what}: ${message}`);
   }
 
   /** The one top-level element; bytes after it are malformed unless `allowTrailing`. */
@@ -209,13 +268,49 @@ export class BerReader {
     }
   }
 
+  /**
+   * The direct children as an array. More than `max` is a limit error naming `what` ("more
+   * than 50 certificates"): for SET OF and SEQUENCE OF that policy bounds.
+   */
+  childList(parent: Tlv, what: string, max = Number.POSITIVE_INFINITY): Tlv[] {
+    const out: Tlv[] = [];
+    for (const child of this.children(parent)) {
+      if (out.length >= max) throw this.limit(`more than ${max} ${what}`);
+      out.push(child);
+    }
+    return out;
+  }
+
+  /**
+   * The fields of a constructed element as an array, for reading by position: fewer than
+   * `min` or more than `max` is malformed (the type has no more).
+   */
+  fieldList(parent: Tlv, what: string, min = 0, max = Number.POSITIVE_INFINITY): Tlv[] {
+    if (!parent.constructed) throw this.malformed(`${what}: ${tagName(parent)} is not constructed`);
+    const out: Tlv[] = [];
+    for (const child of this.children(parent)) {
+      if (out.length >= max) throw this.malformed(`${what}: more than ${max} fields`);
+      out.push(child);
+    }
+    if (out.length < min) throw this.malformed(`${what}: ${out.length} fields, ${min} expected`);
+    return out;
+  }
+
   /** A cursor over a SEQUENCE's fields, for OPTIONAL elements and "nothing after". */
   fields(parent: Tlv, typeName: string): FieldCursor {
     return new FieldCursor(this, parent, typeName);
   }
 
-  /** Checks the tag of an element; `what` names the field in the error. */
-  expect(tlv: Tlv, spec: TagSpec, what: string): Tlv {
+  /** The one element inside an EXPLICIT tag (`spec`, e.g. `contextTag(0, true)`). */
+  explicit(tlv: Tlv | undefined, spec: TagSpec, what: string): Tlv {
+    const [inner] = this.fieldList(this.expect(tlv, spec, what), what, 0, 1);
+    if (!inner) throw this.malformed(`${what}: nothing inside ${tagName(spec)}`);
+    return inner;
+  }
+
+  /** Checks the tag of an element (present: not undefined); `what` names the field in the error. */
+  expect(tlv: Tlv | undefined, spec: TagSpec, what: string): Tlv {
+    if (tlv === undefined) throw this.malformed(`${what} missing`);
     if (!tagMatches(tlv, spec)) {
       const form =
         spec.constructed === undefined ? '' : spec.constructed ? ' (constructed)' : ' (primitive)';
@@ -267,10 +362,7 @@ export class BerReader {
       }
       segments += 1;
       if (segments > this.maxSegments) {
-        throw new HispError(
-          'LIMIT_EXCEEDED',
-          `${this.what}: constructed string has more than ${this.maxSegments} segments`,
-        );
+        throw this.limit(`constructed string has more than ${this.maxSegments} segments`);
       }
       if (segment.constructed) stack.push(this.children(segment));
       else yield this.content(segment);
@@ -286,20 +378,24 @@ export class BerReader {
 
   /**
    * A string's value as one Uint8Array: the content subarray when primitive (no copy), else
-   * the segments concatenated — only for small values, at most `maxLength` bytes.
+   * the segments concatenated (one walk, one copy) — at most `maxLength` bytes.
    */
   stringBytes(
     tlv: Tlv,
-    maxLength: number,
+    maxLength = Number.POSITIVE_INFINITY,
     segmentTag: number = UniversalTag.OCTET_STRING,
   ): Uint8Array {
-    const length = this.stringLength(tlv, segmentTag);
+    const segments = tlv.constructed ? [...this.stringSegments(tlv, segmentTag)] : [];
+    const length = tlv.constructed
+      ? segments.reduce((sum, segment) => sum + segment.byteLength, 0)
+      : tlv.contentLength;
     if (length > maxLength)
       throw this.malformed(`${tagName(tlv)} of ${length} bytes, at most ${maxLength} expected`);
     if (!tlv.constructed) return this.content(tlv);
+    if (segments.length === 1 && segments[0]) return segments[0];
     const out = new Uint8Array(length);
     let offset = 0;
-    for (const segment of this.stringSegments(tlv, segmentTag)) {
+    for (const segment of segments) {
       out.set(segment, offset);
       offset += segment.byteLength;
     }
@@ -325,11 +421,10 @@ export class BerReader {
     return derTlv(identifier, ...children);
   }
 
-  /** An OBJECT IDENTIFIER element as dotted text. */
-  oid(tlv: Tlv): string {
-    this.expect(tlv, UNIVERSAL.OBJECT_IDENTIFIER, 'OBJECT IDENTIFIER');
-    const text = decodeOid(this.content(tlv));
-    if (text === undefined) throw this.malformed('invalid OBJECT IDENTIFIER encoding');
+  /** An OBJECT IDENTIFIER element as dotted text; `what` names it in errors. */
+  oid(tlv: Tlv | undefined, what = 'OBJECT IDENTIFIER'): string {
+    const text = decodeOid(this.content(this.expect(tlv, UNIVERSAL.OBJECT_IDENTIFIER, what)));
+    if (text === undefined) throw this.malformed(`${what}: invalid encoding`);
     return text;
   }
 
@@ -341,14 +436,28 @@ export class BerReader {
     return value;
   }
 
+  /**
+   * A non-negative INTEGER of at most `maxOctets` octets, leading zero octets not counted
+   * (versions, iteration counts, salt lengths). `what` names it in errors.
+   */
+  unsignedInteger(tlv: Tlv | undefined, what: string, maxOctets = 6): number {
+    const content = this.content(this.expect(tlv, UNIVERSAL.INTEGER, what));
+    if (content.byteLength === 0) throw this.malformed(`${what}: empty INTEGER`);
+    if (((content[0] ?? 0) & 0x80) !== 0) throw this.malformed(`${what}: negative INTEGER`);
+    let start = 0;
+    while (start < content.byteLength - 1 && content[start] === 0) start++;
+    if (content.byteLength - start > maxOctets) throw this.malformed(`${what}: INTEGER too large`);
+    let value = 0;
+    for (let i = start; i < content.byteLength; i++) value = value * 256 + (content[i] ?? 0);
+    return value;
+  }
+
   /** Reads one element at `offset` that must end by `limit`. */
   private readAt(offset: number, limit: number, depth: number): Tlv {
     const bytes = this.bytes;
-    if (depth > this.maxDepth) {
-      throw new HispError(
-        'LIMIT_EXCEEDED',
-        `${this.what}: nesting deeper than ${this.maxDepth} levels`,
-      );
+    if (depth > this.maxDepth) throw this.limit(`nesting deeper than ${this.maxDepth} levels`);
+    if (++this.elements.read > this.maxElements) {
+      throw this.limit(`more than ${this.maxElements} elements`);
     }
     if (offset >= limit) throw this.malformed(`element expected at offset ${offset}, none left`);
     let position = offset;
@@ -401,16 +510,21 @@ export class BerReader {
     } else {
       const count = lengthOctet & 0x7f;
       if (count === 0x7f) throw this.malformed(`reserved length octet at offset ${offset}`);
-      if (count > MAX_LENGTH_OCTETS)
-        throw this.malformed(`length of ${count} octets at offset ${offset}`);
+      if (count > MAX_LENGTH_OCTETS) {
+        const message = `length of ${count} octets at offset ${offset}`;
+        throw this.maxDeclaredLength === undefined ? this.malformed(message) : this.limit(message);
+      }
       if (position + count > limit) throw this.malformed(`truncated length at offset ${offset}`);
       length = 0;
-      for (let i = 0; i < count; i++) {
-        length = length * 256 + (bytes[position++] ?? 0);
-        // Bail out early: no element can be longer than the input (also keeps it exact).
-        if (length > bytes.byteLength)
-          throw this.malformed(`length at offset ${offset} exceeds the input`);
+      // At most 8 octets: inexact above 2^53, but then far above any bound compared with.
+      for (let i = 0; i < count; i++) length = length * 256 + (bytes[position++] ?? 0);
+      if (this.maxDeclaredLength !== undefined && length > this.maxDeclaredLength) {
+        throw this.limit(
+          `length at offset ${offset} is more than the ${this.maxDeclaredLength} bytes accepted`,
+        );
       }
+      if (length > bytes.byteLength)
+        throw this.malformed(`length at offset ${offset} exceeds the input`);
       if (this.der && (length < 0x80 || (bytes[position - count] ?? 0) === 0)) {
         throw this.malformed(`non-minimal length at offset ${offset} is not DER`);
       }

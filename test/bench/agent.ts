@@ -1,0 +1,295 @@
+/**
+ * `npm run bench`: the security agent against OpenSSL, measured in the same run on the same
+ * machine, for 10 KB, 1 MB and 20 MB messages. Prints side-by-side times, ratios and peak
+ * memory, and which targets (issue 3) are met. Not a test: nothing here runs in CI.
+ *
+ * Targets:
+ *  - at 20 MB the CLI's sign+encrypt takes at most 0.6x, decrypt+verify at most 0.3x, the
+ *    wall time of `openssl cms` doing the same (sign | encrypt, decrypt | verify);
+ *  - memory growth (peak RSS at a size minus peak RSS at 10 KB, same command) at most 64 MiB
+ *    for encrypt and 3x the message size for decrypt;
+ *  - in process, at least 300 sign+encrypt per second for 10 KB messages on one core.
+ */
+import { spawnSync } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { decryptAndVerify } from '../../hisp/agent/inbound.js';
+import { signAndEncrypt } from '../../hisp/agent/outbound.js';
+import { collect } from '../../hisp/agent/types.js';
+import { parseCertificate } from '../../hisp/certs/certificate.js';
+import { createSilentLogger } from '../../hisp/log/logger.js';
+import { createTestCa, issueEndEntityCert } from '../services/certs.js';
+import { makeTempDir } from '../services/tmp.js';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const MiB = 1024 * 1024;
+const SIZES = [
+  { name: '10 KB', bytes: 10 * 1024, runs: 9 },
+  { name: '1 MB', bytes: MiB, runs: 5 },
+  { name: '20 MB', bytes: 20 * MiB, runs: 3 },
+];
+
+interface Measure {
+  readonly seconds: number;
+  readonly peakKiB: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+/** Runs a shell pipeline `runs` times; wall time (median) and peak RSS (max over stages and runs). */
+function measure(stages: string[][], runs: number, dir: string): Measure {
+  const times: number[] = [];
+  let peak = 0;
+  for (let run = 0; run < runs; run++) {
+    const files = stages.map((_, i) => join(dir, `time-${i}.txt`));
+    const pipeline = stages
+      .map(
+        (argv, i) =>
+          `/usr/bin/time -f %M -o ${files[i] ?? ''} ${argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ')}`,
+      )
+      .join(' | ');
+    const started = process.hrtime.bigint();
+    const result = spawnSync('sh', ['-c', `set -e; ${pipeline}`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (result.status !== 0)
+      throw new Error(`bench step failed: ${pipeline}\n${result.stderr.toString()}`);
+    times.push(seconds);
+    for (const file of files)
+      peak = Math.max(peak, Number(readFileSync(file, 'utf8').trim().split('\n').pop()));
+  }
+  return { seconds: median(times), peakKiB: peak };
+}
+
+function message(bytes: number): Buffer {
+  const head =
+    'From: alice@a.example.test\r\nTo: bob@b.example.test\r\nSubject: Bench\r\nMessage-ID: <bench@a.example.test>\r\n' +
+    'Date: Thu, 26 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n';
+  const line = 'Clinical summary line for benchmarking the Direct security agent 0123456789.\r\n';
+  return Buffer.from(
+    head + line.repeat(Math.max(1, Math.ceil((bytes - head.length) / line.length))),
+  );
+}
+
+const fmt = (seconds: number) => `${(seconds * 1000).toFixed(0).padStart(6)} ms`;
+const mib = (kib: number) => `${(kib / 1024).toFixed(0).padStart(4)} MiB`;
+
+async function main(): Promise<void> {
+  const dir = await makeTempDir('bench');
+  try {
+    const ca = await createTestCa(dir.path);
+    const alice = await issueEndEntityCert(ca, dir.path, { email: 'alice@a.example.test' });
+    const bob = await issueEndEntityCert(ca, dir.path, { email: 'bob@b.example.test' });
+    const node = process.execPath;
+    const cli = join(root, 'bin', 'sealpost.js');
+    const openssl = spawnSync('openssl', ['version']).stdout.toString().trim();
+    console.log(`Sealpost security agent benchmark — ${new Date().toISOString()}`);
+    console.log(
+      `Node ${process.version}; ${openssl}; ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}\n`,
+    );
+
+    const rows: Array<Record<string, number | string>> = [];
+    const failures: string[] = [];
+    const baseline: { encrypt?: number; decrypt?: number } = {};
+    for (const size of SIZES) {
+      const msg = join(dir.path, `m-${size.bytes}.eml`);
+      const wrapped = join(dir.path, `m-${size.bytes}.wrapped`);
+      const ours = join(dir.path, `m-${size.bytes}.ours.eml`);
+      const theirs = join(dir.path, `m-${size.bytes}.theirs.eml`);
+      const body = message(size.bytes);
+      writeFileSync(msg, body);
+      writeFileSync(
+        wrapped,
+        Buffer.concat([Buffer.from('Content-Type: message/rfc822\r\n\r\n'), body]),
+      );
+
+      const osslEncrypt = measure(
+        [
+          [
+            'openssl',
+            'cms',
+            '-sign',
+            '-binary',
+            '-in',
+            wrapped,
+            '-signer',
+            alice.certPath,
+            '-inkey',
+            alice.keyPath,
+            '-md',
+            'sha256',
+          ],
+          [
+            'openssl',
+            'cms',
+            '-encrypt',
+            '-binary',
+            '-aes256',
+            '-recip',
+            bob.certPath,
+            '-keyopt',
+            'rsa_padding_mode:oaep',
+            '-keyopt',
+            'rsa_oaep_md:sha256',
+            '-keyopt',
+            'rsa_mgf1_md:sha256',
+            '-out',
+            theirs,
+          ],
+        ],
+        size.runs,
+        dir.path,
+      );
+      const ourEncrypt = measure(
+        [
+          [
+            node,
+            cli,
+            'smime',
+            'encrypt',
+            '--cert',
+            alice.certPath,
+            '--key',
+            alice.keyPath,
+            '--to',
+            bob.certPath,
+            '--in',
+            msg,
+            '--out',
+            ours,
+          ],
+        ],
+        size.runs,
+        dir.path,
+      );
+      const osslDecrypt = measure(
+        [
+          [
+            'openssl',
+            'cms',
+            '-decrypt',
+            '-in',
+            ours,
+            '-recip',
+            bob.certPath,
+            '-inkey',
+            bob.keyPath,
+          ],
+          [
+            'openssl',
+            'cms',
+            '-verify',
+            '-CAfile',
+            ca.certPath,
+            '-out',
+            join(dir.path, 'inner.ossl'),
+          ],
+        ],
+        size.runs,
+        dir.path,
+      );
+      const ourDecrypt = measure(
+        [
+          [
+            node,
+            cli,
+            'smime',
+            'decrypt',
+            '--cert',
+            bob.certPath,
+            '--key',
+            bob.keyPath,
+            '--anchor',
+            ca.certPath,
+            '--offline',
+            '--revocation',
+            'off',
+            '--in',
+            ours,
+            '--out',
+            join(dir.path, 'inner.ours'),
+          ],
+        ],
+        size.runs,
+        dir.path,
+      );
+      baseline.encrypt ??= ourEncrypt.peakKiB;
+      baseline.decrypt ??= ourDecrypt.peakKiB;
+      const encryptGrowth = ourEncrypt.peakKiB - baseline.encrypt;
+      const decryptGrowth = ourDecrypt.peakKiB - baseline.decrypt;
+      const row = {
+        size: size.name,
+        encryptRatio: ourEncrypt.seconds / osslEncrypt.seconds,
+        decryptRatio: ourDecrypt.seconds / osslDecrypt.seconds,
+      };
+      rows.push(row);
+      console.log(`${size.name}`);
+      console.log(
+        `  sign+encrypt    openssl ${fmt(osslEncrypt.seconds)} peak ${mib(osslEncrypt.peakKiB)} | sealpost CLI ${fmt(ourEncrypt.seconds)} peak ${mib(ourEncrypt.peakKiB)} (growth ${mib(encryptGrowth)}) | ratio ${row.encryptRatio.toFixed(2)}x`,
+      );
+      console.log(
+        `  decrypt+verify  openssl ${fmt(osslDecrypt.seconds)} peak ${mib(osslDecrypt.peakKiB)} | sealpost CLI ${fmt(ourDecrypt.seconds)} peak ${mib(ourDecrypt.peakKiB)} (growth ${mib(decryptGrowth)}) | ratio ${row.decryptRatio.toFixed(2)}x`,
+      );
+      if (size.bytes === 20 * MiB) {
+        if (row.encryptRatio > 0.6)
+          failures.push(`20 MB sign+encrypt ${row.encryptRatio.toFixed(2)}x > 0.6x`);
+        if (row.decryptRatio > 0.3)
+          failures.push(`20 MB decrypt+verify ${row.decryptRatio.toFixed(2)}x > 0.3x`);
+      }
+      if (encryptGrowth > 64 * 1024)
+        failures.push(`${size.name} encrypt memory growth ${mib(encryptGrowth)} > 64 MiB`);
+      if (decryptGrowth > (3 * size.bytes) / 1024)
+        failures.push(`${size.name} decrypt memory growth ${mib(decryptGrowth)} > 3x message`);
+
+      // In process.
+      const identity = {
+        certDer: alice.certDer,
+        chainDer: [],
+        key: createPrivateKey(alice.keyPem),
+      };
+      const keys = [{ certDer: bob.certDer, key: createPrivateKey(bob.keyPem) }];
+      const anchors = [parseCertificate(ca.certDer)];
+      const encrypted = collect(signAndEncrypt(body, identity, [bob.certDer]).message);
+      const budget = size.bytes <= MiB ? 2000 : 4000;
+      let count = 0;
+      let started = performance.now();
+      while (performance.now() - started < budget) {
+        collect(signAndEncrypt(body, identity, [bob.certDer]).message);
+        count++;
+      }
+      const encryptPerSecond = (count * 1000) / (performance.now() - started);
+      count = 0;
+      started = performance.now();
+      while (performance.now() - started < budget) {
+        const result = await decryptAndVerify(encrypted, {
+          keys,
+          anchors,
+          revocation: 'off',
+          logger: createSilentLogger(),
+        });
+        if (!result.trusted) throw new Error('bench message not trusted');
+        count++;
+      }
+      const decryptPerSecond = (count * 1000) / (performance.now() - started);
+      console.log(
+        `  in process      sign+encrypt ${encryptPerSecond.toFixed(1)}/s, decrypt+verify ${decryptPerSecond.toFixed(1)}/s (one core)\n`,
+      );
+      if (size.bytes === 10 * 1024 && encryptPerSecond < 300)
+        failures.push(`10 KB in-process sign+encrypt ${encryptPerSecond.toFixed(0)}/s < 300/s`);
+    }
+    console.log(
+      failures.length === 0 ? 'All targets met.' : `Targets missed:\n  ${failures.join('\n  ')}`,
+    );
+    process.exitCode = failures.length === 0 ? 0 : 1;
+  } finally {
+    await dir.remove();
+  }
+}
+
+await main();
