@@ -147,7 +147,11 @@ export async function decryptAndVerify(
   let cipher: ContentCipher;
   let keyTransport: KeyTransport;
   try {
-    const decrypted = decryptContent(der, options.keys);
+    // A decoded (base64) body is our own copy: decrypt it in place rather than hold the
+    // content twice.
+    const decrypted = decryptContent(der, options.keys, {
+      reuseInput: outer.transferEncoding === 'base64',
+    });
     ({ content, cipher, keyTransport } = decrypted);
   } catch (error) {
     return failed({ decrypted: false, reasons: [fromError(error)] });

@@ -175,6 +175,31 @@ describe('risk-6: what Sealpost sends, OpenSSL decrypts and verifies against the
       /^Content-Type: message\/rfc822\r\n/,
     );
     expect(content.subarray(content.length - original.length).equals(original)).toBe(true);
+    if (combo.cipher.endsWith('-cbc') && combo.keyTransport === 'pkcs1' && combo.size === KB10) {
+      // `openssl smime` reads it too. It is the older PKCS#7 command: it knows neither
+      // AuthEnvelopedData nor RSA-OAEP recipients, so it is checked with CBC and PKCS#1 only.
+      await run('openssl', [
+        'smime',
+        '-decrypt',
+        '-in',
+        encrypted,
+        '-recip',
+        bob.certPath,
+        '-inkey',
+        bob.keyPath,
+        '-out',
+        `${decrypted}.smime`,
+      ]);
+      const viaSmime = await run('openssl', [
+        'smime',
+        '-verify',
+        '-in',
+        `${decrypted}.smime`,
+        '-CAfile',
+        ca.certPath,
+      ]);
+      expect(viaSmime.stdout).toContain('Patient summary line');
+    }
   });
 });
 
@@ -253,5 +278,216 @@ describe('what OpenSSL sends (sign, then encrypt), Sealpost decrypts, verifies a
       signer: { address: 'alice@a.example.test' },
     });
     expect(result.inner?.equals(original)).toBe(true);
+  });
+});
+
+describe('BER (indefinite-length, chunked) messages from OpenSSL -stream', () => {
+  it('decrypt in place over chunked content gives the exact message (5 MB, aes256-gcm and aes128-cbc)', async () => {
+    for (const cipher of ['aes256-gcm', 'aes128-cbc'] as const) {
+      const original = message(5 * 1024 * 1024);
+      const tag = randomBytes(4).toString('hex');
+      const wrapped = join(dir.path, `stream-${tag}.wrapped`);
+      const signed = join(dir.path, `stream-${tag}.signed`);
+      const encrypted = join(dir.path, `stream-${tag}.eml`);
+      await writeFile(
+        wrapped,
+        Buffer.concat([Buffer.from('Content-Type: message/rfc822\r\n\r\n'), original]),
+      );
+      await run('openssl', [
+        'cms',
+        '-sign',
+        '-binary',
+        '-in',
+        wrapped,
+        '-signer',
+        alice.certPath,
+        '-inkey',
+        alice.keyPath,
+        '-out',
+        signed,
+      ]);
+      await run(
+        'openssl',
+        [
+          'cms',
+          '-encrypt',
+          '-binary',
+          '-stream',
+          '-indef',
+          '-in',
+          signed,
+          OPENSSL_CIPHER[cipher],
+          '-recip',
+          bob.certPath,
+          '-from',
+          'alice@a.example.test',
+          '-to',
+          'bob@b.example.test',
+          '-out',
+          encrypted,
+        ],
+        { timeoutMs: 60_000 },
+      );
+      const result = await decryptAndVerify(await readFile(encrypted), {
+        keys: [{ certDer: bob.certDer, key: createPrivateKey(bob.keyPem) }],
+        anchors: [parseCertificate(ca.certDer)],
+        revocation: 'off',
+        logger: createSilentLogger(),
+      });
+      expect(result.reasons).toEqual([]);
+      expect(result.trusted).toBe(true);
+      expect(result.cipher).toBe(cipher);
+      expect(result.inner?.equals(original)).toBe(true);
+    }
+  });
+});
+
+describe('other shapes peers send', () => {
+  const bobKeys = () => [{ certDer: bob.certDer, key: createPrivateKey(bob.keyPem) }];
+
+  it('openssl smime (application/x-pkcs7-*), wrapped', async () => {
+    const original = message(20 * 1024);
+    const tag = randomBytes(4).toString('hex');
+    const wrapped = join(dir.path, `x-${tag}.wrapped`);
+    await writeFile(
+      wrapped,
+      Buffer.concat([Buffer.from('Content-Type: message/rfc822\r\n\r\n'), original]),
+    );
+    await run('openssl', [
+      'smime',
+      '-sign',
+      '-binary',
+      '-in',
+      wrapped,
+      '-signer',
+      alice.certPath,
+      '-inkey',
+      alice.keyPath,
+      '-md',
+      'sha256',
+      '-out',
+      join(dir.path, `x-${tag}.signed`),
+    ]);
+    await run('openssl', [
+      'smime',
+      '-encrypt',
+      '-binary',
+      '-aes256',
+      '-in',
+      join(dir.path, `x-${tag}.signed`),
+      '-from',
+      'alice@a.example.test',
+      '-to',
+      'bob@b.example.test',
+      '-out',
+      join(dir.path, `x-${tag}.eml`),
+      bob.certPath,
+    ]);
+    const wire = await readFile(join(dir.path, `x-${tag}.eml`));
+    expect(wire.toString('latin1')).toMatch(/Content-Type: application\/x-pkcs7-mime/i);
+    const result = await decryptAndVerify(wire, {
+      keys: bobKeys(),
+      anchors: [parseCertificate(ca.certDer)],
+      revocation: 'off',
+      logger: createSilentLogger(),
+    });
+    expect(result.reasons).toEqual([]);
+    expect(result.trusted).toBe(true);
+    expect(result.inner?.equals(original)).toBe(true);
+  });
+
+  it('unwrapped: the signed entity is the body and the outer headers are the message headers', async () => {
+    const tag = randomBytes(4).toString('hex');
+    const entity = join(dir.path, `u-${tag}.entity`);
+    const body =
+      'Content-Type: text/plain; charset=us-ascii\r\n\r\nUnwrapped Direct message body.\r\n';
+    await writeFile(entity, body);
+    await run('openssl', [
+      'cms',
+      '-sign',
+      '-binary',
+      '-in',
+      entity,
+      '-signer',
+      alice.certPath,
+      '-inkey',
+      alice.keyPath,
+      '-out',
+      join(dir.path, `u-${tag}.signed`),
+    ]);
+    await run('openssl', [
+      'cms',
+      '-encrypt',
+      '-binary',
+      '-aes128',
+      '-in',
+      join(dir.path, `u-${tag}.signed`),
+      '-recip',
+      bob.certPath,
+      '-from',
+      'alice@a.example.test',
+      '-to',
+      'bob@b.example.test',
+      '-subject',
+      'Unwrapped',
+      '-out',
+      join(dir.path, `u-${tag}.eml`),
+    ]);
+    const result = await decryptAndVerify(await readFile(join(dir.path, `u-${tag}.eml`)), {
+      keys: bobKeys(),
+      anchors: [parseCertificate(ca.certDer)],
+      revocation: 'off',
+      logger: createSilentLogger(),
+      envelope: { mailFrom: 'alice@a.example.test', rcptTo: ['bob@b.example.test'] },
+    });
+    expect(result.reasons).toEqual([]);
+    expect(result).toMatchObject({
+      trusted: true,
+      wrapped: false,
+      signer: { address: 'alice@a.example.test' },
+    });
+    const inner = result.inner?.toString('latin1') ?? '';
+    expect(inner).toMatch(/^From: alice@a\.example\.test\r$/m);
+    expect(inner).toMatch(/^Subject: Unwrapped\r$/m);
+    expect(inner.endsWith(body)).toBe(true);
+  });
+
+  it('a 50 MB message: Sealpost to Sealpost and to OpenSSL', async () => {
+    const original = message(50 * 1024 * 1024);
+    const wire = collect(signAndEncrypt(original, aliceIdentity, [bob.certDer]).message);
+    const result = await decryptAndVerify(wire, {
+      keys: bobKeys(),
+      anchors: [parseCertificate(ca.certDer)],
+      revocation: 'off',
+      logger: createSilentLogger(),
+    });
+    expect(result.reasons).toEqual([]);
+    expect(result.trusted).toBe(true);
+    expect(result.inner?.equals(original)).toBe(true);
+    const file = join(dir.path, 'fifty.eml');
+    await writeFile(file, wire);
+    await run(
+      'openssl',
+      [
+        'cms',
+        '-decrypt',
+        '-in',
+        file,
+        '-recip',
+        bob.certPath,
+        '-inkey',
+        bob.keyPath,
+        '-out',
+        `${file}.dec`,
+      ],
+      { timeoutMs: 120_000 },
+    );
+    await run(
+      'openssl',
+      ['cms', '-verify', '-in', `${file}.dec`, '-CAfile', ca.certPath, '-out', `${file}.ver`],
+      { timeoutMs: 120_000 },
+    );
+    const verified = await readFile(`${file}.ver`);
+    expect(verified.subarray(verified.length - original.length).equals(original)).toBe(true);
   });
 });

@@ -318,7 +318,20 @@ interface EnvelopedView {
  * @throws HispError CMS_MALFORMED, LIMIT_EXCEEDED, UNSUPPORTED_ALGORITHM,
  *   NO_MATCHING_RECIPIENT, DECRYPT_FAILED, CERT_MALFORMED (one of `keys`)
  */
-export function decryptContent(der: Uint8Array, keys: readonly DecryptKey[]): Decrypted {
+export interface DecryptOptions {
+  /**
+   * Decrypt in place: the plaintext is written over the ciphertext inside `der`, which is
+   * destroyed. Safe because output never runs ahead of the input consumed; saves one copy of
+   * the content for large messages. Only for a buffer the caller owns and no longer needs.
+   */
+  readonly reuseInput?: boolean;
+}
+
+export function decryptContent(
+  der: Uint8Array,
+  keys: readonly DecryptKey[],
+  options: DecryptOptions = {},
+): Decrypted {
   const reader = new BerReader(der, { what: 'CMS' });
   const view = readEnveloped(reader);
 
@@ -394,7 +407,14 @@ export function decryptContent(der: Uint8Array, keys: readonly DecryptKey[]): De
     unwrapped = false;
   }
 
-  const content = decipherContent(reader, view, algorithm, cek, ciphertextLength);
+  const content = decipherContent(
+    reader,
+    view,
+    algorithm,
+    cek,
+    ciphertextLength,
+    options.reuseInput === true,
+  );
   cek.fill(0);
   if (!unwrapped || !content) {
     content?.fill(0);
@@ -416,8 +436,9 @@ function decipherContent(
   algorithm: ContentEncryptionParameters,
   cek: Buffer,
   ciphertextLength: number,
+  reuseInput: boolean,
 ): Buffer | undefined {
-  const out = Buffer.alloc(ciphertextLength);
+  let out: Buffer | undefined = reuseInput ? undefined : Buffer.alloc(ciphertextLength);
   let written = 0;
   try {
     let decipher;
@@ -432,17 +453,21 @@ function decipherContent(
       decipher = createDecipheriv(algorithm.spec.nodeName, cek, algorithm.iv);
     }
     for (const segment of reader.stringSegments(view.encryptedContent)) {
+      // In place: the output starts where the first segment's octets start; every later write
+      // lands on ciphertext already consumed (segment headers only widen the gap).
+      out ??= Buffer.from(segment.buffer, segment.byteOffset, ciphertextLength);
       for (let offset = 0; offset < segment.byteLength; offset += SLICE_BYTES) {
         const part = decipher.update(segment.subarray(offset, offset + SLICE_BYTES));
         out.set(part, written);
         written += part.byteLength;
       }
     }
+    out ??= Buffer.alloc(0);
     const last = decipher.final(); // throws on bad CBC padding or a bad GCM tag
     out.set(last, written);
     written += last.byteLength;
   } catch (error) {
-    out.fill(0);
+    out?.fill(0);
     if (error instanceof HispError) throw error;
     return undefined;
   }
