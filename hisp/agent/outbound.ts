@@ -124,6 +124,18 @@ export function signAndEncrypt(
   const [problem] = problems.filter((p) => p.code !== 'CERT_SHA1_SIGNATURE');
   if (problem !== undefined) throw new HispError(problem.code, problem.message);
 
+  // Never encrypt to a certificate Direct policy refuses (expired, weak, wrong key usage):
+  // a recipient certificate is chosen by discovery or by the user, and either can be wrong.
+  for (const certDer of recipientCertsDer) {
+    const recipient = parseCertificate(certDer);
+    const [refusal] = checkDirectCertificate(recipient, {
+      usage: 'encrypt',
+      at: now,
+      allowSha1Signatures: options.allowSha1CertificateSignatures === true,
+    }).filter((p) => p.code !== 'CERT_SHA1_SIGNATURE');
+    if (refusal !== undefined) throw new HispError(refusal.code, refusal.message);
+  }
+
   let messageId = headerValue(parsed, 'message-id')?.trim();
   const extraOuter: string[] = [];
   if (messageId === undefined || messageId === '') {

@@ -309,3 +309,30 @@ describe('routing tamper check (envelope against the protected headers)', () => 
     ]);
   });
 });
+
+describe('outbound refuses what Direct policy refuses', () => {
+  it('an expired recipient certificate is not encrypted to', () => {
+    expect(() =>
+      signAndEncrypt(ORIGINAL, greg, [der('expired.der')], {
+        now: at,
+        allowSha1CertificateSignatures: true,
+      }),
+    ).toThrow(expect.objectContaining({ code: 'CERT_EXPIRED' }) as Error);
+  });
+
+  it('a From the identity does not bind is not signed', () => {
+    const other = Buffer.from(ORIGINAL.toString().replace('From: gm2552@', 'From: someone-else@'));
+    expect(() =>
+      signAndEncrypt(other, greg, [ryan.certDer], {
+        now: at,
+        allowSha1CertificateSignatures: true,
+      }),
+    ).toThrow(expect.objectContaining({ code: 'IDENTITY_MISMATCH' }) as Error);
+  });
+
+  it('a SHA-1-signed identity is refused unless SHA-1 certificates are allowed', () => {
+    expect(() => signAndEncrypt(ORIGINAL, greg, [ryan.certDer], { now: at })).toThrow(
+      expect.objectContaining({ code: 'CERT_WEAK_SIGNATURE' }) as Error,
+    );
+  });
+});
