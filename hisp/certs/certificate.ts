@@ -13,14 +13,26 @@
  * Every input is hostile until parsed (risk-16): sizes, PEM blocks, certificates per input
  * and ASN.1 depth/nodes are bounded, and anything that is not a well-formed certificate is a
  * HispError CERT_MALFORMED (or LIMIT_EXCEEDED naming the bound), never a crash.
+ *
+ * The ASN.1 is read with the bounded BER reader of hisp/asn1 (offsets into the certificate's
+ * own bytes, nothing decoded into a tree); node:crypto's X509Certificate (OpenSSL) must
+ * accept the certificate too, and gives the public key and its details.
  */
 import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
 import { domainToASCII } from 'node:url';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 
 import { AGENT_LIMITS } from '../agent/limits.js';
 import { HispError } from '../api/errors.js';
+import {
+  BerReader,
+  TagClass,
+  UNIVERSAL,
+  UniversalTag,
+  contextTag,
+  decodeOid,
+  tagMatches,
+  type Tlv,
+} from '../asn1/ber.js';
 
 /**
  * Bounds of the certificate readers (risk-16). They sit here, next to the only code that
@@ -202,8 +214,37 @@ export function isWeakSignatureAlgorithm(algorithm: SignatureAlgorithm): boolean
   );
 }
 
+/**
+ * ```asn
+ * AlgorithmIdentifier ::= SEQUENCE { algorithm OBJECT IDENTIFIER, parameters ANY OPTIONAL }
+ * ```
+ */
+export interface AlgorithmIdentifier {
+  readonly algorithmId: string;
+  /** The parameters element as encoded (tag, length, content); undefined when absent. */
+  readonly parameters: Uint8Array | undefined;
+}
+
+/** An AlgorithmIdentifier at `tlv` (`what` names it in errors). */
+export function readAlgorithmIdentifier(
+  reader: BerReader,
+  tlv: Tlv | undefined,
+  what: string,
+): AlgorithmIdentifier {
+  const [id, parameters] = reader.fieldList(
+    reader.expect(tlv, UNIVERSAL.SEQUENCE, what),
+    what,
+    1,
+    2,
+  );
+  return {
+    algorithmId: reader.oid(id, `${what} algorithm`),
+    parameters: parameters === undefined ? undefined : reader.raw(parameters),
+  };
+}
+
 /** The signature algorithm (and its digest) named by an AlgorithmIdentifier. */
-export function describeSignatureAlgorithm(id: pkijs.AlgorithmIdentifier): SignatureAlgorithm {
+export function describeSignatureAlgorithm(id: AlgorithmIdentifier): SignatureAlgorithm {
   const oid = id.algorithmId;
   const known = SIGNATURE_ALGORITHMS[oid];
   if (known === undefined) return { oid, name: oid, hash: undefined };
@@ -213,19 +254,64 @@ export function describeSignatureAlgorithm(id: pkijs.AlgorithmIdentifier): Signa
   return { oid, name: `rsassaPss(${pss.hash ?? 'unknown'})`, hash: pss.hash };
 }
 
-/** RSASSA-PSS-params (RFC 4055): hash and salt length, with the defaults (SHA-1, 20). */
-export function pssParameters(id: pkijs.AlgorithmIdentifier): {
+/** RSASSA-PSS-params are a handful of elements. */
+const PSS_PARAMETER_BOUNDS: Asn1Bounds = { maxDepth: 8, maxElements: 64 };
+
+/**
+ * RSASSA-PSS-params (RFC 4055): hash and salt length, with the defaults (SHA-1, 20); hash
+ * undefined and salt length 0 when the parameters cannot be read.
+ *
+ * ```asn
+ * RSASSA-PSS-params ::= SEQUENCE {
+ *   hashAlgorithm     [0] EXPLICIT HashAlgorithm DEFAULT sha1,
+ *   maskGenAlgorithm  [1] EXPLICIT MaskGenAlgorithm DEFAULT mgf1SHA1,
+ *   saltLength        [2] EXPLICIT INTEGER DEFAULT 20,
+ *   trailerField      [3] EXPLICIT TrailerField DEFAULT trailerFieldBC }
+ * ```
+ */
+export function pssParameters(id: AlgorithmIdentifier): {
   hash: SignatureHash | undefined;
   saltLength: number;
 } {
-  if (id.algorithmParams === undefined || id.algorithmParams instanceof asn1js.Null) {
+  const parameters = id.parameters;
+  if (parameters === undefined || parameters[0] === UniversalTag.NULL) {
     return { hash: 'sha1', saltLength: 20 };
   }
   try {
-    const params = new pkijs.RSASSAPSSParams({ schema: id.algorithmParams });
+    const { reader, root } = readAsn1Bounded(
+      parameters,
+      PSS_PARAMETER_BOUNDS,
+      'RSASSA-PSS parameters',
+    );
+    const fields = reader.fields(
+      reader.expect(root, UNIVERSAL.SEQUENCE, 'RSASSA-PSS-params'),
+      'RSASSA-PSS-params',
+    );
+    const hashAlgorithm = fields.optional(contextTag(0, true));
+    fields.optional(contextTag(1, true));
+    const saltLength = fields.optional(contextTag(2, true));
+    fields.optional(contextTag(3, true));
+    fields.end();
+    const hash =
+      hashAlgorithm === undefined
+        ? 'sha1'
+        : HASH_OIDS[
+            readAlgorithmIdentifier(
+              reader,
+              reader.explicit(hashAlgorithm, contextTag(0, true), 'hashAlgorithm'),
+              'hashAlgorithm',
+            ).algorithmId
+          ];
     return {
-      hash: HASH_OIDS[params.hashAlgorithm.algorithmId],
-      saltLength: params.saltLength,
+      hash,
+      saltLength:
+        saltLength === undefined
+          ? 20
+          : reader.unsignedInteger(
+              reader.explicit(saltLength, contextTag(2, true), 'saltLength'),
+              'saltLength',
+              4,
+            ),
     };
   } catch {
     return { hash: undefined, saltLength: 0 };
@@ -245,41 +331,226 @@ function tooLarge(what: string): HispError {
   return new HispError('LIMIT_EXCEEDED', `Certificate input refused: ${what}.`);
 }
 
-/**
- * asn1js with explicit bounds; the whole input must be one element (no trailing bytes).
- * Limit errors from asn1js become LIMIT_EXCEEDED, anything else `onError`.
- */
-export function parseAsn1Bounded(
-  bytes: Uint8Array,
-  limits: { maxDepth: number; maxNodes: number },
-  what: string,
-  onError: (message: string) => HispError,
-): asn1js.AsnType {
-  let parsed: ReturnType<typeof asn1js.fromBER>;
-  try {
-    parsed = asn1js.fromBER(bytes, {
-      maxDepth: limits.maxDepth,
-      maxNodes: limits.maxNodes,
-      maxContentLength: Math.max(bytes.byteLength, 1),
-    });
-  } catch (error) {
-    throw onError(`${what} is not valid ASN.1 (${errorText(error)})`);
-  }
-  const error = parsed.result.error;
-  if (parsed.offset === -1 || error !== '') {
-    if (/^Maximum ASN\.1 (nesting depth|node count) exceeded/.test(error)) {
-      throw new HispError('LIMIT_EXCEEDED', `${what} refused: ${error}.`);
-    }
-    throw onError(`${what} is not valid ASN.1${error === '' ? '' : ` (${error})`}`);
-  }
-  if (parsed.offset !== bytes.byteLength) {
-    throw onError(`${what} has ${bytes.byteLength - parsed.offset} bytes after its end`);
-  }
-  return parsed.result;
+// ── The ASN.1 reader ─────────────────────────────────────────────────────────────────────
+/** Bounds of one ASN.1 read: nesting depth (the outer element is level 1) and elements read. */
+export interface Asn1Bounds {
+  readonly maxDepth: number;
+  readonly maxElements: number;
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+const CERTIFICATE_BOUNDS: Asn1Bounds = {
+  maxDepth: CERTIFICATE_READ_LIMITS.asn1Depth,
+  maxElements: CERTIFICATE_READ_LIMITS.asn1Nodes,
+};
+
+/** A BerReader over certificate material: bounds, and errors that name `what`. */
+function asn1Reader(
+  bytes: Uint8Array,
+  bounds: Asn1Bounds,
+  what: string,
+  onError: (message: string) => HispError,
+): BerReader {
+  return new BerReader(bytes, {
+    what,
+    maxBytes: bytes.byteLength,
+    maxDepth: bounds.maxDepth,
+    maxElements: bounds.maxElements,
+    error: (kind, detail) =>
+      kind === 'limit'
+        ? new HispError('LIMIT_EXCEEDED', `${what} refused: ${detail}.`)
+        : onError(`${what} is not well-formed (${detail})`),
+  });
+}
+
+/** Visits every element under `tlv` once: the structure is sound, the bounds are kept. */
+function walk(reader: BerReader, tlv: Tlv): void {
+  if (!tlv.constructed) return;
+  for (const child of reader.children(tlv)) walk(reader, child);
+}
+
+/**
+ * One BER element (a certificate, a Name, an extension value, a CRL part) checked whole
+ * with the bounded reader of hisp/asn1, as certificates are hostile until parsed (risk-16):
+ * every element is read (nesting at most `maxDepth`, at most `maxElements` element headers,
+ * no length past its parent, nothing after the element), a bound exceeded is LIMIT_EXCEEDED
+ * naming `what`, anything malformed `onError` (CERT_MALFORMED by default). BER is accepted,
+ * as OpenSSL accepts it.
+ *
+ * Returns a reader for walking the element (offsets into `bytes`, which are never copied or
+ * re-encoded) and the element itself.
+ */
+export function readAsn1Bounded(
+  bytes: Uint8Array,
+  bounds: Asn1Bounds,
+  what: string,
+  onError: (message: string) => HispError = (message) => malformed(message),
+): { reader: BerReader; root: Tlv } {
+  const checker = asn1Reader(bytes, bounds, what, onError);
+  walk(checker, checker.root());
+  // The fields are then read with the same depth bound; the element count is known.
+  const reader = asn1Reader(
+    bytes,
+    { maxDepth: bounds.maxDepth, maxElements: Number.POSITIVE_INFINITY },
+    what,
+    onError,
+  );
+  return { reader, root: reader.root() };
+}
+
+/** BOOLEAN: any non-zero content octet is TRUE (X.690 §8.2, BER). */
+function readBoolean(reader: BerReader, tlv: Tlv): boolean {
+  return reader.content(reader.expect(tlv, UNIVERSAL.BOOLEAN, 'BOOLEAN')).some((b) => b !== 0);
+}
+
+/** A primitive BIT STRING's unused-bits octet is 0-7 (and absent only when it is empty). */
+function checkBitString(reader: BerReader, tlv: Tlv | undefined, what: string): void {
+  const content = reader.content(
+    reader.expect(tlv, { ...UNIVERSAL.BIT_STRING, constructed: false }, what),
+  );
+  if ((content[0] ?? 0) > 7) throw malformed(`${what} has more than 7 unused bits`);
+}
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+// ── Character strings and times ──────────────────────────────────────────────────────────
+/** The ASN.1 character string types a Name's attribute value is shown as text for. */
+const CHARACTER_STRING_TAGS: ReadonlySet<number> = new Set([
+  12, // UTF8String
+  18, // NumericString
+  19, // PrintableString
+  20, // TeletexString (T61String)
+  21, // VideotexString
+  22, // IA5String
+  25, // GraphicString
+  26, // VisibleString
+  27, // GeneralString
+  28, // UniversalString
+  30, // BMPString
+]);
+
+const UNIVERSAL_STRING = 28;
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const REPLACEMENT_CHARACTER = 0xfffd;
+
+/**
+ * The text of a character string element, or undefined for any other type. UTF8String is
+ * UTF-8 (bytes as Latin-1 when it is not valid UTF-8), BMPString UTF-16BE code units,
+ * UniversalString UTF-32BE code points (U+FFFD for what is not a Unicode scalar value), and
+ * the 8-bit types one character per octet. A BMPString or UniversalString whose length is
+ * not a whole number of characters is malformed. Constructed (BER) strings are joined.
+ */
+function characterString(reader: BerReader, tlv: Tlv, what: string): string | undefined {
+  if (tlv.tagClass !== TagClass.universal || !CHARACTER_STRING_TAGS.has(tlv.tagNumber)) {
+    return undefined;
+  }
+  const bytes = reader.stringBytes(tlv, Number.POSITIVE_INFINITY, tlv.tagNumber);
+  switch (tlv.tagNumber) {
+    case UniversalTag.UTF8String:
+      try {
+        return UTF8.decode(bytes);
+      } catch {
+        return latin1(bytes);
+      }
+    case UniversalTag.BMPString: {
+      if (bytes.byteLength % 2 !== 0) throw malformed(`${what} is a BMPString of odd length`);
+      let text = '';
+      for (let i = 0; i < bytes.byteLength; i += 2) {
+        text += String.fromCharCode(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+      }
+      return text;
+    }
+    case UNIVERSAL_STRING: {
+      if (bytes.byteLength % 4 !== 0) {
+        throw malformed(`${what} is a UniversalString whose length is not a multiple of 4`);
+      }
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const count = bytes.byteLength / 4;
+      let text = '';
+      for (let i = 0; i < count; i++) {
+        const codePoint = view.getUint32(i * 4);
+        if (codePoint > 0x10ffff) {
+          text += String.fromCodePoint(REPLACEMENT_CHARACTER);
+        } else if (codePoint >= 0xd800 && codePoint <= 0xdfff) {
+          // A surrogate pair written as two code points is joined; a lone one is replaced.
+          const next = i + 1 < count ? view.getUint32((i + 1) * 4) : 0;
+          if (codePoint <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+            text += String.fromCodePoint(0x10000 + ((codePoint - 0xd800) << 10) + (next - 0xdc00));
+            i++;
+          } else {
+            text += String.fromCodePoint(REPLACEMENT_CHARACTER);
+          }
+        } else {
+          text += String.fromCodePoint(codePoint);
+        }
+      }
+      return text;
+    }
+    default:
+      return latin1(bytes);
+  }
+}
+
+const UTC_TIME = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
+const GENERALIZED_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,9}))?Z$/;
+
+/**
+ * ```asn
+ * Time ::= CHOICE { utcTime UTCTime, generalTime GeneralizedTime }
+ * ```
+ * In the forms RFC 5280 §4.1.2.5 allows (UTC, seconds present; fractional seconds of a
+ * GeneralizedTime are kept to the millisecond); UTCTime years 50-99 are 19xx. Undefined for
+ * anything else, including dates that are not on the calendar.
+ */
+function readTime(reader: BerReader, tlv: Tlv | undefined): Date | undefined {
+  if (tlv === undefined || tlv.tagClass !== TagClass.universal || tlv.constructed) {
+    return undefined;
+  }
+  let match: RegExpExecArray | null;
+  let year: number;
+  if (tlv.tagNumber === UniversalTag.UTCTime) {
+    match = UTC_TIME.exec(latin1(reader.content(tlv)));
+    if (match === null) return undefined;
+    const yy = Number(match[1]);
+    year = yy >= 50 ? 1900 + yy : 2000 + yy;
+  } else if (tlv.tagNumber === UniversalTag.GeneralizedTime) {
+    match = GENERALIZED_TIME.exec(latin1(reader.content(tlv)));
+    if (match === null) return undefined;
+    year = Number(match[1]);
+  } else {
+    return undefined;
+  }
+  const [month, day, hour, minute, second] = match.slice(2, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const millisecond = Number((match[7] ?? '').slice(0, 3).padEnd(3, '0'));
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second, millisecond));
+  // Date.UTC maps years 0-99 to 1900-1999; set the year again for GeneralizedTime 00xx.
+  date.setUTCFullYear(year, month - 1, day);
+  if (
+    date.getUTCFullYear() !== year ||
+    date.getUTCMonth() !== month - 1 ||
+    date.getUTCDate() !== day ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
+  ) {
+    return undefined;
+  }
+  return date;
 }
 
 // ── Names ────────────────────────────────────────────────────────────────────────────────
@@ -311,25 +582,6 @@ export interface NameView {
   readonly der: Buffer;
 }
 
-function attributeString(value: unknown): string | undefined {
-  if (
-    value instanceof asn1js.Utf8String ||
-    value instanceof asn1js.PrintableString ||
-    value instanceof asn1js.IA5String ||
-    value instanceof asn1js.TeletexString ||
-    value instanceof asn1js.BmpString ||
-    value instanceof asn1js.UniversalString ||
-    value instanceof asn1js.VisibleString ||
-    value instanceof asn1js.NumericString ||
-    value instanceof asn1js.GeneralString ||
-    value instanceof asn1js.GraphicString ||
-    value instanceof asn1js.VideotexString
-  ) {
-    return value.valueBlock.value;
-  }
-  return undefined;
-}
-
 /** RFC 4514 §2.4 escaping (control characters as \XX). */
 function escapeAttributeValue(value: string): string {
   let out = '';
@@ -353,81 +605,66 @@ function escapeAttributeValue(value: string): string {
  * Throws CERT_MALFORMED (naming `what`) when the bytes are not a Name.
  */
 export function parseName(der: Uint8Array, what: string): NameView {
-  const parsed = parseAsn1Bounded(
-    der,
-    { maxDepth: 8, maxNodes: CERTIFICATE_READ_LIMITS.asn1Nodes },
+  const { reader, root } = readAsn1Bounded(
+    Buffer.from(der), // a private copy: the view keeps it
+    { maxDepth: 8, maxElements: CERTIFICATE_READ_LIMITS.asn1Nodes },
     `the ${what} name`,
-    (message) => malformed(message),
   );
-  let name: pkijs.RelativeDistinguishedNames;
-  try {
-    name = new pkijs.RelativeDistinguishedNames({ schema: parsed });
-  } catch (error) {
-    throw malformed(`the ${what} name is not a Name`, error);
-  }
-  return nameView(name, what, Buffer.from(der));
+  return readName(reader, root, what);
 }
 
-/** The number of AttributeTypeAndValues in each RDN, from the Name's DER (pkijs flattens them). */
-function rdnSizes(der: Uint8Array, what: string): number[] {
-  const outer = tlvHeader(der, 0);
-  if (
-    der[0] !== 0x30 ||
-    outer === undefined ||
-    outer.headerLength + outer.length !== der.byteLength
-  ) {
-    throw malformed(`the ${what} name is not a SEQUENCE`);
+interface Attribute {
+  readonly type: string;
+  /** The text of a character string value, undefined for any other type. */
+  readonly value: string | undefined;
+  /** The value element as encoded. */
+  readonly raw: Uint8Array;
+}
+
+/** The AttributeTypeAndValues of one RelativeDistinguishedName (a SET, or an IMPLICIT tag). */
+function readAttributes(reader: BerReader, rdn: Tlv, what: string): Attribute[] {
+  const attributes: Attribute[] = [];
+  for (const attribute of reader.children(rdn)) {
+    if (!tagMatches(attribute, UNIVERSAL.SEQUENCE)) {
+      throw malformed(`the ${what} name has a broken attribute`);
+    }
+    const [type, value] = reader.fieldList(attribute, 'AttributeTypeAndValue', 2, 2);
+    if (value === undefined) throw malformed(`the ${what} name has a broken attribute`);
+    attributes.push({
+      type: reader.oid(type, 'AttributeType'),
+      value: characterString(reader, value, `an attribute of the ${what} name`),
+      raw: reader.raw(value),
+    });
   }
-  const sizes: number[] = [];
-  let offset = outer.headerLength;
-  while (offset < der.byteLength) {
-    const set = tlvHeader(der, offset);
-    const setEnd = set === undefined ? -1 : offset + set.headerLength + set.length;
-    if (der[offset] !== 0x31 || set === undefined || setEnd > der.byteLength) {
+  if (attributes.length === 0) throw malformed(`the ${what} name has a broken RDN`);
+  return attributes;
+}
+
+/**
+ * ```asn
+ * AttributeTypeAndValue ::= SEQUENCE { type OBJECT IDENTIFIER, value ANY -- DEFINED BY type }
+ * ```
+ * A value of a character string type is shown as text (`CN=Alice`, with the usual short
+ * names), any other as `type=#hex` of its encoding (RFC 4514 §2.4). The comparison key
+ * folds text values (NFKC, case, inner space runs) and sorts the attributes of each RDN.
+ */
+function readName(reader: BerReader, name: Tlv, what: string): NameView {
+  if (!tagMatches(name, UNIVERSAL.SEQUENCE)) throw malformed(`the ${what} name is not a SEQUENCE`);
+  const rdns: Attribute[][] = [];
+  for (const rdn of reader.children(name)) {
+    if (!tagMatches(rdn, UNIVERSAL.SET)) {
       throw malformed(`the ${what} name has an RDN that is not a SET`);
     }
-    let count = 0;
-    let inner = offset + set.headerLength;
-    while (inner < setEnd) {
-      const atv = tlvHeader(der, inner);
-      if (atv === undefined) throw malformed(`the ${what} name has a broken attribute`);
-      inner += atv.headerLength + atv.length;
-      count++;
-    }
-    if (count === 0 || inner !== setEnd) throw malformed(`the ${what} name has a broken RDN`);
-    sizes.push(count);
-    offset = setEnd;
+    rdns.push(readAttributes(reader, rdn, what));
   }
-  return sizes;
-}
-
-function nameView(
-  name: pkijs.RelativeDistinguishedNames,
-  what: string,
-  der: Buffer = Buffer.from(name.valueBeforeDecode),
-): NameView {
-  if (der.byteLength === 0) throw malformed(`the ${what} name is missing`);
-  const rdns: { type: string; value: unknown }[][] = [];
-  let index = 0;
-  for (const size of rdnSizes(der, what)) {
-    const group = name.typesAndValues.slice(index, index + size);
-    if (group.length !== size) throw malformed(`the ${what} name could not be read`);
-    rdns.push(group.map((atv) => ({ type: atv.type, value: atv.value })));
-    index += size;
-  }
-  if (index !== name.typesAndValues.length) throw malformed(`the ${what} name could not be read`);
-  const valueHex = (value: unknown) =>
-    value instanceof asn1js.BaseBlock ? Buffer.from(value.toBER(false)).toString('hex') : '';
   const text = rdns
     .map((rdn) =>
       rdn
-        .map((atv) => {
-          const label = NAME_LABELS[atv.type] ?? atv.type;
-          const value = attributeString(atv.value);
-          return value === undefined
-            ? `${atv.type}=#${valueHex(atv.value)}`
-            : `${label}=${escapeAttributeValue(value)}`;
-        })
+        .map((atv) =>
+          atv.value === undefined
+            ? `${atv.type}=#${hex(atv.raw)}`
+            : `${NAME_LABELS[atv.type] ?? atv.type}=${escapeAttributeValue(atv.value)}`,
+        )
         .join('+'),
     )
     .reverse()
@@ -436,46 +673,34 @@ function nameView(
     rdns.map((rdn) =>
       rdn
         .map((atv) => {
-          const value = attributeString(atv.value);
           const folded =
-            value === undefined
-              ? `#${valueHex(atv.value)}`
-              : value.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
+            atv.value === undefined
+              ? `#${hex(atv.raw)}`
+              : atv.value.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
           return `${atv.type}=${folded}`;
         })
         .sort(),
     ),
   );
-  return { text, key, der };
+  return { text, key, der: asBuffer(reader.raw(name)) };
 }
 
 // ── Extensions ───────────────────────────────────────────────────────────────────────────
-function extensionValue(extension: pkijs.Extension, what: string): asn1js.AsnType {
-  return parseAsn1Bounded(
-    extension.extnValue.valueBlock.valueHexView,
-    { maxDepth: CERTIFICATE_READ_LIMITS.asn1Depth, maxNodes: CERTIFICATE_READ_LIMITS.asn1Nodes },
-    `the ${what} extension`,
-    (message) => malformed(message),
-  );
+/** The one element of an extension's extnValue, read with its own bounds. */
+function extensionValue(value: Uint8Array, what: string): { reader: BerReader; root: Tlv } {
+  return readAsn1Bounded(value, CERTIFICATE_BOUNDS, `the ${what} extension`);
 }
 
-function construct<T>(what: string, make: () => T): T {
-  try {
-    return make();
-  } catch (error) {
-    throw malformed(`the ${what} extension is not well-formed`, error);
+function readKeyUsage(reader: BerReader, value: Tlv): Set<KeyUsageName> {
+  if (!tagMatches(value, { ...UNIVERSAL.BIT_STRING, constructed: false })) {
+    throw malformed('keyUsage is not a BIT STRING');
   }
-}
-
-function hex(bytes: ArrayBuffer | Uint8Array): string {
-  return Buffer.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).toString('hex');
-}
-
-function readKeyUsage(value: asn1js.AsnType): Set<KeyUsageName> {
-  if (!(value instanceof asn1js.BitString)) throw malformed('keyUsage is not a BIT STRING');
-  const bytes = value.valueBlock.valueHexView;
-  const unused = value.valueBlock.unusedBits;
+  const content = reader.content(value);
   const usages = new Set<KeyUsageName>();
+  if (content.byteLength === 0) return usages; // an empty BIT STRING: no bits
+  const unused = content[0] ?? 0;
+  if (unused > 7) throw malformed('keyUsage has more than 7 unused bits');
+  const bytes = content.subarray(1);
   const totalBits = bytes.length * 8 - unused;
   KEY_USAGE_BITS.forEach((usage, bit) => {
     if (bit >= totalBits) return;
@@ -485,8 +710,106 @@ function readKeyUsage(value: asn1js.AsnType): Set<KeyUsageName> {
   return usages;
 }
 
-function uriOf(name: pkijs.GeneralName): string | undefined {
-  return name.type === 6 && typeof name.value === 'string' ? name.value : undefined;
+/**
+ * ```asn
+ * GeneralName ::= CHOICE {
+ *   otherName [0] OtherName, rfc822Name [1] IA5String, dNSName [2] IA5String,
+ *   x400Address [3] ORAddress, directoryName [4] Name, ediPartyName [5] EDIPartyName,
+ *   uniformResourceIdentifier [6] IA5String, iPAddress [7] OCTET STRING,
+ *   registeredID [8] OBJECT IDENTIFIER }
+ * ```
+ * The choice (tag number) and, for the IA5String choices, the text (one character per
+ * octet); the other choices are checked for their form and skipped.
+ */
+export interface GeneralName {
+  readonly type: number;
+  readonly text: string | undefined;
+}
+
+function readGeneralName(reader: BerReader, tlv: Tlv, what: string): GeneralName {
+  const bad = () => reader.malformed(`${what}: a GeneralName is malformed`);
+  if (tlv.tagClass !== TagClass.context) throw bad();
+  switch (tlv.tagNumber) {
+    case 1:
+    case 2:
+    case 6:
+      if (tlv.constructed) throw bad();
+      return { type: tlv.tagNumber, text: latin1(reader.content(tlv)) };
+    case 7:
+      if (tlv.constructed) throw bad();
+      return { type: 7, text: undefined };
+    case 8:
+      if (tlv.constructed) throw bad();
+      if (decodeOid(reader.content(tlv)) === undefined) throw bad();
+      return { type: 8, text: undefined };
+    case 0: {
+      const [typeId, value] = reader.fieldList(tlv, 'OtherName', 2, 2);
+      reader.oid(typeId, 'OtherName type-id');
+      reader.explicit(value, contextTag(0, true), 'OtherName value');
+      return { type: 0, text: undefined };
+    }
+    case 4: {
+      const [name] = reader.fieldList(tlv, 'directoryName', 1, 1);
+      if (name === undefined) throw bad();
+      readName(reader, name, `${what} directoryName`);
+      return { type: 4, text: undefined };
+    }
+    case 3:
+      if (!tlv.constructed) throw bad();
+      return { type: 3, text: undefined };
+    case 5: {
+      // EDIPartyName ::= SEQUENCE { nameAssigner [0] DirectoryString OPTIONAL,
+      //                             partyName    [1] DirectoryString }
+      const fields = reader.fields(reader.expect(tlv, contextTag(5, true), what), 'EDIPartyName');
+      const assigner = fields.optional(contextTag(0, true));
+      const party = fields.next(contextTag(1, true), 'partyName');
+      fields.end();
+      for (const [field, tag] of [
+        [assigner, 0],
+        [party, 1],
+      ] as const) {
+        if (field === undefined) continue;
+        const text = reader.explicit(field, contextTag(tag, true), 'EDIPartyName');
+        if (characterString(reader, text, what) === undefined) throw bad();
+      }
+      return { type: 5, text: undefined };
+    }
+    default:
+      throw bad();
+  }
+}
+
+/** GeneralNames ::= SEQUENCE SIZE (1..MAX) OF GeneralName (the content of `tlv`; read as
+ * given, an empty one too). */
+function readGeneralNames(reader: BerReader, tlv: Tlv, what: string): GeneralName[] {
+  return reader.childList(tlv, `${what} names`).map((name) => readGeneralName(reader, name, what));
+}
+
+/**
+ * The fullName of a `[0] EXPLICIT DistributionPointName` (CRL distribution points, a CRL's
+ * issuing distribution point); none for a nameRelativeToCRLIssuer, which is not a URL.
+ *
+ * ```asn
+ * DistributionPointName ::= CHOICE {
+ *   fullName                [0] IMPLICIT GeneralNames,
+ *   nameRelativeToCRLIssuer [1] IMPLICIT RelativeDistinguishedName }
+ * ```
+ */
+export function readDistributionPointName(
+  reader: BerReader,
+  tlv: Tlv,
+  what: string,
+): GeneralName[] {
+  const choice = reader.explicit(tlv, contextTag(0, true), 'distributionPoint');
+  if (tagMatches(choice, contextTag(1, true))) {
+    readAttributes(reader, choice, `${what} nameRelativeToCRLIssuer`);
+    return [];
+  }
+  return readGeneralNames(
+    reader,
+    reader.expect(choice, contextTag(0, true), 'DistributionPointName'),
+    what,
+  );
 }
 
 function isHttpUrl(value: string): boolean {
@@ -499,8 +822,8 @@ function isHttpUrl(value: string): boolean {
 }
 
 /** An IA5String dNSName or rfc822Name, checked for being plain ASCII without controls. */
-function ia5(value: unknown, what: string): string {
-  if (typeof value !== 'string') throw malformed(`a ${what} is not a string`);
+function ia5(value: string | undefined, what: string): string {
+  if (value === undefined) throw malformed(`a ${what} is not a string`);
   for (let i = 0; i < value.length; i++) {
     const code = value.charCodeAt(i);
     if (code < 0x20 || code > 0x7e) throw malformed(`a ${what} holds a non-ASCII character`);
@@ -522,7 +845,22 @@ interface ExtensionView {
   unhandledCriticalExtensions: string[];
 }
 
-function readExtensions(extensions: readonly pkijs.Extension[]): ExtensionView {
+/** A SEQUENCE OF with at least one element (the extensions below are SIZE (1..MAX)). */
+function nonEmptyList(reader: BerReader, tlv: Tlv, what: string): Tlv[] {
+  const list = reader.childList(reader.expect(tlv, UNIVERSAL.SEQUENCE, what), what);
+  if (list.length === 0) throw malformed(`the ${what} extension is empty`);
+  return list;
+}
+
+/**
+ * ```asn
+ * Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension
+ * Extension  ::= SEQUENCE { extnID OBJECT IDENTIFIER, critical BOOLEAN DEFAULT FALSE,
+ *                           extnValue OCTET STRING }
+ * ```
+ * `wrapper` is the `[3] EXPLICIT` field of the TBSCertificate.
+ */
+function readExtensions(reader: BerReader, wrapper: Tlv | undefined): ExtensionView {
   const view: ExtensionView = {
     rfc822Names: [],
     dnsNames: [],
@@ -536,103 +874,186 @@ function readExtensions(extensions: readonly pkijs.Extension[]): ExtensionView {
     authorityKeyId: undefined,
     unhandledCriticalExtensions: [],
   };
+  if (wrapper === undefined) return view;
+  const list = reader.expect(
+    reader.explicit(wrapper, contextTag(3, true), 'extensions'),
+    UNIVERSAL.SEQUENCE,
+    'Extensions',
+  );
   const seen = new Set<string>();
-  for (const extension of extensions) {
-    const id = extension.extnID;
+  for (const element of reader.children(list)) {
+    const fields = reader.fields(
+      reader.expect(element, UNIVERSAL.SEQUENCE, 'Extension'),
+      'Extension',
+    );
+    const id = reader.oid(fields.next(UNIVERSAL.OBJECT_IDENTIFIER, 'extnID'), 'extnID');
+    const criticalTlv = fields.optional(UNIVERSAL.BOOLEAN);
+    const critical = criticalTlv !== undefined && readBoolean(reader, criticalTlv);
+    const extnValue = reader.stringBytes(fields.next(UNIVERSAL.OCTET_STRING, 'extnValue'));
+    fields.end();
     if (seen.has(id)) throw malformed(`extension ${id} appears twice (RFC 5280 §4.2)`);
     seen.add(id);
     if (!HANDLED_EXTENSIONS.has(id)) {
-      if (extension.critical) view.unhandledCriticalExtensions.push(id);
+      if (critical) view.unhandledCriticalExtensions.push(id);
       continue;
     }
-    switch (id) {
-      case OID.subjectAltName: {
-        const value = extensionValue(extension, 'subjectAltName');
-        const alt = construct('subjectAltName', () => new pkijs.AltName({ schema: value }));
-        for (const name of alt.altNames) {
-          if (name.type === 1) view.rfc822Names.push(ia5(name.value, 'rfc822Name'));
-          else if (name.type === 2) view.dnsNames.push(ia5(name.value, 'dNSName'));
-        }
-        break;
-      }
-      case OID.keyUsage:
-        view.keyUsage = readKeyUsage(extensionValue(extension, 'keyUsage'));
-        break;
-      case OID.extKeyUsage: {
-        const value = extensionValue(extension, 'extKeyUsage');
-        const eku = construct('extKeyUsage', () => new pkijs.ExtKeyUsage({ schema: value }));
-        view.extKeyUsage = [...eku.keyPurposes];
-        break;
-      }
-      case OID.basicConstraints: {
-        const value = extensionValue(extension, 'basicConstraints');
-        const bc = construct(
-          'basicConstraints',
-          () => new pkijs.BasicConstraints({ schema: value }),
-        );
-        const raw = bc.pathLenConstraint;
-        let pathLength: number | undefined;
-        if (typeof raw === 'number') pathLength = raw;
-        else if (raw instanceof asn1js.Integer) pathLength = raw.valueBlock.valueDec;
-        if (pathLength !== undefined && (!Number.isSafeInteger(pathLength) || pathLength < 0)) {
-          throw malformed('basicConstraints has an invalid pathLenConstraint');
-        }
-        view.basicConstraints =
-          pathLength === undefined ? { ca: bc.cA } : { ca: bc.cA, pathLength };
-        break;
-      }
-      case OID.crlDistributionPoints: {
-        const value = extensionValue(extension, 'cRLDistributionPoints');
-        const cdp = construct(
-          'cRLDistributionPoints',
-          () => new pkijs.CRLDistributionPoints({ schema: value }),
-        );
-        for (const point of cdp.distributionPoints) {
-          const names = point.distributionPoint;
-          if (!Array.isArray(names)) continue; // nameRelativeToCRLIssuer: not a URL
-          for (const name of names) {
-            const uri = uriOf(name);
-            if (uri !== undefined && isHttpUrl(uri)) view.crlDistributionPoints.push(uri);
-          }
-        }
-        break;
-      }
-      case OID.authorityInfoAccess: {
-        const value = extensionValue(extension, 'authorityInfoAccess');
-        const aia = construct('authorityInfoAccess', () => new pkijs.InfoAccess({ schema: value }));
-        for (const access of aia.accessDescriptions) {
-          const uri = uriOf(access.accessLocation);
-          if (uri === undefined || !isHttpUrl(uri)) continue;
-          if (access.accessMethod === OID.caIssuers) view.caIssuers.push(uri);
-          else if (access.accessMethod === OID.ocsp) view.ocsp.push(uri);
-        }
-        break;
-      }
-      case OID.subjectKeyIdentifier: {
-        const value = extensionValue(extension, 'subjectKeyIdentifier');
-        if (!(value instanceof asn1js.OctetString)) {
-          throw malformed('subjectKeyIdentifier is not an OCTET STRING');
-        }
-        view.subjectKeyId = hex(value.valueBlock.valueHexView);
-        break;
-      }
-      case OID.authorityKeyIdentifier: {
-        const value = extensionValue(extension, 'authorityKeyIdentifier');
-        const aki = construct(
-          'authorityKeyIdentifier',
-          () => new pkijs.AuthorityKeyIdentifier({ schema: value }),
-        );
-        if (aki.keyIdentifier !== undefined) {
-          view.authorityKeyId = hex(aki.keyIdentifier.valueBlock.valueHexView);
-        }
-        break;
-      }
-      default:
-        // issuerAltName, certificatePolicies: accepted, not used.
-        break;
-    }
+    readExtension(id, extnValue, view);
   }
   return view;
+}
+
+function readExtension(id: string, extnValue: Uint8Array, view: ExtensionView): void {
+  switch (id) {
+    case OID.subjectAltName: {
+      // SubjectAltName ::= GeneralNames
+      const { reader, root } = extensionValue(extnValue, 'subjectAltName');
+      const names = readGeneralNames(
+        reader,
+        reader.expect(root, UNIVERSAL.SEQUENCE, 'subjectAltName'),
+        'subjectAltName',
+      );
+      for (const name of names) {
+        if (name.type === 1) view.rfc822Names.push(ia5(name.text, 'rfc822Name'));
+        else if (name.type === 2) view.dnsNames.push(ia5(name.text, 'dNSName'));
+      }
+      break;
+    }
+    case OID.keyUsage: {
+      const { reader, root } = extensionValue(extnValue, 'keyUsage');
+      view.keyUsage = readKeyUsage(reader, root);
+      break;
+    }
+    case OID.extKeyUsage: {
+      // ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId
+      const { reader, root } = extensionValue(extnValue, 'extKeyUsage');
+      view.extKeyUsage = nonEmptyList(reader, root, 'extKeyUsage').map((purpose) =>
+        reader.oid(purpose, 'KeyPurposeId'),
+      );
+      break;
+    }
+    case OID.basicConstraints: {
+      // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE,
+      //                                 pathLenConstraint INTEGER (0..MAX) OPTIONAL }
+      const { reader, root } = extensionValue(extnValue, 'basicConstraints');
+      const fields = reader.fields(
+        reader.expect(root, UNIVERSAL.SEQUENCE, 'BasicConstraints'),
+        'BasicConstraints',
+      );
+      const caTlv = fields.optional(UNIVERSAL.BOOLEAN);
+      const pathTlv = fields.optional(UNIVERSAL.INTEGER);
+      fields.end();
+      const ca = caTlv !== undefined && readBoolean(reader, caTlv);
+      if (pathTlv === undefined) {
+        view.basicConstraints = { ca };
+      } else {
+        let pathLength: number;
+        try {
+          pathLength = reader.unsignedInteger(pathTlv, 'pathLenConstraint');
+        } catch (error) {
+          throw malformed('basicConstraints has an invalid pathLenConstraint', error);
+        }
+        view.basicConstraints = { ca, pathLength };
+      }
+      break;
+    }
+    case OID.crlDistributionPoints: {
+      // CRLDistributionPoints ::= SEQUENCE SIZE (1..MAX) OF DistributionPoint
+      // DistributionPoint ::= SEQUENCE {
+      //   distributionPoint [0] EXPLICIT DistributionPointName OPTIONAL,
+      //   reasons [1] IMPLICIT ReasonFlags OPTIONAL, cRLIssuer [2] IMPLICIT GeneralNames OPTIONAL }
+      // DistributionPointName ::= CHOICE {
+      //   fullName [0] IMPLICIT GeneralNames, nameRelativeToCRLIssuer [1] IMPLICIT RDN }
+      const what = 'cRLDistributionPoints';
+      const { reader, root } = extensionValue(extnValue, what);
+      for (const point of nonEmptyList(reader, root, what)) {
+        const fields = reader.fields(
+          reader.expect(point, UNIVERSAL.SEQUENCE, 'DistributionPoint'),
+          'DistributionPoint',
+        );
+        const name = fields.optional(contextTag(0, true));
+        fields.optional(contextTag(1, false));
+        const issuer = fields.optional(contextTag(2, true));
+        fields.end();
+        if (issuer !== undefined) readGeneralNames(reader, issuer, what);
+        if (name === undefined) continue;
+        for (const general of readDistributionPointName(reader, name, what)) {
+          if (general.type === 6 && general.text !== undefined && isHttpUrl(general.text)) {
+            view.crlDistributionPoints.push(general.text);
+          }
+        }
+      }
+      break;
+    }
+    case OID.authorityInfoAccess: {
+      // AuthorityInfoAccessSyntax ::= SEQUENCE SIZE (1..MAX) OF AccessDescription
+      // AccessDescription ::= SEQUENCE { accessMethod OBJECT IDENTIFIER, accessLocation GeneralName }
+      const what = 'authorityInfoAccess';
+      const { reader, root } = extensionValue(extnValue, what);
+      for (const description of nonEmptyList(reader, root, what)) {
+        const [method, location] = reader.fieldList(
+          reader.expect(description, UNIVERSAL.SEQUENCE, 'AccessDescription'),
+          'AccessDescription',
+          2,
+          2,
+        );
+        const accessMethod = reader.oid(method, 'accessMethod');
+        if (location === undefined) throw malformed(`the ${what} extension is not well-formed`);
+        const general = readGeneralName(reader, location, what);
+        const uri = general.type === 6 ? general.text : undefined;
+        if (uri === undefined || !isHttpUrl(uri)) continue;
+        if (accessMethod === OID.caIssuers) view.caIssuers.push(uri);
+        else if (accessMethod === OID.ocsp) view.ocsp.push(uri);
+      }
+      break;
+    }
+    case OID.subjectKeyIdentifier: {
+      // SubjectKeyIdentifier ::= KeyIdentifier ::= OCTET STRING
+      const { reader, root } = extensionValue(extnValue, 'subjectKeyIdentifier');
+      if (!tagMatches(root, UNIVERSAL.OCTET_STRING)) {
+        throw malformed('subjectKeyIdentifier is not an OCTET STRING');
+      }
+      view.subjectKeyId = hex(reader.stringBytes(root));
+      break;
+    }
+    case OID.authorityKeyIdentifier:
+      view.authorityKeyId = readAuthorityKeyIdentifier(extnValue, CERTIFICATE_BOUNDS, (message) =>
+        malformed(message),
+      );
+      break;
+    default:
+      // issuerAltName, certificatePolicies: accepted, not used.
+      break;
+  }
+}
+
+/**
+ * The keyIdentifier (lowercase hex) of an AuthorityKeyIdentifier extension value, if it has
+ * one (certificates and CRLs).
+ *
+ * ```asn
+ * AuthorityKeyIdentifier ::= SEQUENCE {
+ *   keyIdentifier             [0] IMPLICIT KeyIdentifier OPTIONAL,
+ *   authorityCertIssuer       [1] IMPLICIT GeneralNames OPTIONAL,
+ *   authorityCertSerialNumber [2] IMPLICIT CertificateSerialNumber OPTIONAL }
+ * ```
+ */
+export function readAuthorityKeyIdentifier(
+  extnValue: Uint8Array,
+  bounds: Asn1Bounds,
+  onError: (message: string) => HispError,
+): string | undefined {
+  const what = 'the authorityKeyIdentifier extension';
+  const { reader, root } = readAsn1Bounded(extnValue, bounds, what, onError);
+  const fields = reader.fields(
+    reader.expect(root, UNIVERSAL.SEQUENCE, 'AuthorityKeyIdentifier'),
+    'AuthorityKeyIdentifier',
+  );
+  const keyIdentifier = fields.optional(contextTag(0, false));
+  const issuer = fields.optional(contextTag(1, true));
+  fields.optional(contextTag(2, false));
+  fields.end();
+  if (issuer !== undefined) readGeneralNames(reader, issuer, 'authorityKeyIdentifier');
+  return keyIdentifier === undefined ? undefined : hex(reader.content(keyIdentifier));
 }
 
 // ── Public key ───────────────────────────────────────────────────────────────────────────
@@ -663,6 +1084,94 @@ function summarizeKey(key: KeyObject): PublicKeySummary {
 }
 
 // ── parseCertificate ─────────────────────────────────────────────────────────────────────
+/** What parseCertificate reads from the certificate's own structure. */
+interface CertificateBody {
+  readonly serial: Uint8Array;
+  readonly signature: AlgorithmIdentifier;
+  readonly signatureAlgorithm: AlgorithmIdentifier;
+  readonly issuer: NameView;
+  readonly subject: NameView;
+  readonly notBefore: Date | undefined;
+  readonly notAfter: Date | undefined;
+  readonly extensions: Tlv | undefined;
+}
+
+/**
+ * ```asn
+ * TBSCertificate ::= SEQUENCE {
+ *   version         [0]  EXPLICIT Version DEFAULT v1,
+ *   serialNumber         CertificateSerialNumber,
+ *   signature            AlgorithmIdentifier,
+ *   issuer               Name,
+ *   validity             Validity,   -- SEQUENCE { notBefore Time, notAfter Time }
+ *   subject              Name,
+ *   subjectPublicKeyInfo SubjectPublicKeyInfo,   -- SEQUENCE { AlgorithmIdentifier, BIT STRING }
+ *   issuerUniqueID  [1]  IMPLICIT UniqueIdentifier OPTIONAL,
+ *   subjectUniqueID [2]  IMPLICIT UniqueIdentifier OPTIONAL,
+ *   extensions      [3]  EXPLICIT Extensions OPTIONAL }
+ * ```
+ */
+function readCertificateBody(reader: BerReader, root: Tlv): CertificateBody {
+  const outer = reader.fields(
+    reader.expect(root, UNIVERSAL.SEQUENCE, 'Certificate'),
+    'Certificate',
+  );
+  const tbs = outer.next(UNIVERSAL.SEQUENCE, 'tbsCertificate');
+  const signatureAlgorithm = readAlgorithmIdentifier(
+    reader,
+    outer.next(UNIVERSAL.SEQUENCE, 'signatureAlgorithm'),
+    'signatureAlgorithm',
+  );
+  checkBitString(reader, outer.any('signatureValue'), 'signatureValue');
+  outer.end();
+
+  const fields = reader.fields(tbs, 'TBSCertificate');
+  const version = fields.optional(contextTag(0, true));
+  if (version !== undefined) {
+    reader.expect(
+      reader.explicit(version, contextTag(0, true), 'version'),
+      UNIVERSAL.INTEGER,
+      'version',
+    );
+  }
+  const serial = reader.content(fields.next(UNIVERSAL.INTEGER, 'serialNumber'));
+  const signature = readAlgorithmIdentifier(
+    reader,
+    fields.next(UNIVERSAL.SEQUENCE, 'signature'),
+    'signature',
+  );
+  const issuer = readName(reader, fields.any('issuer'), 'issuer');
+  const [notBefore, notAfter] = reader.fieldList(
+    fields.next(UNIVERSAL.SEQUENCE, 'validity'),
+    'Validity',
+    2,
+    2,
+  );
+  const subject = readName(reader, fields.any('subject'), 'subject');
+  const [spkiAlgorithm, subjectPublicKey] = reader.fieldList(
+    fields.next(UNIVERSAL.SEQUENCE, 'subjectPublicKeyInfo'),
+    'SubjectPublicKeyInfo',
+    2,
+    2,
+  );
+  readAlgorithmIdentifier(reader, spkiAlgorithm, 'subjectPublicKeyInfo.algorithm');
+  checkBitString(reader, subjectPublicKey, 'subjectPublicKey');
+  fields.optional(contextTag(1, false));
+  fields.optional(contextTag(2, false));
+  const extensions = fields.optional(contextTag(3, true));
+  fields.end();
+  return {
+    serial,
+    signature,
+    signatureAlgorithm,
+    issuer,
+    subject,
+    notBefore: readTime(reader, notBefore),
+    notAfter: readTime(reader, notAfter),
+    extensions,
+  };
+}
+
 /**
  * One DER certificate. Throws HispError CERT_MALFORMED for anything else (including
  * trailing bytes, duplicate or malformed extensions) and LIMIT_EXCEEDED above the bounds.
@@ -676,18 +1185,8 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
   }
   if (der.byteLength < 2 || der[0] !== 0x30) throw malformed('the input is not a DER SEQUENCE');
   const bytes = Buffer.from(der); // a private copy: callers may reuse their buffer
-  const root = parseAsn1Bounded(
-    bytes,
-    { maxDepth: CERTIFICATE_READ_LIMITS.asn1Depth, maxNodes: CERTIFICATE_READ_LIMITS.asn1Nodes },
-    'the certificate',
-    (message) => malformed(message),
-  );
-  let cert: pkijs.Certificate;
-  try {
-    cert = new pkijs.Certificate({ schema: root });
-  } catch (error) {
-    throw malformed('it is not an X.509 certificate', error);
-  }
+  const { reader, root } = readAsn1Bounded(bytes, CERTIFICATE_BOUNDS, 'the certificate');
+  const cert = typed('it is not an X.509 certificate', () => readCertificateBody(reader, root));
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(bytes);
@@ -697,21 +1196,20 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
   if (cert.signature.algorithmId !== cert.signatureAlgorithm.algorithmId) {
     throw malformed('the signature algorithm inside and outside the signed part differ');
   }
-  const subject = nameView(cert.subject, 'subject');
-  const issuer = nameView(cert.issuer, 'issuer');
-  const notBefore = cert.notBefore.value;
-  const notAfter = cert.notAfter.value;
-  if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
+  const { subject, issuer, notBefore, notAfter } = cert;
+  if (notBefore === undefined || notAfter === undefined) {
     throw malformed('its validity dates cannot be read');
   }
-  const extensions = readExtensions(cert.extensions ?? []);
+  const extensions = typed('its extensions cannot be read', () =>
+    readExtensions(reader, cert.extensions),
+  );
   let publicKey: PublicKeySummary;
   try {
     publicKey = summarizeKey(x509.publicKey);
   } catch {
     publicKey = { type: 'other', bits: 0 };
   }
-  let serial = Buffer.from(cert.serialNumber.valueBlock.valueHexView);
+  let serial = asBuffer(cert.serial);
   while (serial.byteLength > 1 && serial[0] === 0) serial = serial.subarray(1);
   if (serial.byteLength === 0) throw malformed('its serial number is empty');
 
@@ -744,6 +1242,20 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
     issuerKey: issuer.key,
     unhandledCriticalExtensions: Object.freeze(extensions.unhandledCriticalExtensions),
   });
+}
+
+/** Runs `read`; anything it throws that is not a HispError becomes CERT_MALFORMED (`what`). */
+function typed<T>(what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof HispError) throw error;
+    throw malformed(what, error);
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** The issuer name of `child` is the subject name of `issuer` (RFC 5280 §7.1 comparison). */
@@ -859,42 +1371,43 @@ function tlvHeader(
 function readPkcs7(bytes: Uint8Array): ParsedCertificate[] {
   const fail = (message: string) =>
     new HispError('CERT_MALFORMED', `A PKCS#7 certificate bundle could not be read: ${message}.`);
-  const root = parseAsn1Bounded(
+  const { reader, root } = readAsn1Bounded(
     bytes,
-    { maxDepth: CERTIFICATE_READ_LIMITS.asn1Depth, maxNodes: CERTIFICATE_READ_LIMITS.pkcs7Nodes },
+    {
+      maxDepth: CERTIFICATE_READ_LIMITS.asn1Depth,
+      maxElements: CERTIFICATE_READ_LIMITS.pkcs7Nodes,
+    },
     'the PKCS#7 bundle',
     fail,
   );
-  if (!(root instanceof asn1js.Sequence)) throw fail('it is not a SEQUENCE');
-  const [type, content] = root.valueBlock.value;
-  if (!(type instanceof asn1js.ObjectIdentifier)) throw fail('it has no content type');
-  if (type.valueBlock.toString() !== OID.signedData) {
-    throw fail(`its content type is ${type.valueBlock.toString()}, not SignedData`);
+  if (!tagMatches(root, UNIVERSAL.SEQUENCE)) throw fail('it is not a SEQUENCE');
+  const [type, content] = reader.childList(root, 'ContentInfo fields');
+  if (type === undefined || !tagMatches(type, UNIVERSAL.OBJECT_IDENTIFIER)) {
+    throw fail('it has no content type');
   }
-  if (
-    !(content instanceof asn1js.Constructed) ||
-    content.idBlock.tagClass !== 3 ||
-    content.idBlock.tagNumber !== 0
-  ) {
+  const contentType = reader.oid(type, 'contentType');
+  if (contentType !== OID.signedData) {
+    throw fail(`its content type is ${contentType}, not SignedData`);
+  }
+  if (content === undefined || !tagMatches(content, contextTag(0, true))) {
     throw fail('its content is not [0] EXPLICIT');
   }
-  const signedData = content.valueBlock.value[0];
-  if (!(signedData instanceof asn1js.Sequence)) throw fail('SignedData is not a SEQUENCE');
-  const certificates = signedData.valueBlock.value.find(
-    (element) =>
-      element.idBlock.tagClass === 3 &&
-      element.idBlock.tagNumber === 0 &&
-      element.idBlock.isConstructed,
-  );
-  if (!(certificates instanceof asn1js.Constructed)) throw fail('it holds no certificates');
+  const [signedData] = reader.childList(content, 'content');
+  if (signedData === undefined || !tagMatches(signedData, UNIVERSAL.SEQUENCE)) {
+    throw fail('SignedData is not a SEQUENCE');
+  }
+  const certificates = reader
+    .childList(signedData, 'SignedData fields')
+    .find((element) => tagMatches(element, contextTag(0, true)));
+  if (certificates === undefined) throw fail('it holds no certificates');
   const out: ParsedCertificate[] = [];
-  for (const choice of certificates.valueBlock.value) {
+  for (const choice of reader.children(certificates)) {
     // Certificate is a universal SEQUENCE; the other choices are context-tagged.
-    if (choice.idBlock.tagClass !== 1 || choice.idBlock.tagNumber !== 16) continue;
+    if (!tagMatches(choice, UNIVERSAL.SEQUENCE)) continue;
     if (out.length >= CERTIFICATE_READ_LIMITS.certificates) {
       throw tooLarge(`more than ${CERTIFICATE_READ_LIMITS.certificates} certificates`);
     }
-    out.push(parseCertificate(choice.valueBeforeDecodeView));
+    out.push(parseCertificate(reader.raw(choice)));
   }
   if (out.length === 0) throw fail('it holds no certificates');
   return out;

@@ -20,25 +20,30 @@
  *   crlExtensions        [0] EXPLICIT Extensions OPTIONAL }
  * ```
  *
- * The revoked list is walked with a small DER reader rather than asn1js/pkijs: a CRL may be
- * up to AGENT_LIMITS.crlBytes (20 MiB, ~1M entries) and comes from a server that may be
- * hostile (risk-12). Measured here: pkijs's CertificateRevocationList takes 11 s and 730 MB
- * of heap for a 4.4 MB CRL with 200k entries; the walker keeps one map entry per serial.
- * pkijs and asn1js still read the small parts (issuer Name, AlgorithmIdentifier, extensions).
+ * The revoked list is walked with a small DER reader of its own: a CRL may be up to
+ * AGENT_LIMITS.crlBytes (20 MiB, ~1M entries) and comes from a server that may be hostile
+ * (risk-12), so the walk builds nothing but one map entry per serial (for comparison: a
+ * general ASN.1 object model took 11 s and 730 MB of heap for a 4.4 MB CRL with 200k
+ * entries). The small parts (issuer Name, AlgorithmIdentifier, extensions) are read with the
+ * bounded BER reader of hisp/asn1, through the certificate module's readers.
  */
 import { constants, createHash, verify, type KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 
 import { AGENT_LIMITS } from '../agent/limits.js';
 import { HispError } from '../api/errors.js';
+import { UNIVERSAL, contextTag, tagMatches } from '../asn1/ber.js';
 import {
   describeCertificate,
   describeSignatureAlgorithm,
   isWeakSignatureAlgorithm,
-  parseAsn1Bounded,
   parseName,
   pssParameters,
+  readAlgorithmIdentifier,
+  readAsn1Bounded,
+  readAuthorityKeyIdentifier,
+  readDistributionPointName,
+  type AlgorithmIdentifier,
+  type Asn1Bounds,
   type ParsedCertificate,
   type SignatureAlgorithm,
 } from './certificate.js';
@@ -190,7 +195,7 @@ export class ParsedCrl {
 
   readonly #tbs: Buffer;
   readonly #signature: Buffer;
-  readonly #algorithm: pkijs.AlgorithmIdentifier;
+  readonly #algorithm: AlgorithmIdentifier;
   readonly #revoked: Map<string, number>;
   readonly #reasons: Map<string, number>;
   readonly #verified = new Map<string, boolean>();
@@ -201,7 +206,7 @@ export class ParsedCrl {
     issuer: { text: string; der: Buffer; key: string };
     thisUpdate: Date;
     nextUpdate: Date | undefined;
-    algorithm: pkijs.AlgorithmIdentifier;
+    algorithm: AlgorithmIdentifier;
     authorityKeyId: string | undefined;
     crlNumber: string | undefined;
     delta: boolean;
@@ -260,7 +265,7 @@ export class ParsedCrl {
 
 /** Verify `signature` over `data` with the algorithm an AlgorithmIdentifier names. */
 export function verifySignature(
-  algorithm: pkijs.AlgorithmIdentifier,
+  algorithm: AlgorithmIdentifier,
   data: Buffer,
   signature: Buffer,
   key: KeyObject,
@@ -427,18 +432,14 @@ function noScope(): CrlScope {
   };
 }
 
-function readAlgorithm(bytes: Buffer): pkijs.AlgorithmIdentifier {
-  const asn1 = parseAsn1Bounded(
+function readAlgorithm(bytes: Buffer): AlgorithmIdentifier {
+  const { reader, root } = readAsn1Bounded(
     bytes,
-    { maxDepth: 8, maxNodes: 64 },
+    { maxDepth: 8, maxElements: 64 },
     'the CRL signature algorithm',
     (m) => crlMalformed(m),
   );
-  try {
-    return new pkijs.AlgorithmIdentifier({ schema: asn1 });
-  } catch (error) {
-    throw crlMalformed('its signature algorithm cannot be read', error);
-  }
+  return readAlgorithmIdentifier(reader, root, 'the CRL signature algorithm');
 }
 
 /** Walks revokedCertificates; returns true when an entry names another issuer (indirect CRL). */
@@ -536,66 +537,59 @@ function readCrlExtensions(der: Buffer, wrapper: Tlv): CrlExtensions {
   let offset = sequence.valueStart;
   while (offset < sequence.end) {
     const tlv = readTlv(der, offset, sequence.end, 'a CRL extension');
-    const asn1 = parseAsn1Bounded(
+    // Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER, critical BOOLEAN DEFAULT FALSE,
+    //                          extnValue OCTET STRING }
+    const extension = readAsn1Bounded(
       der.subarray(tlv.start, tlv.end),
-      { maxDepth: 16, maxNodes: 4096 },
+      CRL_EXTENSION_BOUNDS,
       'a CRL extension',
       (m) => crlMalformed(m),
     );
-    let extension: pkijs.Extension;
-    try {
-      extension = new pkijs.Extension({ schema: asn1 });
-    } catch (error) {
-      throw crlMalformed('a CRL extension cannot be read', error);
-    }
-    const id = extension.extnID;
+    const fields = extension.reader.fields(
+      extension.reader.expect(extension.root, UNIVERSAL.SEQUENCE, 'Extension'),
+      'Extension',
+    );
+    const id = extension.reader.oid(fields.next(UNIVERSAL.OBJECT_IDENTIFIER, 'extnID'), 'extnID');
+    const criticalTlv = fields.optional(UNIVERSAL.BOOLEAN);
+    const critical =
+      criticalTlv !== undefined && extension.reader.content(criticalTlv).some((b) => b !== 0);
+    const extnValue = extension.reader.stringBytes(
+      fields.next(UNIVERSAL.OCTET_STRING, 'extnValue'),
+    );
+    fields.end();
     if (seen.has(id)) throw crlMalformed(`extension ${id} appears twice`);
     seen.add(id);
     const value = () =>
-      parseAsn1Bounded(
-        extension.extnValue.valueBlock.valueHexView,
-        { maxDepth: 16, maxNodes: 4096 },
-        `CRL extension ${id}`,
-        (m) => crlMalformed(m),
+      readAsn1Bounded(extnValue, CRL_EXTENSION_BOUNDS, `CRL extension ${id}`, (m) =>
+        crlMalformed(m),
       );
     try {
       switch (id) {
-        case CRL_OID.authorityKeyIdentifier: {
-          const aki = new pkijs.AuthorityKeyIdentifier({ schema: value() });
-          if (aki.keyIdentifier !== undefined) {
-            result.authorityKeyId = Buffer.from(aki.keyIdentifier.valueBlock.valueHexView).toString(
-              'hex',
-            );
-          }
+        case CRL_OID.authorityKeyIdentifier:
+          result.authorityKeyId = readAuthorityKeyIdentifier(extnValue, CRL_EXTENSION_BOUNDS, (m) =>
+            crlMalformed(m),
+          );
           break;
-        }
         case CRL_OID.cRLNumber: {
-          const number = value();
-          if (number instanceof asn1js.Integer) {
-            result.crlNumber = Buffer.from(number.valueBlock.valueHexView).toString('hex');
+          // CRLNumber ::= INTEGER (0..MAX)
+          const { reader, root } = value();
+          if (tagMatches(root, UNIVERSAL.INTEGER)) {
+            result.crlNumber = Buffer.from(reader.content(root)).toString('hex');
           }
           break;
         }
         case CRL_OID.deltaCRLIndicator:
           result.delta = true;
           break;
-        case CRL_OID.issuingDistributionPoint: {
-          const idp = new pkijs.IssuingDistributionPoint({ schema: value() });
-          result.scope = {
-            onlyUserCerts: idp.onlyContainsUserCerts === true,
-            onlyCACerts: idp.onlyContainsCACerts === true,
-            onlySomeReasons: idp.onlySomeReasons !== undefined,
-            indirect: idp.indirectCRL === true,
-            onlyAttributeCerts: idp.onlyContainsAttributeCerts === true,
-          };
+        case CRL_OID.issuingDistributionPoint:
+          result.scope = readIssuingDistributionPoint(value());
           break;
-        }
         case CRL_OID.freshestCRL:
         case CRL_OID.issuerAltName:
         case CRL_OID.authorityInfoAccess:
           break;
         default:
-          if (extension.critical) result.unhandled.push(id);
+          if (critical) result.unhandled.push(id);
       }
     } catch (error) {
       if (error instanceof HispError) throw error;
@@ -604,6 +598,47 @@ function readCrlExtensions(der: Buffer, wrapper: Tlv): CrlExtensions {
     offset = tlv.end;
   }
   return result;
+}
+
+/** One CRL extension is a few dozen elements. */
+const CRL_EXTENSION_BOUNDS: Asn1Bounds = { maxDepth: 16, maxElements: 4096 };
+
+/**
+ * ```asn
+ * IssuingDistributionPoint ::= SEQUENCE {
+ *   distributionPoint          [0] EXPLICIT DistributionPointName OPTIONAL,
+ *   onlyContainsUserCerts      [1] IMPLICIT BOOLEAN DEFAULT FALSE,
+ *   onlyContainsCACerts        [2] IMPLICIT BOOLEAN DEFAULT FALSE,
+ *   onlySomeReasons            [3] IMPLICIT ReasonFlags OPTIONAL,
+ *   indirectCRL                [4] IMPLICIT BOOLEAN DEFAULT FALSE,
+ *   onlyContainsAttributeCerts [5] IMPLICIT BOOLEAN DEFAULT FALSE }
+ * DistributionPointName ::= CHOICE {
+ *   fullName [0] IMPLICIT GeneralNames, nameRelativeToCRLIssuer [1] IMPLICIT RDN }
+ * ```
+ * A flag whose first content octet is not zero (or that has none) is set: when in doubt,
+ * the CRL covers less.
+ */
+function readIssuingDistributionPoint({
+  reader,
+  root,
+}: ReturnType<typeof readAsn1Bounded>): CrlScope {
+  const fields = reader.fields(
+    reader.expect(root, UNIVERSAL.SEQUENCE, 'IssuingDistributionPoint'),
+    'IssuingDistributionPoint',
+  );
+  const name = fields.optional(contextTag(0, true));
+  const flag = (tagNumber: number): boolean => {
+    const tlv = fields.optional(contextTag(tagNumber, false));
+    return tlv !== undefined && reader.content(tlv)[0] !== 0;
+  };
+  const onlyUserCerts = flag(1);
+  const onlyCACerts = flag(2);
+  const onlySomeReasons = fields.optional(contextTag(3, false)) !== undefined;
+  const indirect = flag(4);
+  const onlyAttributeCerts = flag(5);
+  fields.end();
+  if (name !== undefined) readDistributionPointName(reader, name, 'issuingDistributionPoint');
+  return { onlyUserCerts, onlyCACerts, onlySomeReasons, indirect, onlyAttributeCerts };
 }
 
 // ── Checking a certificate against a CRL ────────────────────────────────────────────────
