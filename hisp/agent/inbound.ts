@@ -44,6 +44,11 @@ export interface InboundOptions {
   readonly allowSha1CertificateSignatures?: boolean;
   /** The SMTP envelope, when known: checked against the inner From/Sender and To/Cc. */
   readonly envelope?: { readonly mailFrom?: string; readonly rcptTo?: readonly string[] };
+  /**
+   * The caller hands the message buffer over: its encrypted body is decoded and decrypted in
+   * place (the result's `inner` then points into it). Saves two copies of a large message.
+   */
+  readonly consumeInput?: boolean;
 }
 
 export interface SignerSummary {
@@ -137,7 +142,7 @@ export async function decryptAndVerify(
         ],
       });
     }
-    der = decodeBody(outer);
+    der = decodeBody(outer, { inPlace: options.consumeInput === true });
   } catch (error) {
     return failed({ decrypted: false, reasons: [fromError(error)] });
   }

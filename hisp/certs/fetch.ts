@@ -7,8 +7,7 @@
  * grows past `maxBytes` — while it is arriving, not after it was buffered. Errors name the
  * URL's host only (never the path or query, which may carry tokens).
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage, request as httpRequestType } from 'node:http';
 
 import { AGENT_LIMITS } from '../agent/limits.js';
 import { HispError } from '../api/errors.js';
@@ -140,7 +139,20 @@ function describeNetworkError(error: unknown): string {
   return String(error);
 }
 
-function requestOnce(url: URL, signal: AbortSignal, maxBytes: number): Promise<Hop> {
+type RequestFunction = typeof httpRequestType;
+let transports: Promise<{ http: RequestFunction; https: RequestFunction }> | undefined;
+
+/** node:http costs ~20 ms to load (it brings zlib and undici): loaded on the first fetch only. */
+function loadTransports(): Promise<{ http: RequestFunction; https: RequestFunction }> {
+  transports ??= Promise.all([import('node:http'), import('node:https')]).then(([http, https]) => ({
+    http: http.request,
+    https: https.request,
+  }));
+  return transports;
+}
+
+async function requestOnce(url: URL, signal: AbortSignal, maxBytes: number): Promise<Hop> {
+  const { http: httpRequest, https: httpsRequest } = await loadTransports();
   return new Promise<Hop>((resolve, reject) => {
     let settled = false;
     const fail = (error: unknown) => {

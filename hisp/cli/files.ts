@@ -1,5 +1,6 @@
 /** Reading the command line's inputs: files, stdin and secrets, each bounded and typed. */
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { HispError } from '../api/errors.js';
 import { UsageError } from './io.js';
@@ -30,7 +31,9 @@ export async function readInputFile(
     if (!info.isFile()) throw new UsageError(command, `${flag} ${path}: not a file`);
     if (info.size > limit)
       throw new HispError('LIMIT_EXCEEDED', `${flag} ${path} is larger than ${limit} bytes.`);
-    return await readFile(path);
+    // One synchronous read: for a local file of tens of MB it is faster than the chunked
+    // asynchronous read, and the command has nothing else to do meanwhile.
+    return readFileSync(path);
   } catch (error) {
     if (error instanceof UsageError || error instanceof HispError) throw error;
     const code = (error as NodeJS.ErrnoException).code;

@@ -302,6 +302,7 @@ async function decrypt(args: readonly string[], io: CliIo): Promise<number> {
     logger,
     crls,
     allowSha1CertificateSignatures: values['allow-sha1-certificates'] === true,
+    consumeInput: true, // the message was read for this call only
     ...(values.offline ? {} : { fetcher: createHttpFetcher({ logger }), crlCache: new CrlCache() }),
   });
 
