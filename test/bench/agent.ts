@@ -27,8 +27,8 @@ const root = resolve(import.meta.dirname, '..', '..');
 const MiB = 1024 * 1024;
 const SIZES = [
   { name: '10 KB', bytes: 10 * 1024, runs: 9 },
-  { name: '1 MB', bytes: MiB, runs: 5 },
-  { name: '20 MB', bytes: 20 * MiB, runs: 3 },
+  { name: '1 MB', bytes: MiB, runs: 7 },
+  { name: '20 MB', bytes: 20 * MiB, runs: 7 },
 ];
 
 interface Measure {
