@@ -6,6 +6,7 @@
  * with no Node integration, also under test; navigation away from the app's own page and
  * `window.open` are denied; only `https:` links open, in the system browser, after parsing.
  */
+import { UI_CONTENT_SECURITY_POLICY } from '../../hisp/api/index.js';
 
 /**
  * The webPreferences of every window. The security flags are literal `true`/`false` types,
@@ -72,16 +73,7 @@ export function secureWebPreferences(
  * carries it in a <meta> tag; `frame-ancestors` only works as a header). Policies combine
  * by intersection, so the two can only tighten each other.
  */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export const CONTENT_SECURITY_POLICY = UI_CONTENT_SECURITY_POLICY;
 
 /** Response headers as Electron's webRequest passes them. */
 export type ResponseHeaders = Readonly<Record<string, string | readonly string[]>>;

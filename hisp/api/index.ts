@@ -8,3 +8,4 @@ export * from './limits.js';
 export * from './wire.js';
 export * from './transport.js';
 export * from './client.js';
+export * from './ui.js';

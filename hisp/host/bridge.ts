@@ -25,6 +25,7 @@ import {
   LIMITS,
   ResponseMessageSchema,
   WIRE_PROTOCOL,
+  UI_CONTENT_SECURITY_POLICY,
   WebSocketTransport,
   createMemoryTransportPair,
   type ErrorCode,
@@ -49,17 +50,6 @@ const LOOPBACK_NAMES = new Map([
   ['::1', '::1'],
   ['[::1]', '::1'],
 ]);
-
-export const UI_CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
 
 const COMMON_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',

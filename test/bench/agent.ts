@@ -21,6 +21,7 @@ import { collect } from '../../hisp/agent/types.js';
 import { parseCertificate } from '../../hisp/certs/certificate.js';
 import { createSilentLogger } from '../../hisp/log/logger.js';
 import { createTestCa, issueEndEntityCert } from '../services/certs.js';
+import { OPENSSL_KEYOPT, WRAP_HEADER } from '../services/openssl-direct.js';
 import { makeTempDir } from '../services/tmp.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -104,10 +105,7 @@ async function main(): Promise<void> {
       const theirs = join(dir.path, `m-${size.bytes}.theirs.eml`);
       const body = message(size.bytes);
       writeFileSync(msg, body);
-      writeFileSync(
-        wrapped,
-        Buffer.concat([Buffer.from('Content-Type: message/rfc822\r\n\r\n'), body]),
-      );
+      writeFileSync(wrapped, Buffer.concat([Buffer.from(WRAP_HEADER), body]));
 
       const osslEncrypt = measure(
         [
@@ -133,12 +131,7 @@ async function main(): Promise<void> {
             '-aes256',
             '-recip',
             bob.certPath,
-            '-keyopt',
-            'rsa_padding_mode:oaep',
-            '-keyopt',
-            'rsa_oaep_md:sha256',
-            '-keyopt',
-            'rsa_mgf1_md:sha256',
+            ...OPENSSL_KEYOPT['oaep-sha256'],
             '-out',
             theirs,
           ],

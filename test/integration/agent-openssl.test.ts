@@ -4,8 +4,7 @@
  * (sign, then encrypt) decrypts, verifies and is trusted by us.
  */
 import { createPrivateKey, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptAndVerify } from '../../hisp/agent/inbound.js';
 import { signAndEncrypt, type SenderIdentity } from '../../hisp/agent/outbound.js';
@@ -23,7 +22,7 @@ import {
   type TestCa,
   type TestEndEntity,
 } from '../services/certs.js';
-import { run } from '../services/proc.js';
+import { WRAP_HEADER, opensslReceive, opensslSend } from '../services/openssl-direct.js';
 import { makeTempDir, type TempDir } from '../services/tmp.js';
 
 let dir: TempDir;
@@ -61,43 +60,6 @@ function message(size: number): Buffer {
   );
 }
 
-const OPENSSL_CIPHER: Record<ContentCipher, string> = {
-  'aes128-cbc': '-aes128',
-  'aes192-cbc': '-aes192',
-  'aes256-cbc': '-aes256',
-  'aes128-gcm': '-aes-128-gcm',
-  'aes192-gcm': '-aes-192-gcm',
-  'aes256-gcm': '-aes-256-gcm',
-};
-const OPENSSL_KEYOPT: Record<KeyTransport, string[]> = {
-  'oaep-sha1': ['-keyopt', 'rsa_padding_mode:oaep'],
-  'oaep-sha256': [
-    '-keyopt',
-    'rsa_padding_mode:oaep',
-    '-keyopt',
-    'rsa_oaep_md:sha256',
-    '-keyopt',
-    'rsa_mgf1_md:sha256',
-  ],
-  'oaep-sha384': [
-    '-keyopt',
-    'rsa_padding_mode:oaep',
-    '-keyopt',
-    'rsa_oaep_md:sha384',
-    '-keyopt',
-    'rsa_mgf1_md:sha384',
-  ],
-  'oaep-sha512': [
-    '-keyopt',
-    'rsa_padding_mode:oaep',
-    '-keyopt',
-    'rsa_oaep_md:sha512',
-    '-keyopt',
-    'rsa_mgf1_md:sha512',
-  ],
-  pkcs1: [],
-};
-
 interface Combo {
   readonly cipher: ContentCipher;
   readonly keyTransport: KeyTransport;
@@ -133,6 +95,10 @@ const COMBOS: Combo[] = [
 const label = (c: Combo) =>
   `${c.cipher} ${c.keyTransport} ${c.digest} ${c.size >= MB1 ? `${c.size / MB1} MB` : `${c.size / 1024} KB`}`;
 
+const bobKeys = () => [{ certDer: bob.certDer, key: createPrivateKey(bob.keyPem) }];
+const receive = (wire: Buffer | string, command: 'cms' | 'smime' = 'cms') =>
+  opensslReceive(wire, { dir: dir.path, recipient: bob, caPath: ca.certPath, command });
+
 describe('risk-6: what Sealpost sends, OpenSSL decrypts and verifies against the anchor', () => {
   it.each(COMBOS.map((c) => [label(c), c] as const))('%s', async (_name, combo) => {
     const original = message(combo.size);
@@ -141,35 +107,7 @@ describe('risk-6: what Sealpost sends, OpenSSL decrypts and verifies against the
     // Nothing of the content is readable on the wire.
     expect(wire.includes('Patient summary')).toBe(false);
     expect(wire.includes('Referral')).toBe(false);
-    const tag = randomBytes(4).toString('hex');
-    const encrypted = join(dir.path, `ours-${tag}.eml`);
-    const decrypted = join(dir.path, `ours-${tag}.dec`);
-    const verified = join(dir.path, `ours-${tag}.ver`);
-    await writeFile(encrypted, wire);
-    await run(
-      'openssl',
-      [
-        'cms',
-        '-decrypt',
-        '-in',
-        encrypted,
-        '-recip',
-        bob.certPath,
-        '-inkey',
-        bob.keyPath,
-        '-out',
-        decrypted,
-      ],
-      {
-        timeoutMs: 60_000,
-      },
-    );
-    await run(
-      'openssl',
-      ['cms', '-verify', '-in', decrypted, '-CAfile', ca.certPath, '-out', verified],
-      { timeoutMs: 60_000 },
-    );
-    const content = await readFile(verified);
+    const content = await receive(wire);
     // The signed content is the wrapped message: message/rfc822 around the original bytes.
     expect(content.subarray(0, 64).toString('latin1')).toMatch(
       /^Content-Type: message\/rfc822\r\n/,
@@ -178,27 +116,8 @@ describe('risk-6: what Sealpost sends, OpenSSL decrypts and verifies against the
     if (combo.cipher.endsWith('-cbc') && combo.keyTransport === 'pkcs1' && combo.size === KB10) {
       // `openssl smime` reads it too. It is the older PKCS#7 command: it knows neither
       // AuthEnvelopedData nor RSA-OAEP recipients, so it is checked with CBC and PKCS#1 only.
-      await run('openssl', [
-        'smime',
-        '-decrypt',
-        '-in',
-        encrypted,
-        '-recip',
-        bob.certPath,
-        '-inkey',
-        bob.keyPath,
-        '-out',
-        `${decrypted}.smime`,
-      ]);
-      const viaSmime = await run('openssl', [
-        'smime',
-        '-verify',
-        '-in',
-        `${decrypted}.smime`,
-        '-CAfile',
-        ca.certPath,
-      ]);
-      expect(viaSmime.stdout).toContain('Patient summary line');
+      const viaSmime = await receive(wire, 'smime');
+      expect(viaSmime.toString('latin1')).toContain('Patient summary line');
     }
   });
 });
@@ -206,60 +125,18 @@ describe('risk-6: what Sealpost sends, OpenSSL decrypts and verifies against the
 describe('what OpenSSL sends (sign, then encrypt), Sealpost decrypts, verifies and trusts', () => {
   it.each(COMBOS.map((c) => [label(c), c] as const))('%s', async (_name, combo) => {
     const original = message(combo.size);
-    const tag = randomBytes(4).toString('hex');
-    const wrapped = join(dir.path, `theirs-${tag}.wrapped`);
-    const signed = join(dir.path, `theirs-${tag}.signed`);
-    const encrypted = join(dir.path, `theirs-${tag}.eml`);
-    await writeFile(
-      wrapped,
-      Buffer.concat([Buffer.from('Content-Type: message/rfc822\r\n\r\n'), original]),
-    );
-    await run(
-      'openssl',
-      [
-        'cms',
-        '-sign',
-        '-binary',
-        '-in',
-        wrapped,
-        '-signer',
-        alice.certPath,
-        '-inkey',
-        alice.keyPath,
-        '-certfile',
-        ca.certPath,
-        '-md',
-        combo.digest,
-        '-out',
-        signed,
-      ],
-      { timeoutMs: 60_000 },
-    );
-    await run(
-      'openssl',
-      [
-        'cms',
-        '-encrypt',
-        '-binary',
-        '-in',
-        signed,
-        OPENSSL_CIPHER[combo.cipher],
-        '-recip',
-        bob.certPath,
-        ...OPENSSL_KEYOPT[combo.keyTransport],
-        '-from',
-        'alice@a.example.test',
-        '-to',
-        'bob@b.example.test',
-        '-subject',
-        'Direct message',
-        '-out',
-        encrypted,
-      ],
-      { timeoutMs: 60_000 },
-    );
+    const encrypted = await opensslSend(original, {
+      dir: dir.path,
+      signer: alice,
+      recipient: bob,
+      certfile: ca.certPath,
+      ...combo,
+      from: 'alice@a.example.test',
+      to: 'bob@b.example.test',
+      subject: 'Direct message',
+    });
     const result = await decryptAndVerify(await readFile(encrypted), {
-      keys: [{ certDer: bob.certDer, key: createPrivateKey(bob.keyPem) }],
+      keys: bobKeys(),
       anchors: [parseCertificate(ca.certDer)],
       // These test certificates name no CRL distribution point; revocation has its own tests.
       revocation: 'off',
@@ -285,54 +162,25 @@ describe('BER (indefinite-length, chunked) messages from OpenSSL -stream', () =>
   it('decrypt in place over chunked content gives the exact message (5 MB, aes256-gcm and aes128-cbc)', async () => {
     for (const cipher of ['aes256-gcm', 'aes128-cbc'] as const) {
       const original = message(5 * 1024 * 1024);
-      const tag = randomBytes(4).toString('hex');
-      const wrapped = join(dir.path, `stream-${tag}.wrapped`);
-      const signed = join(dir.path, `stream-${tag}.signed`);
-      const encrypted = join(dir.path, `stream-${tag}.eml`);
-      await writeFile(
-        wrapped,
-        Buffer.concat([Buffer.from('Content-Type: message/rfc822\r\n\r\n'), original]),
-      );
-      await run('openssl', [
-        'cms',
-        '-sign',
-        '-binary',
-        '-in',
-        wrapped,
-        '-signer',
-        alice.certPath,
-        '-inkey',
-        alice.keyPath,
-        '-out',
-        signed,
-      ]);
-      await run(
-        'openssl',
-        [
-          'cms',
-          '-encrypt',
-          '-binary',
-          '-stream',
-          '-indef',
-          '-in',
-          signed,
-          OPENSSL_CIPHER[cipher],
-          '-recip',
-          bob.certPath,
-          '-from',
-          'alice@a.example.test',
-          '-to',
-          'bob@b.example.test',
-          '-out',
-          encrypted,
-        ],
-        { timeoutMs: 60_000 },
-      );
-      const result = await decryptAndVerify(await readFile(encrypted), {
-        keys: [{ certDer: bob.certDer, key: createPrivateKey(bob.keyPem) }],
+      const encrypted = await opensslSend(original, {
+        dir: dir.path,
+        signer: alice,
+        recipient: bob,
+        cipher,
+        stream: true,
+        from: 'alice@a.example.test',
+        to: 'bob@b.example.test',
+      });
+      const wire = await readFile(encrypted);
+      expect(
+        Buffer.from(wire.toString('latin1').split(/\r?\n\r?\n/)[1] ?? '', 'base64').subarray(0, 2),
+      ).toEqual(Buffer.from([0x30, 0x80]));
+      const result = await decryptAndVerify(wire, {
+        keys: bobKeys(),
         anchors: [parseCertificate(ca.certDer)],
         revocation: 'off',
         logger: createSilentLogger(),
+        consumeInput: true,
       });
       expect(result.reasons).toEqual([]);
       expect(result.trusted).toBe(true);
@@ -343,47 +191,18 @@ describe('BER (indefinite-length, chunked) messages from OpenSSL -stream', () =>
 });
 
 describe('other shapes peers send', () => {
-  const bobKeys = () => [{ certDer: bob.certDer, key: createPrivateKey(bob.keyPem) }];
-
   it('openssl smime (application/x-pkcs7-*), wrapped', async () => {
     const original = message(20 * 1024);
-    const tag = randomBytes(4).toString('hex');
-    const wrapped = join(dir.path, `x-${tag}.wrapped`);
-    await writeFile(
-      wrapped,
-      Buffer.concat([Buffer.from('Content-Type: message/rfc822\r\n\r\n'), original]),
-    );
-    await run('openssl', [
-      'smime',
-      '-sign',
-      '-binary',
-      '-in',
-      wrapped,
-      '-signer',
-      alice.certPath,
-      '-inkey',
-      alice.keyPath,
-      '-md',
-      'sha256',
-      '-out',
-      join(dir.path, `x-${tag}.signed`),
-    ]);
-    await run('openssl', [
-      'smime',
-      '-encrypt',
-      '-binary',
-      '-aes256',
-      '-in',
-      join(dir.path, `x-${tag}.signed`),
-      '-from',
-      'alice@a.example.test',
-      '-to',
-      'bob@b.example.test',
-      '-out',
-      join(dir.path, `x-${tag}.eml`),
-      bob.certPath,
-    ]);
-    const wire = await readFile(join(dir.path, `x-${tag}.eml`));
+    const encrypted = await opensslSend(original, {
+      dir: dir.path,
+      signer: alice,
+      recipient: bob,
+      command: 'smime',
+      digest: 'sha256',
+      from: 'alice@a.example.test',
+      to: 'bob@b.example.test',
+    });
+    const wire = await readFile(encrypted);
     expect(wire.toString('latin1')).toMatch(/Content-Type: application\/x-pkcs7-mime/i);
     const result = await decryptAndVerify(wire, {
       keys: bobKeys(),
@@ -397,43 +216,19 @@ describe('other shapes peers send', () => {
   });
 
   it('unwrapped: the signed entity is the body and the outer headers are the message headers', async () => {
-    const tag = randomBytes(4).toString('hex');
-    const entity = join(dir.path, `u-${tag}.entity`);
     const body =
       'Content-Type: text/plain; charset=us-ascii\r\n\r\nUnwrapped Direct message body.\r\n';
-    await writeFile(entity, body);
-    await run('openssl', [
-      'cms',
-      '-sign',
-      '-binary',
-      '-in',
-      entity,
-      '-signer',
-      alice.certPath,
-      '-inkey',
-      alice.keyPath,
-      '-out',
-      join(dir.path, `u-${tag}.signed`),
-    ]);
-    await run('openssl', [
-      'cms',
-      '-encrypt',
-      '-binary',
-      '-aes128',
-      '-in',
-      join(dir.path, `u-${tag}.signed`),
-      '-recip',
-      bob.certPath,
-      '-from',
-      'alice@a.example.test',
-      '-to',
-      'bob@b.example.test',
-      '-subject',
-      'Unwrapped',
-      '-out',
-      join(dir.path, `u-${tag}.eml`),
-    ]);
-    const result = await decryptAndVerify(await readFile(join(dir.path, `u-${tag}.eml`)), {
+    const encrypted = await opensslSend(Buffer.from(body), {
+      dir: dir.path,
+      signer: alice,
+      recipient: bob,
+      cipher: 'aes128-cbc',
+      wrap: false,
+      from: 'alice@a.example.test',
+      to: 'bob@b.example.test',
+      subject: 'Unwrapped',
+    });
+    const result = await decryptAndVerify(await readFile(encrypted), {
       keys: bobKeys(),
       anchors: [parseCertificate(ca.certDer)],
       revocation: 'off',
@@ -464,30 +259,8 @@ describe('other shapes peers send', () => {
     expect(result.reasons).toEqual([]);
     expect(result.trusted).toBe(true);
     expect(result.inner?.equals(original)).toBe(true);
-    const file = join(dir.path, 'fifty.eml');
-    await writeFile(file, wire);
-    await run(
-      'openssl',
-      [
-        'cms',
-        '-decrypt',
-        '-in',
-        file,
-        '-recip',
-        bob.certPath,
-        '-inkey',
-        bob.keyPath,
-        '-out',
-        `${file}.dec`,
-      ],
-      { timeoutMs: 120_000 },
-    );
-    await run(
-      'openssl',
-      ['cms', '-verify', '-in', `${file}.dec`, '-CAfile', ca.certPath, '-out', `${file}.ver`],
-      { timeoutMs: 120_000 },
-    );
-    const verified = await readFile(`${file}.ver`);
+    const verified = await receive(wire);
+    expect(verified.subarray(0, WRAP_HEADER.length).toString('latin1')).toBe(WRAP_HEADER);
     expect(verified.subarray(verified.length - original.length).equals(original)).toBe(true);
   });
 });

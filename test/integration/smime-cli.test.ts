@@ -13,6 +13,7 @@ import {
   type TestCa,
   type TestEndEntity,
 } from '../services/certs.js';
+import { opensslReceive, opensslSend } from '../services/openssl-direct.js';
 import { run } from '../services/proc.js';
 import { makeTempDir, type TempDir } from '../services/tmp.js';
 
@@ -96,28 +97,12 @@ describe('sealpost smime encrypt', () => {
     );
     expect(out.includes('HbA1c')).toBe(false);
     expect(out.includes('Lab results')).toBe(false); // the Subject is protected, not copied outside
-    await writeFile(join(dir.path, 'out.eml'), out);
-    await run('openssl', [
-      'cms',
-      '-decrypt',
-      '-in',
-      join(dir.path, 'out.eml'),
-      '-recip',
-      bob.certPath,
-      '-inkey',
-      bob.keyPath,
-      '-out',
-      join(dir.path, 'out.signed'),
-    ]);
-    const verified = await run('openssl', [
-      'cms',
-      '-verify',
-      '-in',
-      join(dir.path, 'out.signed'),
-      '-CAfile',
-      ca.certPath,
-    ]);
-    expect(verified.stdout).toContain('HbA1c 6.1%');
+    const verified = await opensslReceive(out, {
+      dir: dir.path,
+      recipient: bob,
+      caPath: ca.certPath,
+    });
+    expect(verified.toString('latin1')).toContain('HbA1c 6.1%');
   });
 
   it('refuses an identity that does not bind the From address (exit 2)', async () => {
@@ -183,42 +168,15 @@ describe('sealpost smime encrypt', () => {
 
 describe('sealpost smime decrypt', () => {
   it('decrypts an OpenSSL-built Direct message, writes the inner message and a report (exit 0)', async () => {
-    const wrapped = join(dir.path, 'o.wrapped');
-    await writeFile(
-      wrapped,
-      Buffer.concat([Buffer.from('Content-Type: message/rfc822\r\n\r\n'), message]),
-    );
-    await run('openssl', [
-      'cms',
-      '-sign',
-      '-binary',
-      '-in',
-      wrapped,
-      '-signer',
-      alice.certPath,
-      '-inkey',
-      alice.keyPath,
-      '-md',
-      'sha256',
-      '-out',
-      join(dir.path, 'o.signed'),
-    ]);
-    await run('openssl', [
-      'cms',
-      '-encrypt',
-      '-binary',
-      '-in',
-      join(dir.path, 'o.signed'),
-      '-aes256',
-      '-recip',
-      bob.certPath,
-      '-from',
-      'alice@a.example.test',
-      '-to',
-      'bob@b.example.test',
-      '-out',
-      join(dir.path, 'o.eml'),
-    ]);
+    const encrypted = await opensslSend(message, {
+      dir: dir.path,
+      signer: alice,
+      recipient: bob,
+      cipher: 'aes256-cbc',
+      digest: 'sha256',
+      from: 'alice@a.example.test',
+      to: 'bob@b.example.test',
+    });
     const report = join(dir.path, 'o.json');
     const out = join(dir.path, 'o.inner');
     const r = sealpost([
@@ -234,7 +192,7 @@ describe('sealpost smime decrypt', () => {
       '--revocation',
       'off',
       '--in',
-      join(dir.path, 'o.eml'),
+      encrypted,
       '--out',
       out,
       '--report',

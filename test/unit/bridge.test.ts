@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,10 +10,11 @@ import {
   HispClient,
   HispError,
   LIMITS,
+  UI_CONTENT_SECURITY_POLICY,
   WIRE_PROTOCOL,
   WebSocketTransport,
 } from '../../hisp/api/index.js';
-import { Bridge, UI_CONTENT_SECURITY_POLICY } from '../../hisp/host/bridge.js';
+import { Bridge } from '../../hisp/host/bridge.js';
 import { Hisp } from '../../hisp/host/hisp.js';
 import { createLogger } from '../../hisp/log/logger.js';
 
@@ -291,5 +292,16 @@ describe('bridge listening', () => {
   it('never writes the token into the log', () => {
     expect(logLines.length).toBeGreaterThan(5);
     expect(logLines.join('\n')).not.toContain(bridge.token);
+  });
+});
+
+describe('one Content-Security-Policy for the UI', () => {
+  it('renderer/index.html carries the same policy as its <meta> (less frame-ancestors, header-only)', async () => {
+    const html = await readFile(
+      join(import.meta.dirname, '..', '..', 'renderer', 'index.html'),
+      'utf8',
+    );
+    const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1];
+    expect(meta).toBe(UI_CONTENT_SECURITY_POLICY.replace("; frame-ancestors 'none'", ''));
   });
 });
