@@ -15,7 +15,7 @@ export class ServiceUnavailableError extends Error {
     super(
       `${binary.includes('/') ? 'required file' : 'required command'} "${binary}" not found (searched ${searched.join(', ')}); ` +
         `install the Debian package "${debianPackage}" ` +
-        `(sudo apt-get install -y --no-install-recommends ${debianPackage}, ` +
+        `(sudo apt-get install -y ${debianPackage}, ` +
         `or run: npm run services:deps)`,
     );
     this.binary = binary;
