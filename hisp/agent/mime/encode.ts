@@ -58,21 +58,27 @@ export function base64Lines(source: ByteSource, lineLength = 76): ByteSource {
     *chunks() {
       let column = 0;
       let consumed = 0;
-      /** Lay `text` out in lines, continuing the current line. */
+      /** Lay base64 `text` out in lines, continuing the current line: byte copies, no strings. */
       const lay = (text: string): Buffer => {
-        const pieces: string[] = [];
+        const b64 = Buffer.from(text, 'latin1');
+        const n = b64.length;
+        const room = lineLength - column;
+        const breaks = n > room ? 1 + Math.floor((n - room - 1) / lineLength) : 0;
+        const out = Buffer.allocUnsafe(n + 2 * breaks);
+        let o = 0;
         let i = 0;
-        while (i < text.length) {
+        while (i < n) {
           if (column === lineLength) {
-            pieces.push('\r\n');
+            out[o++] = 0x0d;
+            out[o++] = 0x0a;
             column = 0;
           }
-          const take = Math.min(lineLength - column, text.length - i);
-          pieces.push(text.slice(i, i + take));
+          const take = Math.min(lineLength - column, n - i);
+          o += b64.copy(out, o, i, i + take);
           column += take;
           i += take;
         }
-        return Buffer.from(pieces.join(''), 'latin1');
+        return out;
       };
       let carry = Buffer.alloc(0);
       for (const chunk of source.chunks()) {
