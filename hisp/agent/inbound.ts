@@ -8,6 +8,7 @@ import type { KeyObject } from 'node:crypto';
 import { HispError, type ErrorCode, type Reason } from '../api/errors.js';
 import { parseCertificate, type ParsedCertificate } from '../certs/certificate.js';
 import type { CrlCache } from '../certs/crl.js';
+import type { OcspCache } from '../certs/ocsp.js';
 import type { Fetcher } from '../certs/fetch.js';
 import { validatePath } from '../certs/path.js';
 import { addressBinding, checkDirectCertificate } from '../certs/policy.js';
@@ -39,6 +40,7 @@ export interface InboundOptions {
   readonly at?: Date;
   readonly fetcher?: Fetcher;
   readonly crlCache?: CrlCache;
+  readonly ocspCache?: OcspCache;
   readonly crls?: readonly Uint8Array[];
   /** Accept SHA-1 certificate signatures for legacy trust domains (reported, never silent). */
   readonly allowSha1CertificateSignatures?: boolean;
@@ -247,6 +249,7 @@ export async function decryptAndVerify(
       logger: options.logger,
       ...(options.fetcher ? { fetcher: options.fetcher } : {}),
       ...(options.crlCache ? { crlCache: options.crlCache } : {}),
+      ...(options.ocspCache ? { ocspCache: options.ocspCache } : {}),
       ...(options.crls ? { crls: options.crls } : {}),
     });
     reasons.push(...path.reasons);

@@ -511,7 +511,7 @@ const GENERALIZED_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,
  * GeneralizedTime are kept to the millisecond); UTCTime years 50-99 are 19xx. Undefined for
  * anything else, including dates that are not on the calendar.
  */
-function readTime(reader: BerReader, tlv: Tlv | undefined): Date | undefined {
+export function readTime(reader: BerReader, tlv: Tlv | undefined): Date | undefined {
   if (tlv === undefined || tlv.tagClass !== TagClass.universal || tlv.constructed) {
     return undefined;
   }

@@ -1,5 +1,6 @@
 /**
- * HTTP fetches for AIA caIssuers certificates and CRLs (RFC 5280 §4.2.2.1, §4.2.1.13).
+ * HTTP fetches for AIA caIssuers certificates and CRLs (RFC 5280 §4.2.2.1, §4.2.1.13), and
+ * OCSP requests POSTed to a responder (RFC 6960 appendix A.1).
  *
  * The URLs come from certificates, i.e. from whoever sent the message, so every fetch is
  * bounded: http and https only, at most AGENT_LIMITS.fetchRedirects redirects, one deadline
@@ -18,9 +19,19 @@ export interface FetchOptions {
   readonly maxBytes: number;
 }
 
+export interface PostOptions extends FetchOptions {
+  /** The request's Content-Type, e.g. `application/ocsp-request`. */
+  readonly contentType: string;
+}
+
 /** Something that fetches bytes by URL. Failures are HispError FETCH_FAILED or LIMIT_EXCEEDED. */
 export interface Fetcher {
   get(url: string, options: FetchOptions): Promise<Buffer>;
+  /**
+   * POST `body` and read the answer, with the same bounds as `get`. A 307/308 redirect is
+   * followed with the same body; any other redirect of a POST fails.
+   */
+  post?(url: string, body: Uint8Array, options: PostOptions): Promise<Buffer>;
 }
 
 export interface HttpFetcherOptions {
@@ -33,8 +44,14 @@ export interface HttpFetcherOptions {
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
+/** A request body (POST); none = GET. */
+interface Send {
+  readonly body: Buffer;
+  readonly contentType: string;
+}
+
 type Hop =
-  | { readonly kind: 'redirect'; readonly location: string }
+  | { readonly kind: 'redirect'; readonly status: number; readonly location: string }
   | { readonly kind: 'body'; readonly body: Buffer };
 
 function fetchFailed(host: string, why: string, cause?: unknown): HispError {
@@ -74,59 +91,72 @@ export function createHttpFetcher(options: HttpFetcherOptions): Fetcher {
   const timeoutMs = options.timeoutMs ?? AGENT_LIMITS.fetchTimeoutMs;
   const maxRedirects = options.redirects ?? AGENT_LIMITS.fetchRedirects;
 
-  return {
-    async get(url: string, fetchOptions: FetchOptions): Promise<Buffer> {
-      const { maxBytes } = fetchOptions;
-      if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
-        throw new HispError(
-          'INTERNAL',
-          `maxBytes must be a non-negative integer, got ${String(maxBytes)}.`,
-        );
-      }
-      let current = parseHttpUrl(url, hostOf(url));
-      const started = Date.now();
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), timeoutMs);
-      try {
-        for (let redirects = 0; ; redirects++) {
-          const hop = await requestOnce(current, controller.signal, maxBytes);
-          if (hop.kind === 'body') {
-            logger.debug('fetched', {
-              host: current.host,
-              bytes: hop.body.byteLength,
-              redirects,
-              ms: Date.now() - started,
-            });
-            return hop.body;
-          }
-          if (redirects >= maxRedirects) {
-            throw fetchFailed(current.host, `more than ${maxRedirects} redirects`);
-          }
-          let next: string;
-          try {
-            next = new URL(hop.location, current).href;
-          } catch {
-            throw fetchFailed(current.host, 'it redirected to an invalid URL');
-          }
-          current = parseHttpUrl(next, current.host);
+  async function exchange(url: string, maxBytes: number, send: Send | undefined): Promise<Buffer> {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+      throw new HispError(
+        'INTERNAL',
+        `maxBytes must be a non-negative integer, got ${String(maxBytes)}.`,
+      );
+    }
+    let current = parseHttpUrl(url, hostOf(url));
+    const started = Date.now();
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      for (let redirects = 0; ; redirects++) {
+        const hop = await requestOnce(current, controller.signal, maxBytes, send);
+        if (hop.kind === 'body') {
+          logger.debug('fetched', {
+            host: current.host,
+            ...(send === undefined ? {} : { method: 'POST' }),
+            bytes: hop.body.byteLength,
+            redirects,
+            ms: Date.now() - started,
+          });
+          return hop.body;
         }
-      } catch (error) {
-        const failure =
-          error instanceof HispError
-            ? error
-            : controller.signal.aborted
-              ? fetchFailed(current.host, `no complete answer within ${timeoutMs} ms`, error)
-              : fetchFailed(current.host, describeNetworkError(error), error);
-        logger.warn('fetch failed', {
-          host: current.host,
-          code: failure.code,
-          reason: failure.message,
-          ms: Date.now() - started,
-        });
-        throw failure;
-      } finally {
-        clearTimeout(timer);
+        if (redirects >= maxRedirects) {
+          throw fetchFailed(current.host, `more than ${maxRedirects} redirects`);
+        }
+        if (send !== undefined && hop.status !== 307 && hop.status !== 308) {
+          throw fetchFailed(current.host, `HTTP ${hop.status} redirect of a POST (not followed)`);
+        }
+        let next: string;
+        try {
+          next = new URL(hop.location, current).href;
+        } catch {
+          throw fetchFailed(current.host, 'it redirected to an invalid URL');
+        }
+        current = parseHttpUrl(next, current.host);
       }
+    } catch (error) {
+      const failure =
+        error instanceof HispError
+          ? error
+          : controller.signal.aborted
+            ? fetchFailed(current.host, `no complete answer within ${timeoutMs} ms`, error)
+            : fetchFailed(current.host, describeNetworkError(error), error);
+      logger.warn('fetch failed', {
+        host: current.host,
+        code: failure.code,
+        reason: failure.message,
+        ms: Date.now() - started,
+      });
+      throw failure;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    get(url: string, fetchOptions: FetchOptions): Promise<Buffer> {
+      return exchange(url, fetchOptions.maxBytes, undefined);
+    },
+    post(url: string, body: Uint8Array, postOptions: PostOptions): Promise<Buffer> {
+      return exchange(url, postOptions.maxBytes, {
+        body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+        contentType: postOptions.contentType,
+      });
     },
   };
 }
@@ -151,7 +181,12 @@ function loadTransports(): Promise<{ http: RequestFunction; https: RequestFuncti
   return transports;
 }
 
-async function requestOnce(url: URL, signal: AbortSignal, maxBytes: number): Promise<Hop> {
+async function requestOnce(
+  url: URL,
+  signal: AbortSignal,
+  maxBytes: number,
+  send: Send | undefined,
+): Promise<Hop> {
   const { http: httpRequest, https: httpsRequest } = await loadTransports();
   return new Promise<Hop>((resolve, reject) => {
     let settled = false;
@@ -166,14 +201,22 @@ async function requestOnce(url: URL, signal: AbortSignal, maxBytes: number): Pro
       settled = true;
       resolve(hop);
     };
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const request = send(
+    const transport = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const request = transport(
       url,
       {
-        method: 'GET',
+        method: send === undefined ? 'GET' : 'POST',
         agent: false, // one connection per fetch, closed afterwards
         signal,
-        headers: { accept: '*/*', 'user-agent': 'Sealpost' },
+        headers:
+          send === undefined
+            ? { accept: '*/*', 'user-agent': 'Sealpost' }
+            : {
+                accept: '*/*',
+                'user-agent': 'Sealpost',
+                'content-type': send.contentType,
+                'content-length': String(send.body.byteLength),
+              },
       },
       (response: IncomingMessage) => {
         const status = response.statusCode ?? 0;
@@ -183,7 +226,7 @@ async function requestOnce(url: URL, signal: AbortSignal, maxBytes: number): Pro
           if (location === undefined || location === '') {
             fail(fetchFailed(url.host, `HTTP ${status} without a Location`));
           } else {
-            succeed({ kind: 'redirect', location });
+            succeed({ kind: 'redirect', status, location });
           }
           return;
         }
@@ -232,6 +275,6 @@ async function requestOnce(url: URL, signal: AbortSignal, maxBytes: number): Pro
       },
     );
     request.on('error', (error) => fail(error));
-    request.end();
+    request.end(send?.body);
   });
 }

@@ -13,9 +13,10 @@
  * 2. Check every certificate of the path: validity at `at`; for intermediates cA=true,
  *    keyCertSign (where a key usage exists) and pathLenConstraint; MD5/SHA-1 signatures and
  *    RSA keys under 2048 bits (the anchor's key included; its self-signature is not checked).
- * 3. Revocation of every non-anchor certificate: the caller's CRLs, then the cache, then the
- *    distribution points. revoked always fails; unknown fails under 'hard' and is reported
- *    under 'soft' (risk-12: explicit and visible either way).
+ * 3. Revocation of every non-anchor certificate: the caller's CRLs, then the CRL cache, then
+ *    OCSP (the OCSP cache, then the AIA OCSP responders), then the CRL distribution points;
+ *    the first definite good/revoked answer wins. revoked always fails; unknown fails under
+ *    'hard' and is reported under 'soft' (risk-12: explicit and visible either way).
  *
  * Every problem is reported (deduplicated), each naming the certificate and the check: these
  * reasons and the warn log line are the monitoring signal for risks 10 and 11.
@@ -31,6 +32,7 @@ import {
 } from './certificate.js';
 import { checkCrl, readCrl, type CrlCache, type CrlVerdict, type ParsedCrl } from './crl.js';
 import type { Fetcher } from './fetch.js';
+import { OCSP_LIMITS, queryOcsp, type OcspAnswer, type OcspCache } from './ocsp.js';
 import { validityReasons, weakKeyReason, weakSignatureReason } from './policy.js';
 
 export interface PathOptions {
@@ -44,6 +46,8 @@ export interface PathOptions {
   /** For AIA caIssuers and CRLs; absent = offline. */
   readonly fetcher?: Fetcher;
   readonly crlCache?: CrlCache;
+  /** OCSP answers until their nextUpdate, and responder failures for a short time. */
+  readonly ocspCache?: OcspCache;
   /** CRLs from the caller (e.g. CLI --crl), DER or PEM, used before the cache and the network. */
   readonly crls?: readonly Uint8Array[];
   /** Accept SHA-1 certificate signatures (legacy trust domains); reported as CERT_SHA1_SIGNATURE. */
@@ -83,6 +87,8 @@ export const PATH_LIMITS = {
   certificatesPerAiaAnswer: AGENT_LIMITS.certificatesInMessage,
   /** CRL distribution points fetched in one validation. */
   crlFetches: 16,
+  /** OCSP responders asked in one validation. */
+  ocspQueries: 16,
   /** Complete paths tried for revocation before settling for the best one. */
   revocationAttempts: 3,
   /** Longest URL quoted in a reason. */
@@ -135,8 +141,10 @@ class Validation {
   readonly #limitReasons: Reason[] = [];
   readonly #crlsByUrl = new Map<string, ParsedCrl | string>();
   #givenCrls: { crl?: ParsedCrl; error?: string }[] | undefined;
+  readonly #ocspByUrl = new Map<string, OcspAnswer>();
   #signatureChecks = 0;
   #crlFetches = 0;
+  #ocspQueries = 0;
 
   constructor(leaf: ParsedCertificate, options: PathOptions) {
     this.#leaf = leaf;
@@ -571,23 +579,35 @@ class Validation {
       if (answer !== undefined) return answer;
     }
 
-    // 2. The cache, then 3. the distribution points.
+    // 2. CRLs already at hand (this validation's or the cache's).
     const cache = this.#options.crlCache;
     const fetcher = this.#options.fetcher;
+    const answered = new Set<string>();
     for (const url of cert.crlDistributionPoints) {
+      const where = shortUrl(url);
+      const local = this.#crlsByUrl.get(url);
+      if (typeof local === 'string') continue;
+      const cached = local ?? cache?.get(url);
+      if (cached === undefined) continue;
+      answered.add(url);
+      const answer = decide(
+        checkCrl(cached, cert, issuer, this.#at, `${where} (cached)`),
+        `cache: ${where}`,
+      );
+      if (answer !== undefined) return answer;
+    }
+
+    // 3. OCSP: the cache, then the responders named in the AIA.
+    const ocsp = await this.#ocspStatus(cert, issuer, notes);
+    if (ocsp !== undefined) return ocsp;
+
+    // 4. The distribution points.
+    for (const url of cert.crlDistributionPoints) {
+      if (answered.has(url)) continue;
       const where = shortUrl(url);
       const local = this.#crlsByUrl.get(url);
       if (typeof local === 'string') {
         notes.push(local);
-        continue;
-      }
-      const cached = local ?? cache?.get(url);
-      if (cached !== undefined) {
-        const answer = decide(
-          checkCrl(cached, cert, issuer, this.#at, `${where} (cached)`),
-          `cache: ${where}`,
-        );
-        if (answer !== undefined) return answer;
         continue;
       }
       const remembered = cache?.failure(url);
@@ -642,6 +662,81 @@ class Validation {
       );
     }
     return { status: 'unknown', source: notes.join('; ') };
+  }
+
+  /** A definite OCSP answer for `cert` (cache first, then its AIA responders), else notes. */
+  async #ocspStatus(
+    cert: ParsedCertificate,
+    issuer: ParsedCertificate,
+    notes: string[],
+  ): Promise<{ status: 'good' | 'revoked'; source: string } | undefined> {
+    const urls = cert.ocsp.filter((url) => /^https?:\/\//i.test(url));
+    if (urls.length === 0) return undefined;
+    const at = this.#at.getTime();
+    const usable = (answer: OcspAnswer) =>
+      (answer.nextUpdate === undefined || answer.nextUpdate.getTime() > at) &&
+      (answer.thisUpdate === undefined ||
+        answer.thisUpdate.getTime() <= at + OCSP_LIMITS.clockSkewMs);
+    const definite = (answer: OcspAnswer, cached: boolean) => {
+      const where = shortUrl(answer.url ?? '');
+      if (answer.status === 'good') {
+        return { status: 'good' as const, source: `${cached ? 'cache: ' : ''}ocsp: ${where}` };
+      }
+      if (answer.status === 'revoked') {
+        return {
+          status: 'revoked' as const,
+          source: `${answer.detail}${cached ? ' (cached)' : ''}`,
+        };
+      }
+      return undefined;
+    };
+
+    const cache = this.#options.ocspCache;
+    const cached = cache?.get(cert, issuer);
+    if (cached !== undefined && usable(cached)) {
+      const answer = definite(cached, true);
+      if (answer !== undefined) return answer;
+    }
+    const fetcher = this.#options.fetcher;
+    for (const url of urls) {
+      const where = shortUrl(url);
+      const key = `${url}\u0000${cert.fingerprintSha256}`;
+      let answer = this.#ocspByUrl.get(key);
+      if (answer === undefined) {
+        const remembered = cache?.failure(url);
+        if (remembered !== undefined) {
+          notes.push(`${remembered} (remembered from an earlier attempt)`);
+          continue;
+        }
+        if (fetcher === undefined) {
+          notes.push(`the OCSP responder at ${where} was not asked (offline)`);
+          continue;
+        }
+        if (this.#ocspQueries >= PATH_LIMITS.ocspQueries) {
+          notes.push(
+            `the OCSP responder at ${where} was not asked: ${PATH_LIMITS.ocspQueries} OCSP requests already made`,
+          );
+          continue;
+        }
+        this.#ocspQueries++;
+        answer = {
+          ...(await queryOcsp(url, cert, issuer, fetcher, this.#at, { source: where })),
+          url,
+        };
+        this.#ocspByUrl.set(key, answer);
+        if (answer.status === 'unknown') {
+          if (answer.responderFailed === true) cache?.setFailure(url, answer.detail);
+          this.#logger.warn('OCSP answer unusable', { url: where, reason: answer.detail });
+        } else {
+          cache?.set(cert, issuer, answer);
+          this.#logger.debug('OCSP answered', { url: where, status: answer.status });
+        }
+      }
+      const decided = definite(answer, false);
+      if (decided !== undefined) return decided;
+      notes.push(answer.detail);
+    }
+    return undefined;
   }
 
   // ── Monitoring ───────────────────────────────────────────────────────────────────────

@@ -17,6 +17,7 @@ import {
 import { readCertificates } from '../certs/certificate.js';
 import { createHttpFetcher } from '../certs/fetch.js';
 import { CrlCache } from '../certs/crl.js';
+import { OcspCache } from '../certs/ocsp.js';
 import {
   assertKeyMatchesCertificate,
   readCertificateDers,
@@ -51,8 +52,9 @@ decrypt writes the inner message only when it decrypted, the signature is valid,
 signer binds the inner From and the chain reaches an --anchor under policy;
 --allow-untrusted writes it anyway. --report writes JSON: {decrypted, signatureValid,
 trusted, signer: {address, subject, fingerprintSha256}, cipher, keyTransport, digest,
-reasons: [{code, message}]}. Intermediates are fetched from AIA and CRLs from their
-distribution points over HTTP unless --offline. --revocation (default soft): what an
+reasons: [{code, message}]}. Unless --offline, intermediates are fetched from AIA, and
+revocation is asked of the OCSP responder (AIA) or read from CRL distribution points over
+HTTP; --crl files are used first. --revocation (default soft): what an
 unknown revocation status does — soft reports it, hard fails trust, off skips checks.
 --allow-sha1-certificates accepts certificates signed with SHA-1 (legacy trust domains
 such as the Direct reference implementation's test CA), reported as CERT_SHA1_SIGNATURE;
@@ -303,7 +305,13 @@ async function decrypt(args: readonly string[], io: CliIo): Promise<number> {
     crls,
     allowSha1CertificateSignatures: values['allow-sha1-certificates'] === true,
     consumeInput: true, // the message was read for this call only
-    ...(values.offline ? {} : { fetcher: createHttpFetcher({ logger }), crlCache: new CrlCache() }),
+    ...(values.offline
+      ? {}
+      : {
+          fetcher: createHttpFetcher({ logger }),
+          crlCache: new CrlCache(),
+          ocspCache: new OcspCache(),
+        }),
   });
 
   if (values.report !== undefined) {

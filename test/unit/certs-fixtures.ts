@@ -89,6 +89,8 @@ export interface LeafExtensionOptions {
   readonly extKeyUsage?: string | false;
   readonly crlUrl?: string;
   readonly caIssuersUrl?: string;
+  /** An AIA OCSP responder URL. */
+  readonly ocspUrl?: string;
 }
 
 export function leafExtensions(options: LeafExtensionOptions = {}): string[] {
@@ -108,8 +110,16 @@ export function leafExtensions(options: LeafExtensionOptions = {}): string[] {
     'subjectKeyIdentifier=hash',
     'authorityKeyIdentifier=keyid',
     ...(options.crlUrl ? [`crlDistributionPoints=URI:${options.crlUrl}`] : []),
-    ...(options.caIssuersUrl ? [`authorityInfoAccess=caIssuers;URI:${options.caIssuersUrl}`] : []),
+    ...aiaExtension(options),
   ];
+}
+
+function aiaExtension(options: LeafExtensionOptions): string[] {
+  const access = [
+    ...(options.caIssuersUrl ? [`caIssuers;URI:${options.caIssuersUrl}`] : []),
+    ...(options.ocspUrl ? [`OCSP;URI:${options.ocspUrl}`] : []),
+  ];
+  return access.length > 0 ? [`authorityInfoAccess=${access.join(',')}`] : [];
 }
 
 /** A throwaway PKI in a temp dir. Call `remove()` in afterAll. */
@@ -332,6 +342,50 @@ export class TestPki {
     ]);
     return readFile(out);
   }
+}
+
+export interface OcspResponderOptions {
+  /** The CA whose `index.txt` (openssl ca database) answers. */
+  readonly ca: Issued;
+  /** Who signs the answers (the CA itself or a delegated responder). */
+  readonly signer: Issued;
+  /** Days until nextUpdate (`-ndays`); default 1. */
+  readonly ndays?: number;
+}
+
+/**
+ * OpenSSL's OCSP responder (`openssl ocsp -index … -CA … -rsigner … -rkey …`) answering one
+ * DER request, in file mode (`-reqin`/`-respout`): the same responder code as `-port`, which
+ * in OpenSSL 3.0 takes only a port number and binds every interface — the tests serve it
+ * over a loopback-only HTTP server instead.
+ */
+export async function opensslOcspRespond(
+  pki: TestPki,
+  options: OcspResponderOptions,
+  request: Uint8Array,
+): Promise<Buffer> {
+  const id = `${Date.now()}-${Math.random().toString(16).slice(2)}`;
+  const reqPath = join(pki.dir, `ocsp-req-${id}.der`);
+  const respPath = join(pki.dir, `ocsp-resp-${id}.der`);
+  await writeFile(reqPath, request);
+  await run(openssl(), [
+    'ocsp',
+    '-index',
+    join(options.ca.caDir, 'index.txt'),
+    '-CA',
+    options.ca.certPath,
+    '-rsigner',
+    options.signer.certPath,
+    '-rkey',
+    options.signer.keyPath,
+    '-ndays',
+    String(options.ndays ?? 1),
+    '-reqin',
+    reqPath,
+    '-respout',
+    respPath,
+  ]);
+  return readFile(respPath);
 }
 
 export function pemToDer(pem: string): Buffer {
