@@ -226,6 +226,16 @@ export const ERROR_CODES = {
       'A certificate in the chain that issues others is not marked as a certificate authority.',
     userFixable: true,
   },
+  DNS_FAILED: {
+    description:
+      'A DNS lookup for certificates or servers failed (no answer, a timeout, or a broken reply). Check the DNS server setting.',
+    userFixable: true,
+  },
+  LDAP_FAILED: {
+    description:
+      "The recipient's LDAP directory could not be searched (no server answered, or the search failed).",
+    userFixable: true,
+  },
   FETCH_FAILED: {
     description: 'A certificate or revocation list could not be fetched over HTTP.',
     userFixable: true,

@@ -61,6 +61,8 @@ describe('error-code registry', () => {
       CERT_ADDRESS_MISMATCH: true,
       CERT_KEY_USAGE: true,
       CERT_NOT_CA: true,
+      DNS_FAILED: true,
+      LDAP_FAILED: true,
       FETCH_FAILED: true,
     });
   });
