@@ -11,13 +11,14 @@ export function parseCommandArgs<O extends Options>(
   command: string,
   args: readonly string[],
   options: O,
+  allowPositionals = false,
 ) {
   try {
     return parseArgs({
       args: [...args],
       options: { ...options, help: { type: 'boolean', short: 'h' } },
       strict: true,
-      allowPositionals: false,
+      allowPositionals,
     });
   } catch (error) {
     const message =

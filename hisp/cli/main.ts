@@ -13,6 +13,7 @@ export const MAIN_HELP = `Sealpost ${VERSION} — Direct secure health messaging
 Usage: sealpost <command> [options]
 
 Commands:
+  certs     find a Direct address's certificates (discover)
   demo      start a HISP with a throwaway profile and open the mail UI
   serve     run the HISP headless for a practice server
   smime     sign+encrypt or decrypt+verify a Direct message (encrypt|decrypt)
@@ -36,6 +37,10 @@ interface Command {
  * not pay for the web server and `version` pays for nothing.
  */
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  certs: async () => {
+    const { certsCommand, CERTS_HELP } = await import('./certs.js');
+    return { help: CERTS_HELP, run: certsCommand };
+  },
   demo: async () => {
     const { demoCommand, DEMO_HELP } = await import('./demo.js');
     return { help: DEMO_HELP, run: demoCommand };

@@ -54,7 +54,7 @@ describe('sealpost command line: usage', () => {
 
   it('exits 0 for --help and for each command --help', async () => {
     expect((await run('--help')).code).toBe(0);
-    for (const command of ['demo', 'serve', 'smime', 'version']) {
+    for (const command of ['certs', 'demo', 'serve', 'smime', 'version']) {
       const r = await run(command, '--help');
       expect(r.code, command).toBe(0);
       expect(r.out, command).toContain(`Usage: sealpost ${command}`);
