@@ -9,6 +9,7 @@ import { AGENT_LIMITS } from '../agent/limits.js';
 import { readCertificates, type ParsedCertificate } from '../certs/certificate.js';
 import { CrlCache } from '../certs/crl.js';
 import { discoverCertificates, type DiscoveryResult } from '../certs/discovery/discover.js';
+import { zoneRecords } from '../certs/discovery/zone.js';
 import { createHttpFetcher } from '../certs/fetch.js';
 import { OcspCache } from '../certs/ocsp.js';
 import { createLogger } from '../log/logger.js';
@@ -16,7 +17,16 @@ import { parseCommandArgs, parseListen } from './args.js';
 import { readInputFile } from './files.js';
 import { UsageError, type CliIo } from './io.js';
 
-export const CERTS_HELP = `Usage: sealpost certs discover ADDRESS [--dns HOST:PORT ...] --anchor CERT [--anchor CERT ...]
+export const CERTS_HELP = `Usage: sealpost certs discover|zone ...
+
+       sealpost certs zone --cert FILE [--cert FILE ...] [--mx HOST ...] [--ttl SECONDS]
+
+Prints the DNS zone records that publish your own certificates for Direct discovery: a CERT
+record (PKIX) per certificate at the address's DNS name (alice@example.org is published at
+alice.example.org) or at the domain for a domain-bound certificate, and MX records for the
+domains with --mx (preference 10, 20, … in the order given). Give them to your DNS host.
+
+       sealpost certs discover ADDRESS [--dns HOST:PORT ...] --anchor CERT [--anchor CERT ...]
                               [--offline] [--revocation soft|hard|off]
                               [--allow-sha1-certificates] [--report FILE]
 
@@ -39,12 +49,13 @@ Exit codes: 0 at least one usable certificate; 1 usage or unreadable input; 5 no
 
 export async function certsCommand(args: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args;
+  if (sub === 'zone') return zone(rest, io);
   if (sub !== 'discover') {
     throw new UsageError(
       'certs',
       sub === undefined
-        ? 'say discover'
-        : `unknown subcommand ${JSON.stringify(sub)}: say discover`,
+        ? 'say discover or zone'
+        : `unknown subcommand ${JSON.stringify(sub)}: say discover or zone`,
     );
   }
   const command = 'certs discover';
@@ -137,6 +148,34 @@ export async function certsCommand(args: readonly string[], io: CliIo): Promise<
     );
     return 5;
   }
+  return 0;
+}
+
+async function zone(args: readonly string[], io: CliIo): Promise<number> {
+  const command = 'certs zone';
+  const { values } = parseCommandArgs(command, args, {
+    cert: { type: 'string', multiple: true },
+    mx: { type: 'string', multiple: true },
+    ttl: { type: 'string' },
+  });
+  if (values.cert === undefined || values.cert.length === 0)
+    throw new UsageError(command, 'at least one --cert FILE is required');
+  const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
+  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 0))
+    throw new UsageError(command, `--ttl wants seconds, not ${JSON.stringify(values.ttl)}`);
+  const certs: ParsedCertificate[] = [];
+  for (const path of values.cert) {
+    certs.push(
+      ...readCertificates(
+        await readInputFile(command, '--cert', path, AGENT_LIMITS.fetchedCertificateBytes),
+      ),
+    );
+  }
+  const lines = zoneRecords(certs, {
+    ...(ttl === undefined ? {} : { ttl }),
+    ...(values.mx ? { mx: values.mx } : {}),
+  });
+  io.stdout(`${lines.join('\n')}\n`);
   return 0;
 }
 

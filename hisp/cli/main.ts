@@ -13,7 +13,7 @@ export const MAIN_HELP = `Sealpost ${VERSION} — Direct secure health messaging
 Usage: sealpost <command> [options]
 
 Commands:
-  certs     find a Direct address's certificates (discover)
+  certs     find a Direct address's certificates (discover); publish yours (zone)
   demo      start a HISP with a throwaway profile and open the mail UI
   serve     run the HISP headless for a practice server
   smime     sign+encrypt or decrypt+verify a Direct message (encrypt|decrypt)

@@ -4,6 +4,7 @@
  * certificate is chosen, or that none is. Also the `sealpost certs discover` command.
  */
 import { spawnSync } from 'node:child_process';
+import { promises as dnsPromises } from 'node:dns';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -13,6 +14,8 @@ import {
   discoverCertificates,
   type DiscoveryOptions,
 } from '../../hisp/certs/discovery/discover.js';
+import { discoverDns } from '../../hisp/certs/discovery/dns.js';
+import { zoneRecords } from '../../hisp/certs/discovery/zone.js';
 import { createSilentLogger } from '../../hisp/log/logger.js';
 import {
   createTestCa,
@@ -209,5 +212,82 @@ describe('sealpost certs discover', () => {
     expect(sealpost('certs', 'discover', '--anchor', ca.certPath).status).toBe(1);
     expect(sealpost('certs', 'discover', 'alice@example.test').status).toBe(1);
     expect(sealpost('certs', 'frob').status).toBe(1);
+  });
+});
+
+describe('hosting our own certificates: the exported zone records, served by knot, are found', () => {
+  let hosted: KnotHandle | undefined;
+  afterAll(async () => {
+    await hosted?.stop();
+  });
+
+  it('CERT for an address-bound and a domain-bound certificate, and the MX, round trip through a real DNS server', async () => {
+    const aliceLines = zoneRecords([parseCertificate(alice.certDer)], {
+      ttl: 600,
+      mx: ['mx1.example.test'],
+    });
+    const d2Lines = zoneRecords([parseCertificate(domainCert.certDer)], { ttl: 600 });
+    expect(aliceLines.filter((l) => !l.startsWith(';'))[0]).toMatch(
+      /^alice\.example\.test\. 600 IN CERT PKIX 0 0 \(/,
+    );
+    // Its SAN has the postmaster address and the domain: published under both names.
+    expect(d2Lines.filter((l) => !l.startsWith(';')).map((l) => l.split(' ')[0])).toEqual([
+      'postmaster.d2.test.',
+      'd2.test.',
+    ]);
+    hosted = await startKnot({
+      zone: 'example.test',
+      records: [...aliceLines, 'mx1 600 IN A 127.0.0.1'],
+      extraZones: { 'd2.test': d2Lines },
+    });
+    const resolver = { servers: [{ host: '127.0.0.1', port: hosted.port }] };
+    const forAlice = await discoverDns('alice@example.test', {
+      resolver,
+      logger: createSilentLogger(),
+    });
+    expect(forAlice.candidates.map((c) => [c.der.equals(alice.certDer), c.bound, c.via])).toEqual([
+      [true, 'address', 'PKIX'],
+    ]);
+    const forD2 = await discoverDns('anyone@d2.test', { resolver, logger: createSilentLogger() });
+    expect(forD2.candidates.map((c) => [c.der.equals(domainCert.certDer), c.bound])).toEqual([
+      [true, 'domain'],
+    ]);
+    // The MX, through Node's own resolver: an independent client.
+    const dnsResolver = new dnsPromises.Resolver();
+    dnsResolver.setServers([`127.0.0.1:${hosted.port}`]);
+    expect(await dnsResolver.resolveMx('example.test')).toEqual([
+      { exchange: 'mx1.example.test', priority: 10 },
+    ]);
+  });
+
+  it('sealpost certs zone prints the same records', () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(root, 'bin', 'sealpost.js'),
+        'certs',
+        'zone',
+        '--cert',
+        alice.certPath,
+        '--mx',
+        'mx1.example.test',
+        '--ttl',
+        '600',
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(
+      `${zoneRecords([parseCertificate(alice.certDer)], { ttl: 600, mx: ['mx1.example.test'] }).join('\n')}\n`,
+    );
+    const bad = spawnSync(process.execPath, [join(root, 'bin', 'sealpost.js'), 'certs', 'zone'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('at least one --cert FILE is required');
   });
 });
