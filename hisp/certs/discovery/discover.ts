@@ -17,6 +17,7 @@ import { validatePath } from '../path.js';
 import { addressBinding, checkDirectCertificate } from '../policy.js';
 import { discoverDns } from './dns.js';
 import { discoverLdap } from './ldap.js';
+import type { CertificateEventMonitor } from './monitor.js';
 
 export interface DiscoveryOptions {
   /** DNS servers for CERT and SRV lookups. */
@@ -32,6 +33,8 @@ export interface DiscoveryOptions {
   readonly allowSha1CertificateSignatures?: boolean;
   /** Per DNS attempt, in milliseconds. */
   readonly dnsTimeoutMs?: number;
+  /** Counts rejected certificates per domain and raises alerts (risks 10 and 11). */
+  readonly monitor?: CertificateEventMonitor;
 }
 
 export type DiscoverySource = 'dns' | 'ldap';
@@ -92,6 +95,12 @@ export async function discoverCertificates(
         });
         // The monitoring signal for risks 10 and 11: invalid certificates are rare, so many of
         // them for a domain deserve a look.
+        options.monitor?.record({
+          domain: address.slice(address.lastIndexOf('@') + 1),
+          code: outcome.reason.code,
+          fingerprintSha256: fingerprint,
+          source: candidate.source,
+        });
         logger.warn('discovered certificate rejected', {
           fingerprint,
           source: candidate.source,
