@@ -147,8 +147,17 @@ describe('discoverDns against knot (real DNS server)', () => {
     const found = await discoverDns('alice@example.test', { resolver: resolver(), logger });
     for (const candidate of found.candidates) {
       expect(candidate.source).toBe('dns');
-      // Nothing that reads as a trust decision: where it came from, and the bytes.
-      expect(Object.keys(candidate).sort()).toEqual(['bound', 'der', 'owner', 'source', 'via']);
+      // Nothing that reads as a trust decision: where it came from, the bytes, and how long a
+      // cache may keep the record (its TTL, 300 s in this zone).
+      expect(Object.keys(candidate).sort()).toEqual([
+        'bound',
+        'der',
+        'owner',
+        'source',
+        'ttl',
+        'via',
+      ]);
+      expect(candidate.ttl).toBe(300);
     }
     expect(Object.keys(found).sort()).toEqual(['candidates', 'problems']);
   });

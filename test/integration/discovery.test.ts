@@ -14,6 +14,7 @@ import {
   discoverCertificates,
   type DiscoveryOptions,
 } from '../../hisp/certs/discovery/discover.js';
+import { DiscoveryCache } from '../../hisp/certs/discovery/cache.js';
 import { discoverDns } from '../../hisp/certs/discovery/dns.js';
 import { zoneRecords } from '../../hisp/certs/discovery/zone.js';
 import { createSilentLogger } from '../../hisp/log/logger.js';
@@ -152,6 +153,26 @@ describe('discovery: which certificate is chosen', () => {
     const result = await discoverCertificates('alice@example.test', options({ anchors: [] }));
     expect(result.selected).toEqual([]);
     expect(result.rejected.length).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('discovery cache', () => {
+  it('a second lookup within the TTL asks no server; a failed lookup is not cached', async () => {
+    const cache = new DiscoveryCache();
+    const first = await discoverCertificates('alice@example.test', options({ cache }));
+    expect(first.selected).toHaveLength(1);
+    // The DNS server is now unreachable: the cached answer is still given.
+    const again = await discoverCertificates(
+      'alice@example.test',
+      options({ cache, dnsServers: [{ host: '127.0.0.1', port: 9 }], dnsTimeoutMs: 200 }),
+    );
+    expect(again).toBe(first);
+    const down = await discoverCertificates(
+      'carol@example.test',
+      options({ cache, dnsServers: [{ host: '127.0.0.1', port: 9 }], dnsTimeoutMs: 200 }),
+    );
+    expect(down.selected).toEqual([]);
+    expect(cache.get('carol@example.test')).toBeUndefined();
   });
 });
 

@@ -17,6 +17,7 @@ import { validatePath } from '../path.js';
 import { addressBinding, checkDirectCertificate } from '../policy.js';
 import { discoverDns } from './dns.js';
 import { discoverLdap } from './ldap.js';
+import type { DiscoveryCache } from './cache.js';
 import type { CertificateEventMonitor } from './monitor.js';
 
 export interface DiscoveryOptions {
@@ -35,6 +36,8 @@ export interface DiscoveryOptions {
   readonly dnsTimeoutMs?: number;
   /** Counts rejected certificates per domain and raises alerts (risks 10 and 11). */
   readonly monitor?: CertificateEventMonitor;
+  /** Results kept by DNS TTL, with negative caching. */
+  readonly cache?: DiscoveryCache;
 }
 
 export type DiscoverySource = 'dns' | 'ldap';
@@ -74,8 +77,13 @@ export async function discoverCertificates(
   address: string,
   options: DiscoveryOptions,
 ): Promise<DiscoveryResult> {
+  const cached = options.cache?.get(address);
+  if (cached !== undefined) return cached;
   const logger = options.logger.child({ component: 'discovery' });
   const problems: Reason[] = [];
+  /** The shortest TTL of the DNS records whose certificates were selected. */
+  let ttl: number | undefined;
+  const ttlOf = new Map<string, number>();
   const selected: SelectedCertificate[] = [];
   const rejected: RejectedCertificate[] = [];
   const seen = new Set<string>();
@@ -123,6 +131,10 @@ export async function discoverCertificates(
       ...(options.fetcher ? { fetcher: options.fetcher } : {}),
     });
     problems.push(...dns.problems);
+    for (const c of dns.candidates) {
+      const fingerprint = createHash('sha256').update(c.der).digest('hex');
+      ttlOf.set(fingerprint, Math.min(ttlOf.get(fingerprint) ?? c.ttl, c.ttl));
+    }
     await evaluate(dns.candidates.map((c) => ({ der: c.der, source: 'dns' as const })));
   } catch (error) {
     problems.push(asReason(error));
@@ -142,7 +154,15 @@ export async function discoverCertificates(
   }
 
   selected.sort((a, b) => (a.bound === b.bound ? 0 : a.bound === 'address' ? -1 : 1));
-  return { address, selected, rejected, problems };
+  for (const s of selected) {
+    const recordTtl = ttlOf.get(s.cert.fingerprintSha256);
+    if (s.source === 'dns' && recordTtl !== undefined) ttl = Math.min(ttl ?? recordTtl, recordTtl);
+  }
+  const result: DiscoveryResult = { address, selected, rejected, problems };
+  // A lookup that failed (servers down) is not cached: the next attempt should ask again.
+  const failed = problems.some((p) => p.code === 'DNS_FAILED' || p.code === 'LDAP_FAILED');
+  if (!failed || selected.length > 0) options.cache?.set(address, result, ttl);
+  return result;
 }
 
 function asReason(error: unknown): Reason {

@@ -75,6 +75,8 @@ export interface DnsCandidate {
   readonly bound: 'address' | 'domain';
   readonly via: 'PKIX' | 'IPKIX';
   readonly url?: string;
+  /** The record's TTL in seconds (how long a cache may keep it). */
+  readonly ttl: number;
 }
 
 export interface DnsDiscovery {
@@ -471,7 +473,12 @@ function urlHost(url: URL): string {
   return url.host || 'an invalid URL';
 }
 
-async function ipkixCandidates(ctx: NameContext, owner: string, data: Buffer): Promise<void> {
+async function ipkixCandidates(
+  ctx: NameContext,
+  owner: string,
+  data: Buffer,
+  ttl: number,
+): Promise<void> {
   if (data.length > DNS_LIMITS.urlBytes) {
     ctx.problems.push({
       code: 'LIMIT_EXCEEDED',
@@ -533,6 +540,7 @@ async function ipkixCandidates(ctx: NameContext, owner: string, data: Buffer): P
         bound: ctx.bound,
         via: 'IPKIX',
         url: url.href,
+        ttl,
       });
     }
   } catch (error) {
@@ -542,7 +550,12 @@ async function ipkixCandidates(ctx: NameContext, owner: string, data: Buffer): P
   }
 }
 
-async function recordCandidates(ctx: NameContext, owner: string, rdata: unknown): Promise<void> {
+async function recordCandidates(
+  ctx: NameContext,
+  owner: string,
+  rdata: unknown,
+  ttl: number,
+): Promise<void> {
   if (!Buffer.isBuffer(rdata)) {
     ctx.problems.push({
       code: 'CERT_MALFORMED',
@@ -570,11 +583,18 @@ async function recordCandidates(ctx: NameContext, owner: string, rdata: unknown)
       return;
     }
     if (!spend(ctx, record.data.length, owner)) return;
-    ctx.candidates.push({ der: record.data, source: 'dns', owner, bound: ctx.bound, via: 'PKIX' });
+    ctx.candidates.push({
+      der: record.data,
+      source: 'dns',
+      owner,
+      bound: ctx.bound,
+      via: 'PKIX',
+      ttl,
+    });
     return;
   }
   if (record.certType === CERT_TYPE.IPKIX) {
-    await ipkixCandidates(ctx, owner, record.data);
+    await ipkixCandidates(ctx, owner, record.data, ttl);
     return;
   }
   ctx.problems.push({
@@ -632,7 +652,7 @@ async function discoverName(ctx: NameContext, name: string): Promise<void> {
       if (answer.type === 'CERT' && sameDnsName(answer.name, current)) {
         if ((answer.class ?? 'IN') !== 'IN') continue;
         certs++;
-        await recordCandidates(ctx, trimDot(current), answer.data);
+        await recordCandidates(ctx, trimDot(current), answer.data, answer.ttl ?? 0);
       } else if (answer.type === 'CNAME' && belongs) {
         continue;
       } else if (answer.type !== 'RRSIG') {
