@@ -41,6 +41,7 @@ afterAll(async () => {
   await bridge.close();
   hisp.stop();
   await rm(uiDir, { recursive: true, force: true });
+  await rm(join(tmpdir(), 'sealpost-bridge-outside.txt'), { force: true });
 });
 
 interface RawResponse {

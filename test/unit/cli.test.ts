@@ -19,7 +19,11 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
+  await Promise.all(cleanups.map((dir) => rm(dir, { recursive: true, force: true })));
 });
+
+/** Temp directories made by single tests, removed at the end. */
+const cleanups: string[] = [];
 
 function io(stop: Promise<string> = new Promise(() => undefined)) {
   const out: string[] = [];
@@ -99,7 +103,9 @@ describe('sealpost serve', () => {
   });
 
   it('serves, hands the token over in a private file only, and cleans up on stop', async () => {
-    const profile = join(await mkdtemp(join(tmpdir(), 'sealpost-serve-')), 'clinic');
+    const parent = await mkdtemp(join(tmpdir(), 'sealpost-serve-'));
+    cleanups.push(parent);
+    const profile = join(parent, 'clinic');
     let stop = (_signal: string): void => undefined;
     const captured = io(new Promise((resolve) => (stop = resolve)));
     const exit = runCli(['serve', '--profile', profile, '--listen', '127.0.0.1:0'], captured.io);
@@ -164,7 +170,9 @@ describe('sealpost demo --smoke', () => {
   });
 
   it('keeps the profile in --data-dir', async () => {
-    const dir = join(await mkdtemp(join(tmpdir(), 'sealpost-demo-keep-')), 'profile');
+    const parent = await mkdtemp(join(tmpdir(), 'sealpost-demo-keep-'));
+    cleanups.push(parent);
+    const dir = join(parent, 'profile');
     const r = await run('demo', '--smoke', '--data-dir', dir);
     expect(r.code).toBe(0);
     expect(r.out).toContain(`Profile: ${dir} (kept)`);
