@@ -47,6 +47,7 @@ import {
   type ParsedCertificate,
   type SignatureAlgorithm,
 } from './certificate.js';
+import { ExpiringMap } from './expiring.js';
 
 const CRL_OID = {
   authorityKeyIdentifier: '2.5.29.35',
@@ -765,11 +766,6 @@ interface CacheEntry {
   readonly expires: number;
 }
 
-interface FailureEntry {
-  readonly detail: string;
-  readonly expires: number;
-}
-
 /**
  * Revocation answers by distribution-point URL, kept until the CRL's nextUpdate (in memory for
  * now; the encrypted store comes later). The cache does not vouch for a CRL: callers check it
@@ -782,7 +778,7 @@ export class CrlCache {
   readonly #defaultTtlMs: number;
   readonly #failureTtlMs: number;
   readonly #entries = new Map<string, CacheEntry>();
-  readonly #failures = new Map<string, FailureEntry>();
+  readonly #failures: ExpiringMap<string>;
   #bytes = 0;
 
   constructor(options: CrlCacheOptions = {}) {
@@ -791,6 +787,8 @@ export class CrlCache {
     this.#maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
     this.#defaultTtlMs = options.defaultTtlMs ?? 60 * 60 * 1000;
     this.#failureTtlMs = options.failureTtlMs ?? 5 * 60 * 1000;
+    const now = this.#now;
+    this.#failures = new ExpiringMap(this.#maxEntries, () => now().getTime());
   }
 
   now(): Date {
@@ -826,25 +824,13 @@ export class CrlCache {
 
   /** A recent failure for `url` (why its CRL could not be used), if still remembered. */
   failure(url: string): string | undefined {
-    const entry = this.#failures.get(url);
-    if (entry === undefined) return undefined;
-    if (entry.expires <= this.#now().getTime()) {
-      this.#failures.delete(url);
-      return undefined;
-    }
-    return entry.detail;
+    return this.#failures.get(url);
   }
 
   /** Remember that `url` gave no usable CRL, for failureTtlMs. */
   setFailure(url: string, detail: string): void {
     if (this.#failureTtlMs <= 0) return;
-    this.#failures.delete(url);
-    this.#failures.set(url, { detail, expires: this.#now().getTime() + this.#failureTtlMs });
-    while (this.#failures.size > this.#maxEntries) {
-      const oldest = this.#failures.keys().next();
-      if (oldest.done === true) break;
-      this.#failures.delete(oldest.value);
-    }
+    this.#failures.set(url, detail, this.#now().getTime() + this.#failureTtlMs);
   }
 
   delete(url: string): void {

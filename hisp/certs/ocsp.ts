@@ -62,6 +62,7 @@ import {
   type ParsedCertificate,
 } from './certificate.js';
 import { verifySignature } from './crl.js';
+import { ExpiringMap } from './expiring.js';
 import type { Fetcher } from './fetch.js';
 
 export const OCSP_OID = {
@@ -685,11 +686,6 @@ export interface OcspCacheOptions {
   readonly failureTtlMs?: number;
 }
 
-interface OcspCacheEntry {
-  readonly answer: OcspAnswer;
-  readonly expires: number;
-}
-
 /**
  * Definite OCSP answers (good / revoked) by certificate (issuer fingerprint + serial), kept
  * until their nextUpdate; failures by responder URL, kept for failureTtlMs so a dead or
@@ -697,17 +693,19 @@ interface OcspCacheEntry {
  */
 export class OcspCache {
   readonly #now: () => Date;
-  readonly #maxEntries: number;
   readonly #defaultTtlMs: number;
   readonly #failureTtlMs: number;
-  readonly #entries = new Map<string, OcspCacheEntry>();
-  readonly #failures = new Map<string, { detail: string; expires: number }>();
+  readonly #entries: ExpiringMap<OcspAnswer>;
+  readonly #failures: ExpiringMap<string>;
 
   constructor(options: OcspCacheOptions = {}) {
-    this.#now = options.now ?? (() => new Date());
-    this.#maxEntries = options.maxEntries ?? 4096;
+    const now = options.now ?? (() => new Date());
+    const maxEntries = options.maxEntries ?? 4096;
+    this.#now = now;
     this.#defaultTtlMs = options.defaultTtlMs ?? 5 * 60 * 1000;
     this.#failureTtlMs = options.failureTtlMs ?? 5 * 60 * 1000;
+    this.#entries = new ExpiringMap(maxEntries, () => now().getTime());
+    this.#failures = new ExpiringMap(maxEntries, () => now().getTime());
   }
 
   static key(cert: ParsedCertificate, issuer: ParsedCertificate): string {
@@ -715,51 +713,23 @@ export class OcspCache {
   }
 
   get(cert: ParsedCertificate, issuer: ParsedCertificate): OcspAnswer | undefined {
-    const key = OcspCache.key(cert, issuer);
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.expires <= this.#now().getTime()) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    return entry.answer;
+    return this.#entries.get(OcspCache.key(cert, issuer));
   }
 
   /** Keep a good/revoked answer until its nextUpdate; other answers are not kept. */
   set(cert: ParsedCertificate, issuer: ParsedCertificate, answer: OcspAnswer): void {
     if (answer.status === 'unknown') return;
-    const now = this.#now().getTime();
-    const expires = answer.nextUpdate?.getTime() ?? now + this.#defaultTtlMs;
-    const key = OcspCache.key(cert, issuer);
-    this.#entries.delete(key);
-    if (expires <= now) return;
-    this.#entries.set(key, { answer, expires });
-    while (this.#entries.size > this.#maxEntries) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done === true) break;
-      this.#entries.delete(oldest.value);
-    }
+    const expires = answer.nextUpdate?.getTime() ?? this.#now().getTime() + this.#defaultTtlMs;
+    this.#entries.set(OcspCache.key(cert, issuer), answer, expires);
   }
 
   failure(url: string): string | undefined {
-    const entry = this.#failures.get(url);
-    if (entry === undefined) return undefined;
-    if (entry.expires <= this.#now().getTime()) {
-      this.#failures.delete(url);
-      return undefined;
-    }
-    return entry.detail;
+    return this.#failures.get(url);
   }
 
   setFailure(url: string, detail: string): void {
     if (this.#failureTtlMs <= 0) return;
-    this.#failures.delete(url);
-    this.#failures.set(url, { detail, expires: this.#now().getTime() + this.#failureTtlMs });
-    while (this.#failures.size > this.#maxEntries) {
-      const oldest = this.#failures.keys().next();
-      if (oldest.done === true) break;
-      this.#failures.delete(oldest.value);
-    }
+    this.#failures.set(url, detail, this.#now().getTime() + this.#failureTtlMs);
   }
 
   clear(): void {

@@ -6,6 +6,7 @@
  * `negativeTtlMs` (negative caching), so a sender retrying an unreachable recipient does not
  * flood its servers.
  */
+import { ExpiringMap } from '../expiring.js';
 import type { DiscoveryResult } from './discover.js';
 
 export interface DiscoveryCacheOptions {
@@ -20,25 +21,19 @@ export interface DiscoveryCacheOptions {
   readonly now?: () => number;
 }
 
-interface Entry {
-  readonly result: DiscoveryResult;
-  readonly expires: number;
-}
-
 export class DiscoveryCache {
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries: ExpiringMap<DiscoveryResult>;
   readonly #maxTtlMs: number;
   readonly #defaultTtlMs: number;
   readonly #negativeTtlMs: number;
-  readonly #maxEntries: number;
   readonly #now: () => number;
 
   constructor(options: DiscoveryCacheOptions = {}) {
     this.#maxTtlMs = options.maxTtlMs ?? 60 * 60 * 1000;
     this.#defaultTtlMs = Math.min(options.defaultTtlMs ?? 60 * 60 * 1000, this.#maxTtlMs);
     this.#negativeTtlMs = options.negativeTtlMs ?? 5 * 60 * 1000;
-    this.#maxEntries = options.maxEntries ?? 10_000;
     this.#now = options.now ?? (() => Date.now());
+    this.#entries = new ExpiringMap(options.maxEntries ?? 10_000, this.#now);
   }
 
   get size(): number {
@@ -46,14 +41,7 @@ export class DiscoveryCache {
   }
 
   get(address: string): DiscoveryResult | undefined {
-    const key = address.toLowerCase();
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.expires <= this.#now()) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    return entry.result;
+    return this.#entries.get(address.toLowerCase());
   }
 
   /** Keeps `result`; `ttlSeconds` is the shortest TTL of the DNS records used (if any). */
@@ -65,13 +53,7 @@ export class DiscoveryCache {
           ? this.#defaultTtlMs
           : Math.min(ttlSeconds * 1000, this.#maxTtlMs);
     if (lifetime <= 0) return;
-    const key = address.toLowerCase();
-    this.#entries.delete(key);
-    if (this.#entries.size >= this.#maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
-    this.#entries.set(key, { result, expires: this.#now() + lifetime });
+    this.#entries.set(address.toLowerCase(), result, this.#now() + lifetime);
   }
 
   clear(): void {
