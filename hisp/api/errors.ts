@@ -240,6 +240,72 @@ export const ERROR_CODES = {
     description: 'A certificate or revocation list could not be fetched over HTTP.',
     userFixable: true,
   },
+  BUNDLE_MALFORMED: {
+    description:
+      'A trust bundle could not be read: it is not a PKCS#7 certificate bundle (.p7b, DER or PEM).',
+    userFixable: true,
+  },
+  BUNDLE_SIGNATURE_INVALID: {
+    description:
+      'A signed trust bundle failed its signature check: it was changed after it was signed, so it was not used.',
+    userFixable: true,
+  },
+  BUNDLE_SIGNER_UNTRUSTED: {
+    description:
+      "A signed trust bundle was signed by a certificate that is not the bundle's configured signer, so it was not used.",
+    userFixable: true,
+  },
+  ANCHOR_NOT_FOUND: {
+    description: 'No trust anchor or trust bundle matches what was named.',
+    userFixable: true,
+  },
+  KEYCHAIN_UNAVAILABLE: {
+    description:
+      "The system keychain (Secret Service on Linux, Keychain on macOS, Credential Manager on Windows) cannot be reached. On a server without one, choose the passphrase vault in the profile's settings.",
+    userFixable: true,
+  },
+  KEYCHAIN_LOCKED: {
+    description:
+      'The system keychain is locked. Unlock it (log in to the desktop session) and try again.',
+    userFixable: true,
+  },
+  KEYCHAIN_DENIED: {
+    description: 'The system keychain refused Sealpost access to its entry.',
+    userFixable: true,
+  },
+  KEYCHAIN_ENTRY_MISSING: {
+    description:
+      "The profile's key is not in the system keychain (it was deleted, or this is another user or machine). Restore the profile from an export.",
+    userFixable: true,
+  },
+  VAULT_BAD_PASSPHRASE: {
+    description: "The passphrase does not open this profile's vault.",
+    userFixable: true,
+  },
+  PROFILE_NOT_FOUND: {
+    description:
+      'There is no Sealpost profile in that directory. Create one with `sealpost profile init`.',
+    userFixable: true,
+  },
+  PROFILE_EXISTS: {
+    description: 'A Sealpost profile already exists in that directory.',
+    userFixable: true,
+  },
+  STORE_WRONG_KEY: {
+    description:
+      "The profile's database does not open with the profile's key (the key in the keychain or vault belongs to another profile).",
+    userFixable: true,
+  },
+  STORE_CORRUPT: {
+    description:
+      "The profile's database is damaged or was altered outside Sealpost, so it was not used. Restore it from an export.",
+    userFixable: true,
+  },
+  STORE_TOO_NEW: {
+    description:
+      "The profile's database was written by a newer version of Sealpost. Update Sealpost to open it.",
+    userFixable: true,
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -64,6 +64,20 @@ describe('error-code registry', () => {
       DNS_FAILED: true,
       LDAP_FAILED: true,
       FETCH_FAILED: true,
+      BUNDLE_MALFORMED: true,
+      BUNDLE_SIGNATURE_INVALID: true,
+      BUNDLE_SIGNER_UNTRUSTED: true,
+      ANCHOR_NOT_FOUND: true,
+      KEYCHAIN_UNAVAILABLE: true,
+      KEYCHAIN_LOCKED: true,
+      KEYCHAIN_DENIED: true,
+      KEYCHAIN_ENTRY_MISSING: true,
+      VAULT_BAD_PASSPHRASE: true,
+      PROFILE_NOT_FOUND: true,
+      PROFILE_EXISTS: true,
+      STORE_WRONG_KEY: true,
+      STORE_CORRUPT: true,
+      STORE_TOO_NEW: true,
     });
   });
 
