@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the integration and browser tests need (test/services):
-# Chromium, Dovecot IMAP, knot DNS, OpenLDAP slapd + client tools, gnome-keyring with a
-# D-Bus session bus, OpenSSL and libsecret's secret-tool.
+# Chromium, Dovecot IMAP, knot DNS and its kdig client, OpenLDAP slapd + client tools,
+# gnome-keyring with a D-Bus session bus, OpenSSL and libsecret's secret-tool.
 #
 #   bash scripts/install-system-deps.sh      (npm run services:deps)
 #
@@ -21,6 +21,7 @@ checks=(
   "/usr/lib/dovecot/imap dovecot-imapd"
   "knotd knot"
   "knotc knot"
+  "kdig knot-dnsutils"
   "slapd slapd"
   "/usr/lib/ldap/back_mdb.so slapd"
   "ldapadd ldap-utils"

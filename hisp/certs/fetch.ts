@@ -17,6 +17,8 @@ import type { Logger } from '../log/logger.js';
 export interface FetchOptions {
   /** Refuse (LIMIT_EXCEEDED) a body larger than this. */
   readonly maxBytes: number;
+  /** Refuse any URL that is not https, redirects included (trust bundles). */
+  readonly httpsOnly?: boolean;
 }
 
 export interface PostOptions extends FetchOptions {
@@ -40,6 +42,12 @@ export interface HttpFetcherOptions {
   readonly timeoutMs?: number;
   /** Redirects followed. Default AGENT_LIMITS.fetchRedirects. */
   readonly redirects?: number;
+  /**
+   * CA certificates (PEM or DER) trusted for https fetches, e.g. a test CA or an IT-managed
+   * private CA. They REPLACE Node's CA store for this fetcher (include `tls.rootCertificates`
+   * to keep the public ones). Default: Node's normal CA store.
+   */
+  readonly ca?: readonly (string | Buffer)[];
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -90,21 +98,36 @@ export function createHttpFetcher(options: HttpFetcherOptions): Fetcher {
   const logger = options.logger.child({ component: 'certs.fetch' });
   const timeoutMs = options.timeoutMs ?? AGENT_LIMITS.fetchTimeoutMs;
   const maxRedirects = options.redirects ?? AGENT_LIMITS.fetchRedirects;
+  const ca = options.ca === undefined ? undefined : [...options.ca];
 
-  async function exchange(url: string, maxBytes: number, send: Send | undefined): Promise<Buffer> {
+  async function exchange(
+    url: string,
+    maxBytes: number,
+    send: Send | undefined,
+    httpsOnly = false,
+  ): Promise<Buffer> {
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
       throw new HispError(
         'INTERNAL',
         `maxBytes must be a non-negative integer, got ${String(maxBytes)}.`,
       );
     }
-    let current = parseHttpUrl(url, hostOf(url));
+    const checked = (next: URL): URL => {
+      if (httpsOnly && next.protocol !== 'https:') {
+        throw fetchFailed(
+          next.host,
+          'only https is allowed here, and the URL or a redirect was not https',
+        );
+      }
+      return next;
+    };
+    let current = checked(parseHttpUrl(url, hostOf(url)));
     const started = Date.now();
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
       for (let redirects = 0; ; redirects++) {
-        const hop = await requestOnce(current, controller.signal, maxBytes, send);
+        const hop = await requestOnce(current, controller.signal, maxBytes, send, ca);
         if (hop.kind === 'body') {
           logger.debug('fetched', {
             host: current.host,
@@ -127,7 +150,7 @@ export function createHttpFetcher(options: HttpFetcherOptions): Fetcher {
         } catch {
           throw fetchFailed(current.host, 'it redirected to an invalid URL');
         }
-        current = parseHttpUrl(next, current.host);
+        current = checked(parseHttpUrl(next, current.host));
       }
     } catch (error) {
       const failure =
@@ -150,13 +173,18 @@ export function createHttpFetcher(options: HttpFetcherOptions): Fetcher {
 
   return {
     get(url: string, fetchOptions: FetchOptions): Promise<Buffer> {
-      return exchange(url, fetchOptions.maxBytes, undefined);
+      return exchange(url, fetchOptions.maxBytes, undefined, fetchOptions.httpsOnly);
     },
     post(url: string, body: Uint8Array, postOptions: PostOptions): Promise<Buffer> {
-      return exchange(url, postOptions.maxBytes, {
-        body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-        contentType: postOptions.contentType,
-      });
+      return exchange(
+        url,
+        postOptions.maxBytes,
+        {
+          body: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+          contentType: postOptions.contentType,
+        },
+        postOptions.httpsOnly,
+      );
     },
   };
 }
@@ -186,6 +214,7 @@ async function requestOnce(
   signal: AbortSignal,
   maxBytes: number,
   send: Send | undefined,
+  ca: (string | Buffer)[] | undefined,
 ): Promise<Hop> {
   const { http: httpRequest, https: httpsRequest } = await loadTransports();
   return new Promise<Hop>((resolve, reject) => {
@@ -201,10 +230,12 @@ async function requestOnce(
       settled = true;
       resolve(hop);
     };
-    const transport = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const https = url.protocol === 'https:';
+    const transport = https ? httpsRequest : httpRequest;
     const request = transport(
       url,
       {
+        ...(https && ca !== undefined ? { ca } : {}),
         method: send === undefined ? 'GET' : 'POST',
         agent: false, // one connection per fetch, closed afterwards
         signal,

@@ -26,7 +26,9 @@ record (PKIX) per certificate at the address's DNS name (alice@example.org is pu
 alice.example.org) or at the domain for a domain-bound certificate, and MX records for the
 domains with --mx (preference 10, 20, … in the order given). Give them to your DNS host.
 
-       sealpost certs discover ADDRESS [--dns HOST:PORT ...] --anchor CERT [--anchor CERT ...]
+       sealpost certs discover ADDRESS [--dns HOST:PORT ...]
+                              (--anchor CERT [--anchor CERT ...] |
+                               --profile DIR [--pass SPEC] --from DOMAIN)
                               [--offline] [--revocation soft|hard|off]
                               [--allow-sha1-certificates] [--report FILE]
 
@@ -38,7 +40,10 @@ address-bound first.
 
 Options:
   --dns HOST:PORT      DNS server (repeatable; default: this computer's resolvers)
-  --anchor CERT        trust anchor, PEM or DER (repeatable; at least one)
+  --anchor CERT        trust anchor, PEM or DER (repeatable)
+  --profile DIR        or: use this profile's outbound anchors (and bundles) for the
+  --from DOMAIN        local domain the message would be sent from
+  --pass SPEC          a vault profile's passphrase: env:NAME or file:PATH
   --offline            fetch nothing over HTTP (IPKIX, AIA, OCSP, CRLs)
   --revocation MODE    soft (default): unknown status is reported; hard: it rejects; off
   --report FILE        JSON: {address, selected: [{fingerprintSha256, source, bound}],
@@ -65,6 +70,9 @@ export async function certsCommand(args: readonly string[], io: CliIo): Promise<
     {
       dns: { type: 'string', multiple: true },
       anchor: { type: 'string', multiple: true },
+      profile: { type: 'string' },
+      pass: { type: 'string' },
+      from: { type: 'string' },
       offline: { type: 'boolean' },
       revocation: { type: 'string' },
       'allow-sha1-certificates': { type: 'boolean' },
@@ -83,15 +91,20 @@ export async function certsCommand(args: readonly string[], io: CliIo): Promise<
       `--revocation must be soft, hard or off, not ${JSON.stringify(revocation)}`,
     );
   }
-  if (values.anchor === undefined || values.anchor.length === 0) {
+  const fromProfile = values.profile !== undefined;
+  if (fromProfile === (values.anchor !== undefined && values.anchor.length > 0)) {
     throw new UsageError(
       command,
-      'at least one --anchor CERT is required: without one nothing can be trusted',
+      'give --anchor CERT (at least one) or --profile DIR --from DOMAIN: without anchors nothing can be trusted',
     );
   }
+  if (fromProfile !== (values.from !== undefined)) {
+    throw new UsageError(command, '--profile and --from DOMAIN go together');
+  }
   const anchors: ParsedCertificate[] = [];
+  if (fromProfile) anchors.push(...(await profileAnchors(command, values, io)));
   try {
-    for (const path of values.anchor) {
+    for (const path of values.anchor ?? []) {
       anchors.push(
         ...readCertificates(
           await readInputFile(command, '--anchor', path, AGENT_LIMITS.fetchedCertificateBytes),
@@ -149,6 +162,31 @@ export async function certsCommand(args: readonly string[], io: CliIo): Promise<
     return 5;
   }
   return 0;
+}
+
+/** The outbound anchors the profile's trust store has for the sending domain. */
+async function profileAnchors(
+  command: string,
+  values: { profile?: string | undefined; pass?: string | undefined; from?: string | undefined },
+  io: CliIo,
+): Promise<ParsedCertificate[]> {
+  const [{ openProfileFromArgs }, { TrustStore }] = await Promise.all([
+    import('./profileAccess.js'),
+    import('../certs/trust/store.js'),
+  ]);
+  const profile = await openProfileFromArgs(command, values, io);
+  try {
+    const anchors = new TrustStore(profile.db).anchorsFor(values.from ?? '', 'outbound');
+    if (anchors.length === 0) {
+      throw new HispError(
+        'ANCHOR_NOT_FOUND',
+        `The profile has no outbound trust anchor for ${values.from ?? ''}: add one with 'sealpost anchors import' or 'sealpost bundles add'.`,
+      );
+    }
+    return anchors;
+  } finally {
+    profile.close();
+  }
 }
 
 async function zone(args: readonly string[], io: CliIo): Promise<number> {

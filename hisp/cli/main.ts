@@ -13,8 +13,11 @@ export const MAIN_HELP = `Sealpost ${VERSION} — Direct secure health messaging
 Usage: sealpost <command> [options]
 
 Commands:
+  anchors   the profile's trust anchors, per local domain and direction (import|list|remove)
+  bundles   trust bundles from a URL or file, signer-checked and refreshed (add|refresh|list|remove)
   certs     find a Direct address's certificates (discover); publish yours (zone)
   demo      start a HISP with a throwaway profile and open the mail UI
+  profile   create a profile: its key in the keychain, its encrypted database (init)
   serve     run the HISP headless for a practice server
   smime     sign+encrypt or decrypt+verify a Direct message (encrypt|decrypt)
   version   print the version
@@ -37,6 +40,14 @@ interface Command {
  * not pay for the web server and `version` pays for nothing.
  */
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  anchors: async () => {
+    const { anchorsCommand, ANCHORS_HELP } = await import('./anchors.js');
+    return { help: ANCHORS_HELP, run: anchorsCommand };
+  },
+  bundles: async () => {
+    const { bundlesCommand, BUNDLES_HELP } = await import('./bundles.js');
+    return { help: BUNDLES_HELP, run: bundlesCommand };
+  },
   certs: async () => {
     const { certsCommand, CERTS_HELP } = await import('./certs.js');
     return { help: CERTS_HELP, run: certsCommand };
@@ -44,6 +55,10 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   demo: async () => {
     const { demoCommand, DEMO_HELP } = await import('./demo.js');
     return { help: DEMO_HELP, run: demoCommand };
+  },
+  profile: async () => {
+    const { profileCommand, PROFILE_HELP } = await import('./profile.js');
+    return { help: PROFILE_HELP, run: profileCommand };
   },
   serve: async () => {
     const { serveCommand, SERVE_HELP } = await import('./serve.js');

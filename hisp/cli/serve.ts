@@ -1,19 +1,40 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { AGENT_LIMITS } from '../agent/limits.js';
+import { readCertificates, type ParsedCertificate } from '../certs/certificate.js';
+import { createHttpFetcher } from '../certs/fetch.js';
+import { BundleRefresher } from '../certs/trust/refresh.js';
+import { TrustStore } from '../certs/trust/store.js';
 import { createLogger } from '../log/logger.js';
 import { startHeadless } from '../host/headless.js';
+import { writePrivateFile } from '../store/profile.js';
 import { parseCommandArgs, parseListen } from './args.js';
+import { readInputFile } from './files.js';
 import { UsageError, type CliIo } from './io.js';
+import { openProfileFromArgs, PROFILE_OPTIONS_HELP } from './profileAccess.js';
 
-export const SERVE_HELP = `Usage: sealpost serve --profile DIR [--listen HOST:PORT]
+export const SERVE_HELP = `Usage: sealpost serve --profile DIR [--pass SPEC] [--listen HOST:PORT] [--tls-ca FILE]
+                      [--dns-listen HOST:PORT --dns-cert FILE ... [--dns-mx HOST ...]
+                       [--dns-a IP ...]]
 
 Run the HISP headless, for a practice server. The mail UI and the API are served on a
 loopback address only (reach it from elsewhere through an SSH tunnel or a reverse proxy).
+Trust bundles are refreshed on their intervals while it runs.
 
 Options:
-  --profile DIR        the profile directory (created with mode 700 if missing)
+${PROFILE_OPTIONS_HELP}
+                       (create the profile first with 'sealpost profile init')
   --listen HOST:PORT   loopback address for the UI and API bridge
                        (default 127.0.0.1:0, any free port)
+  --tls-ca FILE        extra CA certificates (PEM) to trust for HTTPS trust-bundle URLs
+  --dns-listen HOST:PORT
+                       also answer DNS for the practice's domains (authoritative only, no
+                       recursion): CERT records for each --dns-cert at the names Direct
+                       discovery looks up, MX, and the apex A records. Point the domain's
+                       NS (or a delegation) here. Off unless given.
+  --dns-cert FILE      a certificate of the practice to publish (PEM or DER, repeatable)
+  --dns-mx HOST        mail exchanger for the published domains (repeatable, in order)
+  --dns-a IP           IPv4 address for the published domains' apex (repeatable)
   -h, --help           show this help
 
 When the bridge listens, DIR/bridge.json (mode 600) holds {"url", "token", "pid"}: open
@@ -23,52 +44,177 @@ SIGTERM stops the HISP and removes bridge.json.
 
 export const BRIDGE_FILE = 'bridge.json';
 
+const BUNDLE_POLL_MS = 60_000;
+
 export async function serveCommand(args: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseCommandArgs('serve', args, {
+  const command = 'serve';
+  const { values } = parseCommandArgs(command, args, {
     profile: { type: 'string' },
+    pass: { type: 'string' },
     listen: { type: 'string' },
+    'tls-ca': { type: 'string' },
+    'dns-listen': { type: 'string' },
+    'dns-cert': { type: 'string', multiple: true },
+    'dns-mx': { type: 'string', multiple: true },
+    'dns-a': { type: 'string', multiple: true },
   });
   if (values.profile === undefined || values.profile === '') {
-    throw new UsageError('serve', '--profile DIR is required');
+    throw new UsageError(command, '--profile DIR is required');
   }
-  const listen = parseListen('serve', values.listen ?? '127.0.0.1:0');
-  const profileDir = resolve(values.profile);
-  await mkdir(profileDir, { recursive: true, mode: 0o700 });
+  const listen = parseListen(command, values.listen ?? '127.0.0.1:0');
+  const dns = await dnsOptions(values);
+  const ca =
+    values['tls-ca'] === undefined
+      ? undefined
+      : await readInputFile(
+          command,
+          '--tls-ca',
+          values['tls-ca'],
+          AGENT_LIMITS.fetchedCertificateBytes,
+        );
 
   const logger = createLogger({
     sink: (line) => io.stderr(`${line}\n`),
     bindings: { process: 'sealpost-serve' },
   });
-  const running = await startHeadless({
-    mode: 'server',
-    profileName: basename(profileDir),
-    throwaway: false,
-    host: listen.host,
-    port: listen.port,
-    root: io.root,
-    logger,
-  });
-  const bridgeFile = join(profileDir, BRIDGE_FILE);
+  const profile = await openProfileFromArgs(command, values, io);
+  const stack: (() => Promise<void> | void)[] = [() => profile.close()];
   try {
+    const trust = new TrustStore(profile.db);
+    const refresher = new BundleRefresher(trust, {
+      logger,
+      fetcher: createHttpFetcher({ logger, ...(ca === undefined ? {} : { ca: [ca] }) }),
+      pollMs: BUNDLE_POLL_MS,
+    });
+    const running = await startHeadless({
+      mode: 'server',
+      profileName: basename(profile.dir),
+      throwaway: false,
+      host: listen.host,
+      port: listen.port,
+      root: io.root,
+      logger,
+    });
+    stack.push(() => running.stop());
+    running.hisp.addComponent('trust', () => trustStatus(trust));
+    refresher.start();
+    stack.push(() => refresher.stop());
+
+    if (dns !== undefined) {
+      const { startDnsResponder } = await import('../certs/hosting/dnsResponder.js');
+      const responder = await startDnsResponder({
+        host: dns.listen.host,
+        port: dns.listen.port,
+        zones: dns.zones,
+        logger,
+      });
+      stack.push(() => responder.close());
+      running.hisp.addComponent('dns', () => ({
+        name: 'dns',
+        state: 'ok',
+        detail: `authoritative for ${dns.zones.map((zone) => zone.domain).join(', ')} on ${dns.listen.host}:${responder.port}`,
+      }));
+      io.stdout(
+        `DNS: answering for ${dns.zones.map((zone) => zone.domain).join(', ')} on ${dns.listen.host} port ${responder.port} (UDP and TCP)\n`,
+      );
+    }
+
+    const bridgeFile = join(profile.dir, BRIDGE_FILE);
+    stack.push(() => rm(bridgeFile, { force: true }));
     await writePrivateFile(
       bridgeFile,
       `${JSON.stringify({ url: running.bridge.url, token: running.bridge.token, pid: process.pid })}\n`,
     );
     io.stdout(
-      `Sealpost HISP serving ${running.bridge.url} (profile ${profileDir}); the access token is in ${bridgeFile}\n`,
+      `Sealpost HISP serving ${running.bridge.url} (profile ${profile.dir}); the access token is in ${bridgeFile}\n`,
     );
     const signal = await io.stopSignal;
     logger.info('stopping', { signal });
   } finally {
-    await running.stop();
-    await rm(bridgeFile, { force: true });
+    for (const undo of stack.reverse()) await undo();
   }
   return 0;
 }
 
-/** Written whole or not at all, readable by the owner only. */
-async function writePrivateFile(path: string, content: string): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, content, { mode: 0o600, flag: 'wx' });
-  await rename(temporary, path);
+function trustStatus(trust: TrustStore) {
+  const bundles = trust.listBundles();
+  const failing = bundles.filter((bundle) => bundle.lastError !== undefined);
+  const anchors = new Set(trust.listAnchors().map((anchor) => anchor.fingerprintSha256)).size;
+  return {
+    name: 'trust',
+    state: failing.length > 0 || anchors === 0 ? ('degraded' as const) : ('ok' as const),
+    detail:
+      `${anchors} anchor(s), ${bundles.length} bundle(s)` +
+      (failing.length > 0
+        ? `; refresh failing: ${failing.map((bundle) => bundle.name).join(', ')}`
+        : '') +
+      (anchors === 0 ? '; no anchors: nothing can be trusted yet' : ''),
+  };
+}
+
+interface DnsSetup {
+  readonly listen: { host: string; port: number };
+  readonly zones: {
+    domain: string;
+    certificates: ParsedCertificate[];
+    mx?: { preference: number; exchange: string }[];
+    a?: string[];
+  }[];
+}
+
+async function dnsOptions(values: {
+  readonly 'dns-listen'?: string | undefined;
+  readonly 'dns-cert'?: string[] | undefined;
+  readonly 'dns-mx'?: string[] | undefined;
+  readonly 'dns-a'?: string[] | undefined;
+}): Promise<DnsSetup | undefined> {
+  const command = 'serve';
+  if (values['dns-listen'] === undefined) {
+    for (const flag of ['dns-cert', 'dns-mx', 'dns-a'] as const) {
+      if (values[flag] !== undefined) throw new UsageError(command, `--${flag} needs --dns-listen`);
+    }
+    return undefined;
+  }
+  const listen = parseListen(command, values['dns-listen']);
+  const certificates: ParsedCertificate[] = [];
+  for (const path of values['dns-cert'] ?? []) {
+    certificates.push(
+      ...readCertificates(
+        await readInputFile(command, '--dns-cert', path, AGENT_LIMITS.fetchedCertificateBytes),
+      ),
+    );
+  }
+  if (certificates.length === 0) {
+    throw new UsageError(command, '--dns-listen needs at least one --dns-cert FILE to publish');
+  }
+  const { publicationNames } = await import('../certs/discovery/zone.js');
+  const byDomain = new Map<string, ParsedCertificate[]>();
+  for (const cert of certificates) {
+    const domains = new Set(publicationNames(cert).map((entry) => entry.domain));
+    if (domains.size === 0) {
+      throw new UsageError(
+        command,
+        `--dns-cert ${cert.subject}: the certificate names no Direct address or domain to publish`,
+      );
+    }
+    for (const domain of domains) byDomain.set(domain, [...(byDomain.get(domain) ?? []), cert]);
+  }
+  for (const ip of values['dns-a'] ?? []) {
+    if (!/^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/.test(ip)) {
+      throw new UsageError(command, `--dns-a wants an IPv4 address, not ${JSON.stringify(ip)}`);
+    }
+  }
+  const mx = (values['dns-mx'] ?? []).map((exchange, index) => ({
+    preference: (index + 1) * 10,
+    exchange,
+  }));
+  return {
+    listen,
+    zones: [...byDomain].map(([domain, certs]) => ({
+      domain,
+      certificates: certs,
+      ...(mx.length > 0 ? { mx } : {}),
+      ...(values['dns-a'] !== undefined ? { a: values['dns-a'] } : {}),
+    })),
+  };
 }

@@ -6,6 +6,7 @@
  *
  * Needs `npm run build` first (the bridge serves dist/renderer, the CLI is dist/hisp/cli.js).
  */
+import { execFileSync } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,11 +59,24 @@ async function startServe(): Promise<Serve> {
   const tmp: TempDir = await makeTempDir('e2e');
   const profileDir = join(tmp.path, 'e2e-clinic');
   const bridgeFile = join(profileDir, 'bridge.json');
+  // A passphrase-vault profile: no keychain is needed in the browser tests.
+  const env = { ...process.env, SEALPOST_E2E_PASS: 'an e2e profile passphrase' };
+  const pass = ['--pass', 'env:SEALPOST_E2E_PASS'];
+  execFileSync(
+    process.execPath,
+    [CLI, 'profile', 'init', '--profile', profileDir, '--vault', ...pass],
+    {
+      cwd: ROOT,
+      env,
+      stdio: 'pipe',
+    },
+  );
   const daemon = spawnDaemon({
     name: 'sealpost serve',
     command: process.execPath,
-    args: [CLI, 'serve', '--profile', profileDir, '--listen', '127.0.0.1:0'],
+    args: [CLI, 'serve', '--profile', profileDir, ...pass, '--listen', '127.0.0.1:0'],
     cwd: ROOT,
+    env,
     // Keep all output: the tests check that the token never appears in it.
     keepBytes: 4 * 1024 * 1024,
   });

@@ -48,7 +48,7 @@ describe('LDAP certificate discovery (real knot and slapd)', () => {
       [
         personLdif(base1, 'alice@example.test', alice.certDer),
         personLdif(base1, 'nocert@example.test'),
-        // domain-bound entry: not returned for an address search
+        // domain entry (mail=example.test): searched only when the address has no certificate
         personLdif(base1, 'example.test', alice2.certDer, `cn=domain,${base1}`),
         personLdif(base1, 'alice@failover.example.test', alice.certDer),
         personLdif(base1, 'alice@prio.example.test', alice.certDer),
@@ -56,7 +56,13 @@ describe('LDAP certificate discovery (real knot and slapd)', () => {
         personLdif(base1, 'bob@example.test', alice2.certDer),
       ].join('\n'),
     );
-    await slapd2.ldapAdd(personLdif(slapd2.baseDn, 'alice@prio.example.test', alice2.certDer));
+    await slapd2.ldapAdd(
+      [
+        personLdif(slapd2.baseDn, 'alice@prio.example.test', alice2.certDer),
+        // no certificate, and no mail=prio.example.test entry either
+        personLdif(slapd2.baseDn, 'nocert@prio.example.test'),
+      ].join('\n'),
+    );
     closedPorts = await freePorts(2);
     lines.push(
       srvRecordLine(SRV('example.test'), 0, 0, slapd1.port, 'ldap1.example.test.'),
@@ -117,22 +123,39 @@ describe('LDAP certificate discovery (real knot and slapd)', () => {
     ).toBe(0);
   });
 
-  it('searches the address only: the domain-bound entry (mail=example.test) is not returned', async () => {
+  it('the address entry holds a certificate: the domain entry (mail=example.test) is not searched', async () => {
     const found = await discoverLdap('alice@example.test', options());
-    expect(found.candidates.map((c) => c.dn)).not.toContain(`cn=domain,${ready().slapd1.baseDn}`);
+    expect(found.candidates.map((c) => [c.dn, c.searched])).toEqual([
+      [`cn=alice@example.test,${ready().slapd1.baseDn}`, 'address'],
+    ]);
   });
 
-  it('an entry without a certificate gives no candidates and no error', async () => {
+  it('DCDT D4: an address entry without a certificate -> mail=<domain> is searched next on the same server', async () => {
+    const { slapd1: s1 } = ready();
     const found = await discoverLdap('nocert@example.test', options());
+    expect(found.problems).toEqual([]);
+    expect(found.serversTried).toEqual([`ldap1.example.test:${s1.port}`]);
+    expect(found.candidates.map((c) => [c.dn, c.searched])).toEqual([
+      [`cn=domain,${s1.baseDn}`, 'domain'],
+    ]);
+    expect(found.candidates[0]?.der.equals(alice2?.certDer ?? Buffer.alloc(0))).toBe(true);
+  });
+
+  it('an entry without a certificate and no domain entry gives no candidates and no error', async () => {
+    const found = await discoverLdap('nocert@prio.example.test', options());
     expect(found.candidates).toEqual([]);
     expect(found.problems).toEqual([]);
     expect(found.serversTried).toHaveLength(1);
   });
 
-  it('risk-16: a hostile address with filter syntax matches nothing', async () => {
+  it('risk-16: a hostile address with filter syntax matches no address entry (only the domain one)', async () => {
+    const domainEntry = `cn=domain,${ready().slapd1.baseDn}`;
     for (const hostile of ['*@example.test', '*)(mail=*@example.test', 'a\\2a@example.test']) {
       const found = await discoverLdap(hostile, options());
-      expect(found.candidates, hostile).toEqual([]);
+      expect(
+        found.candidates.map((c) => [c.dn, c.searched]),
+        hostile,
+      ).toEqual([[domainEntry, 'domain']]);
     }
   });
 

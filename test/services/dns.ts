@@ -8,6 +8,8 @@ import { randomInt } from 'node:crypto';
 import * as dnsPacket from 'dns-packet';
 import type { DecodedPacket, Packet, RecordType } from 'dns-packet';
 
+import { findBinary, run, type RunResult } from './proc.js';
+
 /** A decoded answer; dns-packet also sets `rcode` ("NOERROR", "NXDOMAIN", ...), missing from its types. */
 export type DnsResponse = DecodedPacket & { rcode: string };
 
@@ -198,4 +200,18 @@ export function srvRecordLine(
   ttl = 300,
 ): string {
   return `${owner} ${ttl} IN SRV ${priority} ${weight} ${port} ${target}`;
+}
+
+/**
+ * Run `kdig` (Debian knot-dnsutils), an independent DNS client, against host:port:
+ * `kdig @host -p port +timeout=2 +retry=0 ...args` (e.g. `['CERT', 'alice.example.test', '+tcp']`).
+ * kdig prints the answer on stdout and warnings (such as "truncated reply ..., retrying over
+ * TCP") on stderr; it retries a truncated UDP answer over TCP itself unless given `+ignore`.
+ * @throws ServiceUnavailableError when kdig is not installed, CommandError when it fails.
+ */
+export function runKdig(host: string, port: number, args: readonly string[]): Promise<RunResult> {
+  const kdig = findBinary('kdig', 'knot-dnsutils');
+  return run(kdig, [`@${host}`, '-p', String(port), '+timeout=2', '+retry=0', ...args], {
+    timeoutMs: 15_000,
+  });
 }

@@ -42,6 +42,7 @@ export {
   parseCertRdata,
   certRecordLine,
   srvRecordLine,
+  runKdig,
   CERT_TYPES,
 } from './dns.js';
 export type {

@@ -36,7 +36,7 @@ function io(stop: Promise<string> = new Promise(() => undefined)) {
       out.push(Buffer.from(chunk).toString('utf8'));
       return Promise.resolve();
     },
-    env: { PATH: process.env['PATH'] ?? '' },
+    env: { PATH: process.env['PATH'] ?? '', PROFILE_PASS: 'a long test passphrase' },
     stopSignal: stop,
     root,
   };
@@ -58,7 +58,16 @@ describe('sealpost command line: usage', () => {
 
   it('exits 0 for --help and for each command --help', async () => {
     expect((await run('--help')).code).toBe(0);
-    for (const command of ['certs', 'demo', 'serve', 'smime', 'version']) {
+    for (const command of [
+      'anchors',
+      'bundles',
+      'certs',
+      'demo',
+      'profile',
+      'serve',
+      'smime',
+      'version',
+    ]) {
       const r = await run(command, '--help');
       expect(r.code, command).toBe(0);
       expect(r.out, command).toContain(`Usage: sealpost ${command}`);
@@ -90,11 +99,25 @@ describe('sealpost command line: usage', () => {
   });
 });
 
+/** A passphrase-vault profile (no keychain needed here): --profile DIR --pass env:… */
+function vaultProfile(dir: string): string[] {
+  return ['--profile', dir, '--pass', 'env:PROFILE_PASS'];
+}
+
 describe('sealpost serve', () => {
+  it('needs a profile made with profile init, and says so', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'sealpost-serve-'));
+    cleanups.push(parent);
+    const r = await run('serve', '--profile', join(parent, 'none'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/sealpost profile init .*\[PROFILE_NOT_FOUND\]/);
+  });
+
   it('refuses a non-loopback listen address', async () => {
     const profile = await mkdtemp(join(tmpdir(), 'sealpost-serve-'));
     try {
-      const r = await run('serve', '--profile', profile, '--listen', '0.0.0.0:0');
+      expect((await run('profile', 'init', '--vault', ...vaultProfile(profile))).code).toBe(0);
+      const r = await run('serve', ...vaultProfile(profile), '--listen', '0.0.0.0:0');
       expect(r.code).toBe(2);
       expect(r.err).toContain('[NOT_LOOPBACK]');
     } finally {
@@ -108,7 +131,11 @@ describe('sealpost serve', () => {
     const profile = join(parent, 'clinic');
     let stop = (_signal: string): void => undefined;
     const captured = io(new Promise((resolve) => (stop = resolve)));
-    const exit = runCli(['serve', '--profile', profile, '--listen', '127.0.0.1:0'], captured.io);
+    expect((await run('profile', 'init', '--vault', ...vaultProfile(profile))).code).toBe(0);
+    const exit = runCli(
+      ['serve', ...vaultProfile(profile), '--listen', '127.0.0.1:0'],
+      captured.io,
+    );
     const bridgeFile = join(profile, 'bridge.json');
     let info: { url: string; token: string; pid: number } | undefined;
     for (let i = 0; i < 200 && info === undefined; i++) {

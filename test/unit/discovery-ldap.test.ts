@@ -4,6 +4,7 @@ import { HispError } from '../../hisp/api/errors.js';
 import {
   escapeFilterValue,
   ldapFilters,
+  ldapMailValues,
   orderSrvTargets,
   splitAddress,
 } from '../../hisp/certs/discovery/ldap.js';
@@ -112,6 +113,28 @@ describe('escapeFilterValue (RFC 4515)', () => {
       strict: '(&(mail=alice@example.test)(userCertificate=*))',
       plain: '(mail=alice@example.test)',
     });
+  });
+});
+
+describe('ldapMailValues (DCDT D4: the domain after the address)', () => {
+  it('searches the address, then the bare domain (lowercased IDNA)', () => {
+    expect(ldapMailValues('Alice@Example.TEST')).toEqual([
+      { mail: 'Alice@example.test', searched: 'address' },
+      { mail: 'example.test', searched: 'domain' },
+    ]);
+    expect(ldapMailValues('bob@bücher.test')[1]).toEqual({
+      mail: 'xn--bcher-kva.test',
+      searched: 'domain',
+    });
+  });
+
+  it('the domain value is only the domain part; a non-address is refused', () => {
+    const [, domain] = ldapMailValues('a*b@example.test');
+    expect(domain?.mail).toBe('example.test');
+    expect(ldapFilters(domain?.mail ?? '').strict).toBe(
+      '(&(mail=example.test)(userCertificate=*))',
+    );
+    expect(() => ldapMailValues('not-an-address')).toThrow(HispError);
   });
 });
 

@@ -32,7 +32,7 @@ export interface DiscoveryOptions {
   readonly ocspCache?: OcspCache;
   readonly at?: Date;
   readonly allowSha1CertificateSignatures?: boolean;
-  /** Per DNS attempt, in milliseconds. */
+  /** Per DNS attempt (CERT, and the SRV and host lookups for LDAP), in milliseconds. */
   readonly dnsTimeoutMs?: number;
   /** Counts rejected certificates per domain and raises alerts (risks 10 and 11). */
   readonly monitor?: CertificateEventMonitor;
@@ -47,6 +47,9 @@ export interface SelectedCertificate {
   readonly source: DiscoverySource;
   readonly bound: 'address' | 'domain';
   readonly anchor: ParsedCertificate | undefined;
+  /** The validated path: this certificate first, the anchor last (intermediates from AIA
+   * caIssuers included). */
+  readonly chain: readonly ParsedCertificate[];
   /** Advisory reasons kept with a usable certificate (soft-fail revocation, accepted SHA-1). */
   readonly notes: readonly Reason[];
 }
@@ -145,6 +148,7 @@ export async function discoverCertificates(
       const ldap = await discoverLdap(address, {
         dnsServers: options.dnsServers,
         logger,
+        ...(options.dnsTimeoutMs ? { dnsTimeoutMs: options.dnsTimeoutMs } : {}),
       });
       problems.push(...ldap.problems);
       await evaluate(ldap.candidates.map((c) => ({ der: c.der, source: 'ldap' as const })));
@@ -216,5 +220,12 @@ async function judge(
     };
     return { reason, reasons: blocking.length > 0 ? blocking : [reason] };
   }
-  return { cert, source: candidate.source, bound, anchor: path.anchor, notes: reasons };
+  return {
+    cert,
+    source: candidate.source,
+    bound,
+    anchor: path.anchor,
+    chain: path.chain,
+    notes: reasons,
+  };
 }

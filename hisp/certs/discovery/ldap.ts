@@ -5,9 +5,11 @@
  * reached, take the base DNs from the rootDSE `namingContexts`, search `mail=<address>` and
  * read `userCertificate;binary` (and plain `userCertificate`).
  *
- * Only the address is searched (not the bare domain). Selection, trust and policy are not
- * done here: every certificate that parses is returned with the server and DN it came from;
- * the ones that do not parse become problems.
+ * The address is searched first; when no entry for it holds a certificate value, the bare
+ * domain (`mail=<domain>`) is searched next on the same server, for a domain-bound
+ * certificate (DCDT D4/D8). Selection, trust and policy are not done here: every certificate
+ * that parses is returned with the server, DN and search it came from (the binding is
+ * decided later from the certificate itself); the ones that do not parse become problems.
  */
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
@@ -44,6 +46,8 @@ export interface LdapDiscoveryOptions {
   readonly dnsServers: readonly { host: string; port: number }[];
   /** Connect timeout and per-operation timeout in milliseconds (default LDAP_LIMITS.timeoutMs). */
   readonly timeoutMs?: number;
+  /** Per-try timeout of the SRV and A/AAAA lookups in milliseconds (default `timeoutMs`). */
+  readonly dnsTimeoutMs?: number;
   readonly logger: Logger;
   /** tests: skip SRV and use these targets */
   readonly targets?: readonly SrvTarget[];
@@ -67,6 +71,8 @@ export interface LdapCandidate {
   readonly server: string;
   readonly dn: string;
   readonly attribute: LdapAttribute;
+  /** Which search found it: `mail=<address>`, or `mail=<domain>` after the address had none. */
+  readonly searched: 'address' | 'domain';
 }
 
 export interface LdapDiscovery {
@@ -116,6 +122,20 @@ export function escapeFilterValue(value: string): string {
 export function ldapFilters(address: string): { strict: string; plain: string } {
   const mail = `(mail=${escapeFilterValue(address)})`;
   return { strict: `(&${mail}(userCertificate=*))`, plain: mail };
+}
+
+/**
+ * The `mail` values searched, in order: the address, then (only when no entry for the address
+ * holds a certificate) its domain, for a domain-bound certificate.
+ */
+export function ldapMailValues(
+  address: string,
+): readonly { readonly mail: string; readonly searched: 'address' | 'domain' }[] {
+  const split = splitAddress(address);
+  return [
+    { mail: split.address, searched: 'address' },
+    { mail: split.domain, searched: 'domain' },
+  ];
 }
 
 /**
@@ -180,10 +200,11 @@ export async function discoverLdap(
   address: string,
   options: LdapDiscoveryOptions,
 ): Promise<LdapDiscovery> {
-  const { address: mail, domain } = splitAddress(address);
+  const { domain } = splitAddress(address);
+  const mailValues = ldapMailValues(address);
   const log = options.logger.child({ component: 'ldap-discovery', domain });
   const timeoutMs = options.timeoutMs ?? LDAP_LIMITS.timeoutMs;
-  const resolver = makeResolver(options, timeoutMs);
+  const resolver = makeResolver(options, options.dnsTimeoutMs ?? timeoutMs);
   const records = options.targets ?? (await lookupSrv(resolver, domain));
   const ordered = orderSrvTargets(records, options.random).slice(0, LDAP_LIMITS.srvTargets);
   if (ordered.length === 0) {
@@ -197,9 +218,10 @@ export async function discoverLdap(
     const server = `${target.host}:${target.port}`;
     serversTried.push(server);
     try {
-      const found = await searchServer(mail, target, server, resolver, timeoutMs);
+      const found = await searchServer(mailValues, target, server, resolver, timeoutMs);
       log.info('LDAP server answered', {
         server,
+        searched: found.candidates[0]?.searched ?? 'none',
         certificates: found.candidates.length,
         problems: found.problems.length,
       });
@@ -268,9 +290,12 @@ interface ServerResult {
   readonly problems: Reason[];
 }
 
-/** Search one server. Throws when it cannot be reached or cannot be searched at all. */
+/**
+ * Search one server: the address, then (when no entry for it held a certificate value) the
+ * domain. Throws when the server cannot be reached or cannot be searched at all.
+ */
 async function searchServer(
-  mail: string,
+  mailValues: readonly { readonly mail: string; readonly searched: 'address' | 'domain' }[],
   target: SrvTarget,
   server: string,
   resolver: Resolver,
@@ -291,29 +316,15 @@ async function searchServer(
     if (contexts.length === 0) throw new Error('the rootDSE lists no namingContexts');
     const candidates: LdapCandidate[] = [];
     const problems: Reason[] = [];
-    let searched = 0;
-    let lastError: Error | undefined;
-    for (const base of contexts) {
-      let entries: Entry[];
-      try {
-        entries = await searchContext(client, base, mail);
-        searched += 1;
-      } catch (error) {
-        if (error instanceof HispError) {
-          problems.push({ code: error.code, message: error.message });
-          searched += 1;
-          continue;
-        }
-        lastError = error instanceof Error ? error : new Error(String(error));
-        problems.push({
-          code: 'LDAP_FAILED',
-          message: `The search under "${base}" on ${server} failed (${errorText(error)}).`,
-        });
-        continue;
-      }
-      collect(entries, server, candidates, problems);
+    for (const { mail, searched } of mailValues) {
+      const values = await searchContexts(client, contexts, mail, searched, server, {
+        candidates,
+        problems,
+      });
+      // A certificate value for the address (usable or not) ends the search: the domain is
+      // only for addresses without one.
+      if (values > 0) break;
     }
-    if (searched === 0) throw lastError ?? new Error('no naming context could be searched');
     return { candidates, problems };
   } finally {
     try {
@@ -322,6 +333,43 @@ async function searchServer(
       // the socket is gone already
     }
   }
+}
+
+/** Search every naming context for `mail`; the number of certificate values seen. Throws
+ * when no context could be searched. */
+async function searchContexts(
+  client: Client,
+  contexts: readonly string[],
+  mail: string,
+  searched: 'address' | 'domain',
+  server: string,
+  out: ServerResult,
+): Promise<number> {
+  let contextsSearched = 0;
+  let values = 0;
+  let lastError: Error | undefined;
+  for (const base of contexts) {
+    let entries: Entry[];
+    try {
+      entries = await searchContext(client, base, mail);
+      contextsSearched += 1;
+    } catch (error) {
+      if (error instanceof HispError) {
+        out.problems.push({ code: error.code, message: error.message });
+        contextsSearched += 1;
+        continue;
+      }
+      lastError = error instanceof Error ? error : new Error(String(error));
+      out.problems.push({
+        code: 'LDAP_FAILED',
+        message: `The search for "${mail}" under "${base}" on ${server} failed (${errorText(error)}).`,
+      });
+      continue;
+    }
+    values += collect(entries, server, searched, out.candidates, out.problems);
+  }
+  if (contextsSearched === 0) throw lastError ?? new Error('no naming context could be searched');
+  return values;
 }
 
 async function namingContexts(client: Client): Promise<string[]> {
@@ -372,12 +420,15 @@ async function searchContext(client: Client, base: string, mail: string): Promis
   }
 }
 
+/** Read the certificate values of `entries`; returns how many values were seen. */
 function collect(
   entries: readonly Entry[],
   server: string,
+  searched: 'address' | 'domain',
   candidates: LdapCandidate[],
   problems: Reason[],
-): void {
+): number {
+  let seen = 0;
   let count = candidates.length + problems.length;
   for (const entry of entries) {
     for (const [key, raw] of Object.entries(entry)) {
@@ -390,9 +441,10 @@ function collect(
             code: 'LIMIT_EXCEEDED',
             message: `More than ${LDAP_LIMITS.certificates} certificates were found on ${server}; the rest were ignored.`,
           });
-          return;
+          return seen + 1;
         }
         count += 1;
+        seen += 1;
         const der = Buffer.isBuffer(value) ? value : Buffer.from(value, 'latin1');
         try {
           parseCertificate(der);
@@ -402,6 +454,7 @@ function collect(
             server,
             dn: entry.dn,
             attribute,
+            searched,
           });
         } catch (error) {
           const hisp = error instanceof HispError ? error : HispError.from(error);
@@ -413,6 +466,7 @@ function collect(
       }
     }
   }
+  return seen;
 }
 
 function errorCode(error: unknown): string {

@@ -1,0 +1,218 @@
+/**
+ * A profile: one practice identity's directory (mode 700) holding
+ *   profile.json  — id, where the master key lives, a key check value (no secret)
+ *   sealpost.db   — the encrypted database (+ its -wal and -shm files)
+ *   vault.json    — only for a passphrase-vault profile: the wrapped master key
+ * The master key itself is in the OS keychain or wrapped in the vault; never on disk in
+ * plaintext (DESIGN.md §5).
+ *
+ * The key check value (HMAC-SHA256 of a fixed label under the master key) tells a wrong key
+ * (the keychain entry belongs to another profile) from a damaged database, which SQLite
+ * reports alike; it reveals nothing about the key.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { lstat, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { HispError } from '../api/errors.js';
+import type { MasterKeySource } from '../keys/masterKey.js';
+import { EncryptedDatabase } from './database.js';
+
+export const PROFILE_FILE = 'profile.json';
+export const DATABASE_FILE = 'sealpost.db';
+export const VAULT_FILE = 'vault.json';
+
+const PROFILE_FORMAT = 'sealpost-profile';
+const PROFILE_VERSION = 1;
+const KEY_CHECK_LABEL = 'sealpost profile key check v1';
+
+export type KeySourceKind = MasterKeySource['kind'];
+
+export interface ProfileInfo {
+  readonly format: typeof PROFILE_FORMAT;
+  readonly version: number;
+  readonly id: string;
+  readonly createdAt: string;
+  readonly keySource: KeySourceKind;
+  readonly keyCheck: string;
+}
+
+/** Gives the key source a profile needs: the keychain, or the vault with its passphrase. */
+export type KeySourceFor = (kind: KeySourceKind, profileDir: string) => MasterKeySource;
+
+export class Profile {
+  readonly dir: string;
+  readonly info: ProfileInfo;
+  readonly db: EncryptedDatabase;
+
+  constructor(dir: string, info: ProfileInfo, db: EncryptedDatabase) {
+    this.dir = dir;
+    this.info = info;
+    this.db = db;
+  }
+
+  get id(): string {
+    return this.info.id;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function keyCheck(key: Uint8Array): string {
+  return createHmac('sha256', key).update(KEY_CHECK_LABEL).digest('hex');
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+/** Written whole or not at all, readable by the owner only. */
+export async function writePrivateFile(path: string, content: string): Promise<void> {
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temporary, content, { mode: 0o600, flag: 'wx' });
+  await rename(temporary, path);
+}
+
+/**
+ * Create a profile in `dir` (made with mode 700 if missing): a new master key in
+ * `keySource`, the database with the current schema, then profile.json — last, so a crash
+ * part-way leaves no half profile that looks whole.
+ */
+export async function initProfile(
+  dir: string,
+  options: { readonly keySource: MasterKeySource; readonly now?: Date },
+): Promise<Profile> {
+  const root = resolve(dir);
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  if (await exists(join(root, PROFILE_FILE))) {
+    throw new HispError('PROFILE_EXISTS', `A Sealpost profile already exists in ${root}.`);
+  }
+  if (await exists(join(root, DATABASE_FILE))) {
+    throw new HispError(
+      'PROFILE_EXISTS',
+      `${root} holds a Sealpost database but no ${PROFILE_FILE} (an interrupted set-up, or files copied by hand). Move it away or choose another directory.`,
+    );
+  }
+  const id = randomBytes(16).toString('hex');
+  const key = await options.keySource.create(id);
+  try {
+    const db = EncryptedDatabase.open({ file: join(root, DATABASE_FILE), key });
+    const info: ProfileInfo = {
+      format: PROFILE_FORMAT,
+      version: PROFILE_VERSION,
+      id,
+      createdAt: (options.now ?? new Date()).toISOString(),
+      keySource: options.keySource.kind,
+      keyCheck: keyCheck(key),
+    };
+    try {
+      await writePrivateFile(join(root, PROFILE_FILE), `${JSON.stringify(info, null, 2)}\n`);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return new Profile(root, info, db);
+  } finally {
+    key.fill(0);
+  }
+}
+
+/** The profile's description, checked; no key needed. */
+export async function readProfileInfo(dir: string): Promise<ProfileInfo> {
+  const root = resolve(dir);
+  const file = join(root, PROFILE_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new HispError(
+        'PROFILE_NOT_FOUND',
+        `There is no Sealpost profile in ${root}. Create one with \`sealpost profile init --profile ${root}\`.`,
+      );
+    }
+    throw error;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw corruptProfile(file, 'it is not JSON');
+  }
+  const value = parsed as Partial<Record<keyof ProfileInfo, unknown>> | null;
+  if (typeof value !== 'object' || value === null || value.format !== PROFILE_FORMAT) {
+    throw corruptProfile(file, 'it is not a Sealpost profile description');
+  }
+  if (typeof value.version !== 'number' || value.version > PROFILE_VERSION) {
+    throw new HispError(
+      'STORE_TOO_NEW',
+      `${file} was written by a newer Sealpost (profile format ${String(value.version)}). Update Sealpost to open it.`,
+    );
+  }
+  if (
+    typeof value.id !== 'string' ||
+    !/^[0-9a-f]{32}$/.test(value.id) ||
+    typeof value.createdAt !== 'string' ||
+    (value.keySource !== 'keychain' && value.keySource !== 'vault') ||
+    typeof value.keyCheck !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(value.keyCheck)
+  ) {
+    throw corruptProfile(file, 'a field is missing or has the wrong form');
+  }
+  return {
+    format: PROFILE_FORMAT,
+    version: value.version,
+    id: value.id,
+    createdAt: value.createdAt,
+    keySource: value.keySource,
+    keyCheck: value.keyCheck,
+  };
+}
+
+function corruptProfile(file: string, why: string): HispError {
+  return new HispError(
+    'STORE_CORRUPT',
+    `${file} cannot be used: ${why}. Restore the profile from an export.`,
+  );
+}
+
+/**
+ * Open an existing profile: its key from the keychain or vault, checked against the key check
+ * value (STORE_WRONG_KEY), then the database (STORE_CORRUPT when it does not open with the
+ * right key), migrated to the current schema.
+ */
+export async function openProfile(
+  dir: string,
+  options: { readonly keySourceFor: KeySourceFor },
+): Promise<Profile> {
+  const root = resolve(dir);
+  const info = await readProfileInfo(root);
+  const key = await options.keySourceFor(info.keySource, root).load(info.id);
+  try {
+    const expected = Buffer.from(info.keyCheck, 'hex');
+    const actual = Buffer.from(keyCheck(key), 'hex');
+    if (!timingSafeEqual(expected, actual)) {
+      throw new HispError(
+        'STORE_WRONG_KEY',
+        `The key found in the ${info.keySource === 'vault' ? 'vault' : 'keychain'} does not belong to the profile in ${root}.`,
+      );
+    }
+    const databaseFile = join(root, DATABASE_FILE);
+    if (!(await exists(databaseFile))) {
+      throw new HispError(
+        'STORE_CORRUPT',
+        `The profile database ${databaseFile} is missing. Restore the profile from an export.`,
+      );
+    }
+    return new Profile(root, info, EncryptedDatabase.open({ file: databaseFile, key }));
+  } finally {
+    key.fill(0);
+  }
+}

@@ -1,0 +1,568 @@
+/**
+ * The trust store from the command line, end to end: `profile init` (passphrase vault),
+ * `anchors import|list|remove`, `bundles add|refresh|list|remove` with bundles made by
+ * OpenSSL (`crl2pkcs7`, `cms -sign`) read from a file and from a loopback HTTPS server, and
+ * `serve` refreshing bundles and answering DNS for the practice's certificates.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { discoverDns } from '../../hisp/certs/discovery/dns.js';
+import { runCli } from '../../hisp/cli/main.js';
+import type { CliIo } from '../../hisp/cli/io.js';
+import { createLogger } from '../../hisp/log/logger.js';
+import { freeTcpUdpPort } from '../services/index.js';
+import {
+  caExtensions,
+  leafExtensions,
+  openssl,
+  TestPki,
+  type Issued,
+} from '../unit/certs-fixtures.js';
+
+const PASS = 'correct horse battery staple';
+let pki: TestPki;
+let rootA: Issued;
+let rootB: Issued;
+let rootC: Issued;
+let expired: Issued;
+let signerCa: Issued;
+let signer: Issued;
+let wrongSigner: Issued;
+let practiceLeaf: Issued;
+const files: Record<string, string> = {};
+
+function io(stop: Promise<string> = new Promise(() => undefined)) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const value: CliIo = {
+    stdout: (text) => out.push(text),
+    stderr: (text) => err.push(text),
+    readStdin: () => Promise.resolve(Buffer.alloc(0)),
+    writeStdout: (chunk) => {
+      out.push(Buffer.from(chunk).toString('utf8'));
+      return Promise.resolve();
+    },
+    env: { PATH: process.env['PATH'] ?? '', SEALPOST_PASS: PASS, WRONG_PASS: 'not the passphrase' },
+    stopSignal: stop,
+    root: pki.dir,
+  };
+  return { io: value, out: () => out.join(''), err: () => err.join('') };
+}
+
+async function sealpost(...argv: string[]) {
+  const captured = io();
+  const code = await runCli(argv, captured.io);
+  return { code, out: captured.out(), err: captured.err() };
+}
+
+function opensslOk(args: string[]): void {
+  const result = spawnSync(openssl(), args, { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${result.stderr}`);
+}
+
+/** An unsigned .p7b of the given certificates (`openssl crl2pkcs7 -nocrl`). */
+async function unsignedBundle(name: string, certs: Issued[]): Promise<string> {
+  const pem = join(pki.dir, `${name}.certs.pem`);
+  await writeFile(pem, certs.map((cert) => cert.pem).join(''));
+  const out = join(pki.dir, `${name}.p7b`);
+  opensslOk(['crl2pkcs7', '-nocrl', '-certfile', pem, '-outform', 'DER', '-out', out]);
+  return out;
+}
+
+/** The unsigned bundle wrapped in CMS SignedData (`openssl cms -sign -nodetach -binary`). */
+async function signedBundle(name: string, certs: Issued[], by: Issued): Promise<string> {
+  const inner = await unsignedBundle(`${name}.inner`, certs);
+  const out = join(pki.dir, `${name}.signed.p7b`);
+  opensslOk([
+    'cms',
+    '-sign',
+    '-nodetach',
+    '-binary',
+    '-md',
+    'sha256',
+    '-in',
+    inner,
+    '-signer',
+    by.certPath,
+    '-inkey',
+    by.keyPath,
+    '-outform',
+    'DER',
+    '-out',
+    out,
+  ]);
+  return out;
+}
+
+let profile: string;
+let https: Server;
+let httpsBody: Buffer = Buffer.alloc(0);
+let httpsOrigin: string;
+
+beforeAll(async () => {
+  pki = await TestPki.create('trust-cli');
+  [rootA, rootB, rootC, signerCa] = (await Promise.all(
+    ['A', 'B', 'C', 'Bundle Signing CA'].map((name) =>
+      pki.root(`root-${name}`, { subject: `/O=Trust CLI Tests/CN=${name}` }),
+    ),
+  )) as [Issued, Issued, Issued, Issued];
+  const day = 24 * 3600 * 1000;
+  expired = await pki.root('expired', {
+    subject: '/O=Trust CLI Tests/CN=Expired Root',
+    notBefore: new Date(Date.now() - 30 * day),
+    notAfter: new Date(Date.now() - day),
+  });
+  const signingExtensions = leafExtensions({ keyUsage: 'digitalSignature', extKeyUsage: false });
+  signer = await pki.issue(signerCa, 'bundle-signer', {
+    subject: '/O=Trust CLI Tests/CN=Bundle Signer',
+    extensions: signingExtensions,
+  });
+  const rogueCa = await pki.root('rogue', {
+    subject: '/O=Trust CLI Tests/CN=Bundle Signing CA',
+    extensions: caExtensions({ aki: false }),
+  });
+  wrongSigner = await pki.issue(rogueCa, 'wrong-signer', {
+    subject: '/O=Trust CLI Tests/CN=Bundle Signer',
+    extensions: signingExtensions,
+  });
+  practiceLeaf = await pki.issue(rootA, 'practice', {
+    subject: '/O=Clinic/CN=clinic.example',
+    extensions: leafExtensions({ dnsNames: ['clinic.example'] }),
+  });
+  const httpsCert = await pki.issue(rootA, 'https', {
+    subject: '/CN=127.0.0.1',
+    extensions: [
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+  });
+  files['ab'] = await signedBundle('ab', [rootA, rootB], signer);
+  files['bc'] = await signedBundle('bc', [rootB, rootC], signer);
+  files['wrong'] = await signedBundle('wrong', [rootC], wrongSigner);
+  files['unsigned'] = await unsignedBundle('unsigned-c', [rootC]);
+  files['empty'] = await signedBundle('empty', [], signer);
+  files['live'] = join(pki.dir, 'live.p7b');
+  await writeFile(files['live'], await readFile(files['ab']));
+
+  https = createServer(
+    { key: await readFile(httpsCert.keyPath), cert: httpsCert.pem },
+    (request, response) => {
+      if (request.url === '/bundle.p7b') response.writeHead(200).end(httpsBody);
+      else response.writeHead(404).end();
+    },
+  );
+  await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
+  httpsOrigin = `https://127.0.0.1:${(https.address() as AddressInfo).port}`;
+
+  profile = join(pki.dir, 'clinic');
+  const init = await sealpost(
+    'profile',
+    'init',
+    '--profile',
+    profile,
+    '--vault',
+    '--pass',
+    'env:SEALPOST_PASS',
+  );
+  expect(init.err).toBe('');
+  expect(init.code).toBe(0);
+}, 60_000);
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => {
+    https.closeAllConnections();
+    https.close(() => resolve());
+  });
+  await pki.remove();
+});
+
+const p = () => ['--profile', profile, '--pass', 'env:SEALPOST_PASS'];
+
+function importAnchor(domain: string, direction: string, cert: Issued) {
+  return sealpost(
+    'anchors',
+    'import',
+    ...p(),
+    '--domain',
+    domain,
+    '--direction',
+    direction,
+    cert.certPath,
+  );
+}
+
+describe('sealpost profile init', () => {
+  it('made a private directory with the description, the vault and the encrypted database', async () => {
+    expect((await stat(profile)).mode & 0o777).toBe(0o700);
+    for (const name of ['profile.json', 'vault.json']) {
+      expect((await stat(join(profile, name))).mode & 0o777, name).toBe(0o600);
+    }
+    const info = JSON.parse(await readFile(join(profile, 'profile.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(info).toMatchObject({ format: 'sealpost-profile', version: 1, keySource: 'vault' });
+    const header = (await readFile(join(profile, 'sealpost.db')))
+      .subarray(0, 15)
+      .toString('latin1');
+    expect(header).not.toBe('SQLite format 3');
+  });
+
+  it('refuses a second init, a wrong passphrase and a missing --pass, each with its own message', async () => {
+    const again = await sealpost(
+      'profile',
+      'init',
+      '--profile',
+      profile,
+      '--vault',
+      '--pass',
+      'env:SEALPOST_PASS',
+    );
+    expect(again.code).toBe(2);
+    expect(again.err).toContain('[PROFILE_EXISTS]');
+    const wrong = await sealpost(
+      'anchors',
+      'list',
+      '--profile',
+      profile,
+      '--pass',
+      'env:WRONG_PASS',
+    );
+    expect(wrong.code).toBe(2);
+    expect(wrong.err).toContain('[VAULT_BAD_PASSPHRASE]');
+    const none = await sealpost('anchors', 'list', '--profile', profile);
+    expect(none.code).toBe(1);
+    expect(none.err).toMatch(/passphrase vault: give --pass/);
+    const missing = await sealpost('anchors', 'list', '--profile', join(pki.dir, 'nowhere'));
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/sealpost profile init.*\[PROFILE_NOT_FOUND\]/);
+  });
+});
+
+describe('sealpost anchors', () => {
+  it('imports by hand per domain and direction, lists with origin, removes by fingerprint prefix', async () => {
+    const added = await sealpost(
+      'anchors',
+      'import',
+      ...p(),
+      '--domain',
+      'clinic.example',
+      '--direction',
+      'inbound',
+      rootC.certPath,
+    );
+    expect(added.code).toBe(0);
+    expect(added.out).toContain(`added  ${rootC.cert.fingerprintSha256}`);
+
+    const again = await sealpost(
+      'anchors',
+      'import',
+      ...p(),
+      '--domain',
+      'clinic.example',
+      '--direction',
+      'inbound',
+      rootC.certPath,
+    );
+    expect(again.out).toContain(`already there  ${rootC.cert.fingerprintSha256}`);
+
+    const listed = await sealpost('anchors', 'list', ...p(), '--json');
+    const anchors = JSON.parse(listed.out) as {
+      fingerprintSha256: string;
+      domain: string;
+      direction: string;
+      origin: unknown;
+    }[];
+    expect(anchors).toEqual([
+      expect.objectContaining({
+        fingerprintSha256: rootC.cert.fingerprintSha256,
+        domain: 'clinic.example',
+        direction: 'inbound',
+        origin: { kind: 'manual' },
+      }),
+    ]);
+
+    const removed = await sealpost(
+      'anchors',
+      'remove',
+      ...p(),
+      rootC.cert.fingerprintSha256.slice(0, 10),
+    );
+    expect(removed.code).toBe(0);
+    expect(removed.out).toContain(`removed  ${rootC.cert.fingerprintSha256}`);
+    expect((await sealpost('anchors', 'list', ...p())).out).toBe('No trust anchors.\n');
+  });
+
+  it('refuses an expired certificate, and a file that is not a certificate', async () => {
+    const old = await sealpost('anchors', 'import', ...p(), expired.certPath);
+    expect(old.code).toBe(2);
+    expect(old.err).toMatch(/not imported: .*expired/i);
+    const garbage = join(pki.dir, 'garbage.pem');
+    await writeFile(garbage, 'this is not a certificate\n');
+    const bad = await sealpost('anchors', 'import', ...p(), garbage);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/\[CERT_MALFORMED\]/);
+  });
+
+  it('usage errors exit 1', async () => {
+    expect((await sealpost('anchors')).code).toBe(1);
+    expect(
+      (await sealpost('anchors', 'import', ...p(), '--direction', 'sideways', rootA.certPath)).code,
+    ).toBe(1);
+    expect((await sealpost('anchors', 'remove', ...p())).code).toBe(1);
+  });
+});
+
+describe('sealpost bundles', () => {
+  it('a signed bundle from a file: anchors come from it, each showing the bundle', async () => {
+    const added = await sealpost(
+      'bundles',
+      'add',
+      ...p(),
+      '--name',
+      'community',
+      '--file',
+      files['live']!,
+      '--signer',
+      signerCa.certPath,
+      '--require-signed',
+    );
+    expect(added.err).toBe('');
+    expect(added.code).toBe(0);
+    expect(added.out).toContain('community: 2 anchor(s) added, 0 removed');
+    const anchors = JSON.parse((await sealpost('anchors', 'list', ...p(), '--json')).out) as {
+      fingerprintSha256: string;
+      origin: { kind: string; name?: string };
+    }[];
+    expect(new Set(anchors.map((anchor) => anchor.fingerprintSha256))).toEqual(
+      new Set([rootA.cert.fingerprintSha256, rootB.cert.fingerprintSha256]),
+    );
+    expect(
+      anchors.every(
+        (anchor) => anchor.origin.kind === 'bundle' && anchor.origin.name === 'community',
+      ),
+    ).toBe(true);
+  });
+
+  it('the unchanged bundle is not re-imported; a changed one adds and removes anchors', async () => {
+    const same = await sealpost('bundles', 'refresh', ...p(), 'community');
+    expect(same.code).toBe(0);
+    expect(same.out).toBe('community: unchanged\n');
+
+    await writeFile(files['live']!, await readFile(files['bc']!));
+    const changed = await sealpost('bundles', 'refresh', ...p(), 'community');
+    expect(changed.code).toBe(0);
+    expect(changed.out).toContain('community: 1 anchor(s) added, 1 removed');
+    expect(changed.out).toContain(`+ ${rootC.cert.fingerprintSha256}`);
+    expect(changed.out).toContain(`- ${rootA.cert.fingerprintSha256}`);
+  });
+
+  it('a bundle signed by the wrong signer is refused at refresh: the anchors are kept and the failure shown', async () => {
+    await writeFile(files['live']!, await readFile(files['wrong']!));
+    const refused = await sealpost('bundles', 'refresh', ...p(), 'community');
+    expect(refused.code).toBe(2);
+    expect(refused.out).toMatch(
+      /community: refresh failed, anchors kept: .*\[BUNDLE_SIGNER_UNTRUSTED\]/,
+    );
+    const anchors = JSON.parse((await sealpost('anchors', 'list', ...p(), '--json')).out) as {
+      fingerprintSha256: string;
+    }[];
+    expect(new Set(anchors.map((anchor) => anchor.fingerprintSha256))).toEqual(
+      new Set([rootB.cert.fingerprintSha256, rootC.cert.fingerprintSha256]),
+    );
+    const listed = await sealpost('bundles', 'list', ...p());
+    expect(listed.out).toMatch(/LAST REFRESH FAILED: BUNDLE_SIGNER_UNTRUSTED/);
+
+    // An unsigned bundle where a signature is required is refused the same way.
+    await writeFile(files['live']!, await readFile(files['unsigned']!));
+    const unsigned = await sealpost('bundles', 'refresh', ...p(), 'community');
+    expect(unsigned.code).toBe(2);
+    expect(unsigned.out).toMatch(/not signed.*\[BUNDLE_SIGNER_UNTRUSTED\]/);
+
+    // A correctly signed bundle that suddenly holds nothing would drop every anchor: refused.
+    await writeFile(files['live']!, await readFile(files['empty']!));
+    const empty = await sealpost('bundles', 'refresh', ...p(), 'community');
+    expect(empty.code).toBe(2);
+    expect(empty.out).toMatch(/no usable anchor \(it had 2\).*\[BUNDLE_MALFORMED\]/);
+    const kept = JSON.parse((await sealpost('anchors', 'list', ...p(), '--json')).out) as unknown[];
+    expect(kept).toHaveLength(4); // B and C, inbound and outbound
+  });
+
+  it('adding a bundle whose signer is not the configured one registers nothing', async () => {
+    const added = await sealpost(
+      'bundles',
+      'add',
+      ...p(),
+      '--name',
+      'rogue',
+      '--file',
+      files['wrong']!,
+      '--signer',
+      signer.certPath,
+    );
+    expect(added.code).toBe(2);
+    expect(added.err).toMatch(/Bundle Signer.*not added.*\[BUNDLE_SIGNER_UNTRUSTED\]/s);
+    const listed = JSON.parse((await sealpost('bundles', 'list', ...p(), '--json')).out) as {
+      name: string;
+    }[];
+    expect(listed.map((bundle) => bundle.name)).toEqual(['community']);
+  });
+
+  it('from an HTTPS URL, trusting a private CA with --tls-ca; plain http is refused', async () => {
+    httpsBody = await readFile(files['ab']!);
+    const url = `${httpsOrigin}/bundle.p7b`;
+    const untrusted = await sealpost(
+      'bundles',
+      'add',
+      ...p(),
+      '--name',
+      'web',
+      '--url',
+      url,
+      '--signer',
+      signer.certPath,
+    );
+    expect(untrusted.code).toBe(2);
+    expect(untrusted.err).toContain('[FETCH_FAILED]');
+    const added = await sealpost(
+      'bundles',
+      'add',
+      ...p(),
+      '--name',
+      'web',
+      '--url',
+      url,
+      '--signer',
+      signer.certPath,
+      '--domain',
+      'clinic.example',
+      '--direction',
+      'outbound',
+      '--tls-ca',
+      rootA.certPath,
+    );
+    expect(added.err).toBe('');
+    expect(added.code).toBe(0);
+    expect(added.out).toContain('web: 2 anchor(s) added');
+    const http = await sealpost(
+      'bundles',
+      'add',
+      ...p(),
+      '--name',
+      'plain',
+      '--url',
+      url.replace('https:', 'http:'),
+    );
+    expect(http.code).toBe(1);
+    expect(http.err).toMatch(/https:\/\/ URL/);
+  });
+
+  it('removing a bundle removes its anchors', async () => {
+    const removed = await sealpost('bundles', 'remove', ...p(), 'web');
+    expect(removed.code).toBe(0);
+    expect(removed.out).toBe('removed bundle web and its 2 anchor(s)\n');
+    const anchors = JSON.parse((await sealpost('anchors', 'list', ...p(), '--json')).out) as {
+      origin: { name?: string };
+    }[];
+    expect(anchors.some((anchor) => anchor.origin.name === 'web')).toBe(false);
+  });
+});
+
+describe('sealpost serve with the trust store', () => {
+  it('reports trust in its status and answers DNS CERT queries for the practice certificate', async () => {
+    const dnsPort = await freeTcpUdpPort();
+    let stop = (_signal: string): void => undefined;
+    const captured = io(new Promise((resolve) => (stop = resolve)));
+    const exit = runCli(
+      [
+        'serve',
+        ...p(),
+        '--listen',
+        '127.0.0.1:0',
+        '--dns-listen',
+        `127.0.0.1:${dnsPort}`,
+        '--dns-cert',
+        practiceLeaf.certPath,
+        '--dns-mx',
+        'mail.clinic.example',
+      ],
+      captured.io,
+    );
+    const bridgeFile = join(profile, 'bridge.json');
+    let info: { url: string; token: string } | undefined;
+    for (let i = 0; i < 300 && info === undefined; i++) {
+      info = await readFile(bridgeFile, 'utf8').then(
+        (text) => JSON.parse(text) as typeof info,
+        () => undefined,
+      );
+      if (info === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    try {
+      expect(info, captured.err()).toBeDefined();
+      const answer = await fetch(`${info?.url}api/call/status`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${info?.token}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      const status = (await answer.json()) as {
+        result: { components: { name: string; state: string; detail?: string }[] };
+      };
+      const trust = status.result.components.find((component) => component.name === 'trust');
+      expect(trust).toMatchObject({ state: 'degraded' });
+      expect(trust?.detail).toMatch(/2 anchor\(s\), 1 bundle\(s\); refresh failing: community/);
+      expect(
+        status.result.components.find((component) => component.name === 'dns')?.detail,
+      ).toContain('clinic.example');
+
+      const logger = createLogger({ level: 'error', sink: () => undefined });
+      const found = await discoverDns('someone@clinic.example', {
+        resolver: { servers: [{ host: '127.0.0.1', port: dnsPort }] },
+        logger,
+      });
+      expect(found.candidates.map((candidate) => candidate.der.toString('hex'))).toContain(
+        practiceLeaf.der.toString('hex'),
+      );
+
+      // Discovery takes its anchors from the trust store: the outbound anchors of the sending
+      // domain. Root A (the practice certificate's issuer) is not one yet…
+      const discover = (from: string) =>
+        sealpost(
+          'certs',
+          'discover',
+          'someone@clinic.example',
+          '--dns',
+          `127.0.0.1:${dnsPort}`,
+          ...p(),
+          '--from',
+          from,
+          '--offline',
+          '--revocation',
+          'off',
+        );
+      const untrusted = await discover('sender.example');
+      expect(untrusted.code).toBe(5);
+      expect(untrusted.err).toContain('is neither a configured anchor');
+      // …an inbound anchor does not count for sending…
+      await importAnchor('sender.example', 'inbound', rootA);
+      expect((await discover('sender.example')).code).toBe(5);
+      // …an outbound one for another local domain neither; for this one it does.
+      await importAnchor('other.example', 'outbound', rootA);
+      expect((await discover('sender.example')).code).toBe(5);
+      await importAnchor('sender.example', 'outbound', rootA);
+      const trusted = await discover('sender.example');
+      expect(trusted.err).toBe('');
+      expect(trusted.code).toBe(0);
+      expect(trusted.out).toBe(practiceLeaf.cert.x509.toString());
+    } finally {
+      stop('SIGTERM');
+      expect(await exit).toBe(0);
+    }
+    await expect(stat(bridgeFile)).rejects.toThrow();
+  });
+});
