@@ -8,6 +8,7 @@
  * silently dropped); every string that can come from outside has a bound.
  */
 import { z } from 'zod';
+import { ERROR_CODE_LIST } from './errors.js';
 
 export const PRODUCT = 'sealpost';
 
@@ -36,6 +37,66 @@ export type Status = z.infer<typeof StatusSchema>;
 
 const NoParams = z.strictObject({});
 
+/** One reason in a decision: a registry code and a sentence for people. */
+export const ReasonSchema = z.strictObject({
+  code: z.enum(ERROR_CODE_LIST),
+  message: z.string().max(2000),
+});
+
+/** A Direct address as typed by a person (checked properly by the HISP). */
+const AddressSchema = z.string().min(3).max(320);
+const FingerprintSchema = z.string().regex(/^[0-9a-f]{64}$/);
+
+/**
+ * What the HISP found for one recipient before sending (DESIGN.md §4): `found` = at least one
+ * usable certificate; `untrusted` = certificates were published but none passed (see
+ * `rejected`); `not-found` = nothing is published; `failed` = the lookup itself failed (see
+ * `problems`), so nothing is known; `invalid` = not a Direct address.
+ */
+export const RecipientCheckSchema = z.strictObject({
+  address: AddressSchema,
+  state: z.enum(['found', 'untrusted', 'not-found', 'failed', 'invalid']),
+  certificates: z
+    .array(
+      z.strictObject({
+        fingerprintSha256: FingerprintSchema,
+        subject: z.string().max(2000),
+        notAfter: z.iso.datetime(),
+        source: z.enum(['dns', 'ldap']),
+        bound: z.enum(['address', 'domain']),
+        /** Subject of the trust anchor the certificate chains to. */
+        anchor: z.string().max(2000).optional(),
+      }),
+    )
+    .max(32),
+  rejected: z
+    .array(
+      z.strictObject({
+        fingerprintSha256: FingerprintSchema,
+        source: z.enum(['dns', 'ldap']),
+        reason: ReasonSchema,
+      }),
+    )
+    .max(64),
+  problems: z.array(ReasonSchema).max(32),
+  checkedAt: z.iso.datetime(),
+});
+export type RecipientCheck = z.infer<typeof RecipientCheckSchema>;
+
+export const CertificateAlertSchema = z.strictObject({
+  /** The recipient domain whose certificates keep failing. */
+  domain: z.string().max(253),
+  /** Rejected certificates within the window. */
+  count: z.number().int().positive(),
+  windowMs: z.number().int().positive(),
+  /** Rejections by reason code. */
+  reasons: z
+    .array(z.strictObject({ code: z.enum(ERROR_CODE_LIST), count: z.number().int() }))
+    .max(64),
+  at: z.iso.datetime(),
+});
+export type CertificateAlert = z.infer<typeof CertificateAlertSchema>;
+
 interface CallSpec {
   readonly description: string;
   readonly params: z.ZodType;
@@ -52,12 +113,26 @@ export const calls = {
     params: NoParams,
     result: StatusSchema,
   },
+  checkRecipients: {
+    description:
+      "Find each recipient's usable encryption certificate the way sending will (DNS CERT, then LDAP), with the sending address's outbound trust anchors; say per recipient what was found and why anything was refused.",
+    params: z.strictObject({
+      from: AddressSchema,
+      addresses: z.array(AddressSchema).min(1).max(100),
+    }),
+    result: z.strictObject({ recipients: z.array(RecipientCheckSchema).max(100) }),
+  },
 } as const satisfies Record<string, CallSpec>;
 
 export const events = {
   status: {
     description: 'The HISP status: sent to each new connection and whenever it changes.',
     data: StatusSchema,
+  },
+  certificateAlert: {
+    description:
+      'Many invalid certificates for one recipient domain within a short time (a spoofed DNS answer or a broken CA: risks 10 and 11). Sent once each time a domain crosses the threshold.',
+    data: CertificateAlertSchema,
   },
 } as const satisfies Record<string, EventSpec>;
 

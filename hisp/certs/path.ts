@@ -34,6 +34,7 @@ import { checkCrl, readCrl, type CrlCache, type CrlVerdict, type ParsedCrl } fro
 import type { Fetcher } from './fetch.js';
 import { OCSP_LIMITS, queryOcsp, type OcspAnswer, type OcspCache } from './ocsp.js';
 import { validityReasons, weakKeyReason, weakSignatureReason } from './policy.js';
+import type { AiaCache } from './aia.js';
 
 export interface PathOptions {
   readonly anchors: readonly ParsedCertificate[];
@@ -46,6 +47,8 @@ export interface PathOptions {
   /** For AIA caIssuers and CRLs; absent = offline. */
   readonly fetcher?: Fetcher;
   readonly crlCache?: CrlCache;
+  /** caIssuers answers (and failures) kept across validations. */
+  readonly aiaCache?: AiaCache;
   /** OCSP answers until their nextUpdate, and responder failures for a short time. */
   readonly ocspCache?: OcspCache;
   /** CRLs from the caller (e.g. CLI --crl), DER or PEM, used before the cache and the network. */
@@ -329,6 +332,13 @@ class Validation {
         continue;
       }
       this.#aiaFetched.add(url);
+      const cached = this.#options.aiaCache?.get(url);
+      if (cached !== undefined) {
+        if ('error' in cached) this.#aiaErrors.set(url, cached.error);
+        else
+          for (const known of cached.certificates) this.#pool.set(known.fingerprintSha256, known);
+        continue;
+      }
       try {
         const bytes = await fetcher.get(url, { maxBytes: AGENT_LIMITS.fetchedCertificateBytes });
         const certs = readCertificates(bytes);
@@ -339,10 +349,12 @@ class Validation {
           );
         }
         for (const fetched of certs) this.#pool.set(fetched.fingerprintSha256, fetched);
+        this.#options.aiaCache?.setCertificates(url, certs);
         this.#logger.debug('caIssuers fetched', { url: shortUrl(url), certificates: certs.length });
       } catch (error) {
         const message = errorMessage(error);
         this.#aiaErrors.set(url, message);
+        this.#options.aiaCache?.setFailure(url, message);
         this.#logger.warn('caIssuers fetch failed', {
           url: shortUrl(url),
           code: error instanceof HispError ? error.code : 'INTERNAL',

@@ -234,7 +234,7 @@ export function reportOf(result: DiscoveryResult) {
 }
 
 /** The resolvers this computer uses, as HOST:PORT. */
-function systemResolvers(): string[] {
+export function systemResolvers(): string[] {
   return getServers().map((server) =>
     server.includes(':') && !server.startsWith('[') && server.split(':').length > 2
       ? `[${server}]:53`

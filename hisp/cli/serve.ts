@@ -1,6 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import type { CertificateAlert, ComponentStatus } from '../api/contract.js';
 import { AGENT_LIMITS } from '../agent/limits.js';
+import { RecipientService } from '../certs/discovery/service.js';
 import { readCertificates, type ParsedCertificate } from '../certs/certificate.js';
 import { createHttpFetcher } from '../certs/fetch.js';
 import { BundleRefresher } from '../certs/trust/refresh.js';
@@ -11,9 +13,11 @@ import { writePrivateFile } from '../store/profile.js';
 import { parseCommandArgs, parseListen } from './args.js';
 import { readInputFile } from './files.js';
 import { UsageError, type CliIo } from './io.js';
+import { systemResolvers } from './certs.js';
 import { openProfileFromArgs, PROFILE_OPTIONS_HELP } from './profileAccess.js';
 
 export const SERVE_HELP = `Usage: sealpost serve --profile DIR [--pass SPEC] [--listen HOST:PORT] [--tls-ca FILE]
+                      [--dns HOST:PORT ...]
                       [--dns-listen HOST:PORT --dns-cert FILE ... [--dns-mx HOST ...]
                        [--dns-a IP ...]]
 
@@ -27,6 +31,8 @@ ${PROFILE_OPTIONS_HELP}
   --listen HOST:PORT   loopback address for the UI and API bridge
                        (default 127.0.0.1:0, any free port)
   --tls-ca FILE        extra CA certificates (PEM) to trust for HTTPS trust-bundle URLs
+  --dns HOST:PORT      DNS server for finding recipients' certificates (repeatable;
+                       default: this computer's resolvers)
   --dns-listen HOST:PORT
                        also answer DNS for the practice's domains (authoritative only, no
                        recursion): CERT records for each --dns-cert at the names Direct
@@ -53,6 +59,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     pass: { type: 'string' },
     listen: { type: 'string' },
     'tls-ca': { type: 'string' },
+    dns: { type: 'string', multiple: true },
     'dns-listen': { type: 'string' },
     'dns-cert': { type: 'string', multiple: true },
     'dns-mx': { type: 'string', multiple: true },
@@ -63,6 +70,15 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
   }
   const listen = parseListen(command, values.listen ?? '127.0.0.1:0');
   const dns = await dnsOptions(values);
+  const dnsServers = (values.dns ?? systemResolvers()).map((server) =>
+    parseListen(command, server),
+  );
+  if (dnsServers.length === 0) {
+    throw new UsageError(
+      command,
+      'this computer has no DNS resolver configured: give --dns HOST:PORT',
+    );
+  }
   const ca =
     values['tls-ca'] === undefined
       ? undefined
@@ -81,12 +97,18 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
   const stack: (() => Promise<void> | void)[] = [() => profile.close()];
   try {
     const trust = new TrustStore(profile.db);
-    const refresher = new BundleRefresher(trust, {
+    const fetcher = createHttpFetcher({ logger, ...(ca === undefined ? {} : { ca: [ca] }) });
+    const refresher = new BundleRefresher(trust, { logger, fetcher, pollMs: BUNDLE_POLL_MS });
+    let broadcastAlert: (alert: CertificateAlert) => void = () => undefined;
+    const recipients = new RecipientService({
+      trust,
+      dnsServers,
       logger,
-      fetcher: createHttpFetcher({ logger, ...(ca === undefined ? {} : { ca: [ca] }) }),
-      pollMs: BUNDLE_POLL_MS,
+      fetcher,
+      onAlert: (alert) => broadcastAlert(alert),
     });
     const running = await startHeadless({
+      recipients,
       mode: 'server',
       profileName: basename(profile.dir),
       throwaway: false,
@@ -96,7 +118,9 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
       logger,
     });
     stack.push(() => running.stop());
+    broadcastAlert = (alert) => running.hisp.channel.broadcast('certificateAlert', alert);
     running.hisp.addComponent('trust', () => trustStatus(trust));
+    running.hisp.addComponent('discovery', () => discoveryStatus(recipients, dnsServers));
     refresher.start();
     stack.push(() => refresher.stop());
 
@@ -136,7 +160,23 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
   return 0;
 }
 
-function trustStatus(trust: TrustStore) {
+function discoveryStatus(
+  recipients: RecipientService,
+  dnsServers: readonly { host: string; port: number }[],
+): ComponentStatus {
+  const { checks, alert } = recipients.summary();
+  const servers = dnsServers.map((server) => `${server.host}:${server.port}`).join(', ');
+  return {
+    name: 'discovery',
+    state: alert === undefined ? 'ok' : 'degraded',
+    detail:
+      alert === undefined
+        ? `${checks} recipient lookup(s); DNS ${servers}`
+        : `${alert.count} invalid certificates for ${alert.domain} within ${Math.round(alert.windowMs / 60_000)} min (${alert.reasons.map((entry) => entry.code).join(', ')}): a spoofed answer or a broken CA; DNS ${servers}`,
+  };
+}
+
+function trustStatus(trust: TrustStore): ComponentStatus {
   const bundles = trust.listBundles();
   const failing = bundles.filter((bundle) => bundle.lastError !== undefined);
   const anchors = new Set(trust.listAnchors().map((anchor) => anchor.fingerprintSha256)).size;

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { Bridge } from './bridge.js';
-import { Hisp, type HispMode } from './hisp.js';
+import { Hisp, type HispMode, type RecipientChecker } from './hisp.js';
 
 export interface HeadlessOptions {
   readonly mode: HispMode;
@@ -12,6 +12,7 @@ export interface HeadlessOptions {
   readonly port: number;
   readonly root: string;
   readonly logger: Logger;
+  readonly recipients?: RecipientChecker;
 }
 
 export interface RunningHisp {
@@ -29,6 +30,7 @@ export async function startHeadless(options: HeadlessOptions): Promise<RunningHi
     mode: options.mode,
     profile: { name: options.profileName, throwaway: options.throwaway },
     logger: options.logger,
+    ...(options.recipients === undefined ? {} : { recipients: options.recipients }),
   });
   const bridge = await Bridge.start({
     channel: hisp.channel,

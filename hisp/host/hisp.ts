@@ -3,7 +3,14 @@
  * issues hang the security agent, stores, keys and transports off this; the UI reaches all
  * of them only through the contract.
  */
-import { PRODUCT, type ComponentStatus, type Handlers, type Status } from '../api/index.js';
+import {
+  HispError,
+  PRODUCT,
+  type ComponentStatus,
+  type Handlers,
+  type RecipientCheck,
+  type Status,
+} from '../api/index.js';
 import type { Logger } from '../log/logger.js';
 import { ChannelServer } from './channelServer.js';
 import { VERSION } from './version.js';
@@ -15,6 +22,17 @@ export interface HispOptions {
   readonly profile: { readonly name: string; readonly throwaway: boolean };
   readonly logger: Logger;
   readonly now?: () => Date;
+  /** Recipient certificate checks (needs a profile's trust store); absent in the demo. */
+  readonly recipients?: RecipientChecker;
+}
+
+/** What `checkRecipients` runs on: hisp/certs/discovery/service.ts RecipientService. */
+export interface RecipientChecker {
+  check(
+    from: string,
+    addresses: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<RecipientCheck[]>;
 }
 
 /** Something that reports its own health into the status (the bridge, later the relay…). */
@@ -36,6 +54,18 @@ export class Hisp {
     this.#startedAt = this.#now();
     const handlers: Handlers = {
       status: () => Promise.resolve(this.status()),
+      checkRecipients: async (params, context) => {
+        const recipients = options.recipients;
+        if (recipients === undefined) {
+          throw new HispError(
+            'PROFILE_NOT_FOUND',
+            'This HISP runs without a profile, so it has no trust anchors to check recipients with.',
+          );
+        }
+        return {
+          recipients: await recipients.check(params.from, params.addresses, context.signal),
+        };
+      },
     };
     this.channel = new ChannelServer({
       handlers,

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Reason } from '../../hisp/api/errors.js';
 import { parseCertificate, type ParsedCertificate } from '../../hisp/certs/certificate.js';
+import { AiaCache } from '../../hisp/certs/aia.js';
 import { CrlCache } from '../../hisp/certs/crl.js';
 import { createHttpFetcher, type Fetcher } from '../../hisp/certs/fetch.js';
 import { validatePath, type PathOptions, type PathResult } from '../../hisp/certs/path.js';
@@ -401,6 +402,38 @@ describe('path validation: AIA caIssuers', () => {
     const result = await validatePath(leaf('aia-missing'), options({ intermediates: [], fetcher }));
     expect(result.trusted).toBe(false);
     expect(reason(result, 'CHAIN_INCOMPLETE').message).toContain('HTTP 404');
+  });
+
+  it('an AiaCache keeps the fetched intermediate across validations, and a failure for a shorter time', async () => {
+    let now = Date.parse('2026-11-26T12:00:00Z');
+    const aiaCache = new AiaCache({ ttlMs: 60_000, failureTtlMs: 10_000, now: () => now });
+    const path = '/aia/inter.der';
+    const before = server.hits(path);
+    for (let i = 0; i < 3; i++) {
+      const result = await validatePath(
+        leaf('alice'),
+        options({ intermediates: [], fetcher, aiaCache }),
+      );
+      expect(result.trusted).toBe(true);
+    }
+    expect(server.hits(path) - before).toBe(1);
+    now += 60_000; // expired: fetched again
+    await validatePath(leaf('alice'), options({ intermediates: [], fetcher, aiaCache }));
+    expect(server.hits(path) - before).toBe(2);
+
+    const missing = '/aia/missing.der';
+    const missingBefore = server.hits(missing);
+    for (let i = 0; i < 2; i++) {
+      const result = await validatePath(
+        leaf('aia-missing'),
+        options({ intermediates: [], fetcher, aiaCache }),
+      );
+      expect(reason(result, 'CHAIN_INCOMPLETE').message).toContain('HTTP 404');
+    }
+    expect(server.hits(missing) - missingBefore).toBe(1);
+    now += 10_000;
+    await validatePath(leaf('aia-missing'), options({ intermediates: [], fetcher, aiaCache }));
+    expect(server.hits(missing) - missingBefore).toBe(2);
   });
 });
 

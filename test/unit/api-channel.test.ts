@@ -31,7 +31,11 @@ function setup(
 ) {
   const logLines: string[] = [];
   const server = new ChannelServer({
-    handlers: { status: () => Promise.resolve(STATUS), ...handlers },
+    handlers: {
+      status: () => Promise.resolve(STATUS),
+      checkRecipients: () => Promise.resolve({ recipients: [] }),
+      ...handlers,
+    },
     logger: createLogger({ level: 'debug', sink: (line) => logLines.push(line) }),
   });
   const [serverSide, clientSide] = transports;

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { HispError, type Reason } from '../../api/errors.js';
 import type { Logger } from '../../log/logger.js';
 import { parseCertificate, type ParsedCertificate } from '../certificate.js';
+import type { AiaCache } from '../aia.js';
 import type { CrlCache } from '../crl.js';
 import type { Fetcher } from '../fetch.js';
 import type { OcspCache } from '../ocsp.js';
@@ -30,6 +31,7 @@ export interface DiscoveryOptions {
   readonly fetcher?: Fetcher;
   readonly crlCache?: CrlCache;
   readonly ocspCache?: OcspCache;
+  readonly aiaCache?: AiaCache;
   readonly at?: Date;
   readonly allowSha1CertificateSignatures?: boolean;
   /** Per DNS attempt (CERT, and the SRV and host lookups for LDAP), in milliseconds. */
@@ -206,6 +208,7 @@ async function judge(
     ...(options.fetcher ? { fetcher: options.fetcher } : {}),
     ...(options.crlCache ? { crlCache: options.crlCache } : {}),
     ...(options.ocspCache ? { ocspCache: options.ocspCache } : {}),
+    ...(options.aiaCache ? { aiaCache: options.aiaCache } : {}),
   });
   for (const r of path.reasons) {
     if (!reasons.some((known) => known.code === r.code && known.message === r.message))
