@@ -19,7 +19,7 @@ import { openProfileFromArgs, PROFILE_OPTIONS_HELP } from './profileAccess.js';
 export const SERVE_HELP = `Usage: sealpost serve --profile DIR [--pass SPEC] [--listen HOST:PORT] [--tls-ca FILE]
                       [--dns HOST:PORT ...]
                       [--dns-listen HOST:PORT --dns-cert FILE ... [--dns-mx HOST ...]
-                       [--dns-a IP ...]]
+                       [--dns-a IP ...] [--dns-srv SERVICE:PRIORITY:WEIGHT:PORT:TARGET ...]]
 
 Run the HISP headless, for a practice server. The mail UI and the API are served on a
 loopback address only (reach it from elsewhere through an SSH tunnel or a reverse proxy).
@@ -41,6 +41,9 @@ ${PROFILE_OPTIONS_HELP}
   --dns-cert FILE      a certificate of the practice to publish (PEM or DER, repeatable)
   --dns-mx HOST        mail exchanger for the published domains (repeatable, in order)
   --dns-a IP           IPv4 address for the published domains' apex (repeatable)
+  --dns-srv SERVICE:PRIORITY:WEIGHT:PORT:TARGET
+                       an SRV record at each published domain, e.g. for the practice's
+                       LDAP directory: _ldap._tcp:0:100:389:ldap.clinic.example (repeatable)
   -h, --help           show this help
 
 When the bridge listens, DIR/bridge.json (mode 600) holds {"url", "token", "pid"}: open
@@ -64,6 +67,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     'dns-cert': { type: 'string', multiple: true },
     'dns-mx': { type: 'string', multiple: true },
     'dns-a': { type: 'string', multiple: true },
+    'dns-srv': { type: 'string', multiple: true },
   });
   if (values.profile === undefined || values.profile === '') {
     throw new UsageError(command, '--profile DIR is required');
@@ -199,6 +203,7 @@ interface DnsSetup {
     certificates: ParsedCertificate[];
     mx?: { preference: number; exchange: string }[];
     a?: string[];
+    srv?: { service: string; priority: number; weight: number; port: number; target: string }[];
   }[];
 }
 
@@ -207,10 +212,11 @@ async function dnsOptions(values: {
   readonly 'dns-cert'?: string[] | undefined;
   readonly 'dns-mx'?: string[] | undefined;
   readonly 'dns-a'?: string[] | undefined;
+  readonly 'dns-srv'?: string[] | undefined;
 }): Promise<DnsSetup | undefined> {
   const command = 'serve';
   if (values['dns-listen'] === undefined) {
-    for (const flag of ['dns-cert', 'dns-mx', 'dns-a'] as const) {
+    for (const flag of ['dns-cert', 'dns-mx', 'dns-a', 'dns-srv'] as const) {
       if (values[flag] !== undefined) throw new UsageError(command, `--${flag} needs --dns-listen`);
     }
     return undefined;
@@ -244,6 +250,19 @@ async function dnsOptions(values: {
       throw new UsageError(command, `--dns-a wants an IPv4 address, not ${JSON.stringify(ip)}`);
     }
   }
+  const srv = (values['dns-srv'] ?? []).map((spec) => {
+    const match =
+      /^(_[A-Za-z0-9-]+\._(?:tcp|udp)):(\d{1,5}):(\d{1,5}):(\d{1,5}):([A-Za-z0-9.-]+)$/.exec(spec);
+    const numbers = match?.slice(2, 5).map(Number) ?? [];
+    if (match === null || numbers.some((n) => n > 65535)) {
+      throw new UsageError(
+        command,
+        `--dns-srv wants SERVICE:PRIORITY:WEIGHT:PORT:TARGET (e.g. _ldap._tcp:0:100:389:ldap.example.org), not ${JSON.stringify(spec)}`,
+      );
+    }
+    const [priority = 0, weight = 0, port = 0] = numbers;
+    return { service: match[1] ?? '', priority, weight, port, target: match[5] ?? '' };
+  });
   const mx = (values['dns-mx'] ?? []).map((exchange, index) => ({
     preference: (index + 1) * 10,
     exchange,
@@ -255,6 +274,7 @@ async function dnsOptions(values: {
       certificates: certs,
       ...(mx.length > 0 ? { mx } : {}),
       ...(values['dns-a'] !== undefined ? { a: values['dns-a'] } : {}),
+      ...(srv.length > 0 ? { srv } : {}),
     })),
   };
 }

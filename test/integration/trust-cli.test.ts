@@ -5,6 +5,7 @@
  * `serve` refreshing bundles and answering DNS for the practice's certificates.
  */
 import { spawnSync } from 'node:child_process';
+import { promises as dnsPromises } from 'node:dns';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -491,6 +492,10 @@ describe('sealpost serve with the trust store', () => {
         practiceLeaf.certPath,
         '--dns-mx',
         'mail.clinic.example',
+        '--dns-a',
+        '192.0.2.10',
+        '--dns-srv',
+        '_ldap._tcp:0:100:389:ldap.clinic.example',
       ],
       captured.io,
     );
@@ -528,6 +533,17 @@ describe('sealpost serve with the trust store', () => {
       expect(found.candidates.map((candidate) => candidate.der.toString('hex'))).toContain(
         practiceLeaf.der.toString('hex'),
       );
+
+      // MX, A and SRV, asked with Node's own resolver (c-ares), an independent client.
+      const resolver = new dnsPromises.Resolver({ timeout: 2000, tries: 1 });
+      resolver.setServers([`127.0.0.1:${dnsPort}`]);
+      expect(await resolver.resolveMx('clinic.example')).toEqual([
+        { exchange: 'mail.clinic.example', priority: 10 },
+      ]);
+      expect(await resolver.resolve4('clinic.example')).toEqual(['192.0.2.10']);
+      expect(await resolver.resolveSrv('_ldap._tcp.clinic.example')).toEqual([
+        { name: 'ldap.clinic.example', port: 389, priority: 0, weight: 100 },
+      ]);
 
       // Discovery takes its anchors from the trust store: the outbound anchors of the sending
       // domain. Root A (the practice certificate's issuer) is not one yet…
