@@ -113,6 +113,18 @@ export const calls = {
     params: NoParams,
     result: StatusSchema,
   },
+  lock: {
+    description:
+      'Lock the profile: the HISP closes its encrypted database and forgets the keys derived from the master key until it is unlocked.',
+    params: NoParams,
+    result: StatusSchema,
+  },
+  unlock: {
+    description:
+      "Unlock the profile with the system keychain (no passphrase) or, for a passphrase-vault profile, the vault's passphrase.",
+    params: z.strictObject({ passphrase: z.string().min(1).max(1024).optional() }),
+    result: StatusSchema,
+  },
   checkRecipients: {
     description:
       "Find each recipient's usable encryption certificate the way sending will (DNS CERT, then LDAP), with the sending address's outbound trust anchors; say per recipient what was found and why anything was refused.",

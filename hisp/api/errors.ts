@@ -306,6 +306,33 @@ export const ERROR_CODES = {
       "The profile's database was written by a newer version of Sealpost. Update Sealpost to open it.",
     userFixable: true,
   },
+  AUDIT_CHAIN_BROKEN: {
+    description:
+      "The audit log's hash chain does not verify: an entry was changed, removed or inserted outside Sealpost.",
+    userFixable: true,
+  },
+  PROFILE_LOCKED: {
+    description: 'The profile is locked. Unlock it to continue.',
+    userFixable: true,
+  },
+  EXPORT_BAD_PASSPHRASE: {
+    description:
+      'The passphrase does not open this profile export (or the export file was altered).',
+    userFixable: true,
+  },
+  EXPORT_MALFORMED: {
+    description: 'The file is not a Sealpost profile export, or it is damaged or incomplete.',
+    userFixable: true,
+  },
+  MESSAGE_NOT_FOUND: {
+    description: 'The message is not in the mailbox (it may have been deleted).',
+    userFixable: true,
+  },
+  IDENTITY_NOT_FOUND: {
+    description:
+      'No Direct identity (certificate and private key) of this profile matches. Import one with `sealpost profile import-key`.',
+    userFixable: true,
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

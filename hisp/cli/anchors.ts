@@ -137,7 +137,7 @@ export async function anchorsCommand(args: readonly string[], io: CliIo): Promis
     const profile = await openProfileFromArgs(command, values, io);
     try {
       const domain = values.domain ?? ALL_DOMAINS;
-      const { added, already } = new TrustStore(profile.db).addAnchors(certs, {
+      const { added, already } = TrustStore.forProfile(profile).addAnchors(certs, {
         domain,
         direction,
       });
@@ -158,7 +158,7 @@ export async function anchorsCommand(args: readonly string[], io: CliIo): Promis
 
   const profile = await openProfileFromArgs(command, values, io);
   try {
-    const store = new TrustStore(profile.db);
+    const store = TrustStore.forProfile(profile);
     if (sub === 'list') {
       if (positionals.length > 0) throw new UsageError(command, 'list takes no FILE');
       const anchors = store.listAnchors({

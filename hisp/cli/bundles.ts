@@ -181,7 +181,7 @@ export async function bundlesCommand(args: readonly string[], io: CliIo): Promis
       : undefined;
     const profile = await openProfileFromArgs(command, values, io);
     try {
-      const store = new TrustStore(profile.db);
+      const store = TrustStore.forProfile(profile);
       store.addBundle({
         name,
         source,
@@ -213,7 +213,7 @@ export async function bundlesCommand(args: readonly string[], io: CliIo): Promis
     only([...addFlags, 'json'], []);
     const profile = await openProfileFromArgs(command, values, io);
     try {
-      const store = new TrustStore(profile.db);
+      const store = TrustStore.forProfile(profile);
       const names =
         positionals.length > 0 ? positionals : store.listBundles().map((bundle) => bundle.name);
       for (const name of names) store.getBundle(name); // unknown names fail before any fetch
@@ -240,7 +240,7 @@ export async function bundlesCommand(args: readonly string[], io: CliIo): Promis
   only([...addFlags, 'tls-ca', 'json'], sub === 'list' ? ['json'] : []);
   const profile = await openProfileFromArgs(command, values, io);
   try {
-    const store = new TrustStore(profile.db);
+    const store = TrustStore.forProfile(profile);
     if (sub === 'list') {
       if (positionals.length > 0) throw new UsageError(command, 'list takes no NAME');
       const bundles = store.listBundles();

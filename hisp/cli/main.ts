@@ -95,7 +95,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return 1;
   }
   const command = await load();
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // `sealpost profile <sub> --help` is the subcommand's own help: profile answers it.
+  const ownsSubcommandHelp =
+    name === 'profile' && rest[0] !== undefined && !rest[0].startsWith('-');
+  if (!ownsSubcommandHelp && (rest.includes('--help') || rest.includes('-h'))) {
     io.stdout(command.help);
     return 0;
   }

@@ -5,19 +5,19 @@ import { AGENT_LIMITS } from '../agent/limits.js';
 import { RecipientService } from '../certs/discovery/service.js';
 import { readCertificates, type ParsedCertificate } from '../certs/certificate.js';
 import { createHttpFetcher } from '../certs/fetch.js';
-import { BundleRefresher } from '../certs/trust/refresh.js';
-import { TrustStore } from '../certs/trust/store.js';
+import { keychainMasterKeySource, vaultMasterKeySource } from '../keys/masterKey.js';
+import { ProfileSession } from '../host/session.js';
 import { createLogger } from '../log/logger.js';
 import { startHeadless } from '../host/headless.js';
-import { writePrivateFile } from '../store/profile.js';
+import { BRIDGE_FILE, readProfileInfo, VAULT_FILE, writePrivateFile } from '../store/profile.js';
 import { parseCommandArgs, parseListen } from './args.js';
-import { readInputFile } from './files.js';
+import { readInputFile, readSecret } from './files.js';
 import { UsageError, type CliIo } from './io.js';
 import { systemResolvers } from './certs.js';
-import { openProfileFromArgs, PROFILE_OPTIONS_HELP } from './profileAccess.js';
+import { profileDirOf, PROFILE_OPTIONS_HELP } from './profileAccess.js';
 
 export const SERVE_HELP = `Usage: sealpost serve --profile DIR [--pass SPEC] [--listen HOST:PORT] [--tls-ca FILE]
-                      [--dns HOST:PORT ...]
+                      [--dns HOST:PORT ...] [--auto-lock-minutes N]
                       [--dns-listen HOST:PORT --dns-cert FILE ... [--dns-mx HOST ...]
                        [--dns-a IP ...] [--dns-srv SERVICE:PRIORITY:WEIGHT:PORT:TARGET ...]]
 
@@ -31,6 +31,9 @@ ${PROFILE_OPTIONS_HELP}
   --listen HOST:PORT   loopback address for the UI and API bridge
                        (default 127.0.0.1:0, any free port)
   --tls-ca FILE        extra CA certificates (PEM) to trust for HTTPS trust-bundle URLs
+  --auto-lock-minutes N
+                       lock the profile after N minutes without calls from a mail window
+                       (default 0: never); unlock with 'sealpost profile unlock'
   --dns HOST:PORT      DNS server for finding recipients' certificates (repeatable;
                        default: this computer's resolvers)
   --dns-listen HOST:PORT
@@ -51,7 +54,7 @@ the url with '#token=<token>' appended. The token is never printed or logged. SI
 SIGTERM stops the HISP and removes bridge.json.
 `;
 
-export const BRIDGE_FILE = 'bridge.json';
+export { BRIDGE_FILE };
 
 const BUNDLE_POLL_MS = 60_000;
 
@@ -68,6 +71,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     'dns-mx': { type: 'string', multiple: true },
     'dns-a': { type: 'string', multiple: true },
     'dns-srv': { type: 'string', multiple: true },
+    'auto-lock-minutes': { type: 'string' },
   });
   if (values.profile === undefined || values.profile === '') {
     throw new UsageError(command, '--profile DIR is required');
@@ -97,15 +101,61 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     sink: (line) => io.stderr(`${line}\n`),
     bindings: { process: 'sealpost-serve' },
   });
-  const profile = await openProfileFromArgs(command, values, io);
-  const stack: (() => Promise<void> | void)[] = [() => profile.close()];
+  const profileDir = profileDirOf(command, values.profile);
+  const info = await readProfileInfo(profileDir);
+  // The vault passphrase given at start is kept only until the profile is open.
+  const startPassphrase =
+    info.keySource === 'vault'
+      ? Buffer.from(
+          await (async () => {
+            if (values.pass === undefined) {
+              throw new UsageError(
+                command,
+                'this profile keeps its key in a passphrase vault: give --pass env:NAME or --pass file:PATH',
+              );
+            }
+            return readSecret(command, values.pass, io.env);
+          })(),
+          'utf8',
+        )
+      : undefined;
+  if (info.keySource === 'keychain' && values.pass !== undefined) {
+    throw new UsageError(
+      command,
+      'this profile keeps its key in the system keychain; --pass is only for vault profiles',
+    );
+  }
+  const autoLockMinutes = Number(values['auto-lock-minutes'] ?? '0');
+  if (!Number.isFinite(autoLockMinutes) || autoLockMinutes < 0 || autoLockMinutes > 24 * 60) {
+    throw new UsageError(command, '--auto-lock-minutes wants minutes from 0 (never) to 1440');
+  }
+  const fetcher = createHttpFetcher({ logger, ...(ca === undefined ? {} : { ca: [ca] }) });
+  let notify = (): void => undefined;
+  const session = new ProfileSession({
+    dir: profileDir,
+    logger,
+    fetcher,
+    bundlePollMs: BUNDLE_POLL_MS,
+    idleLockMs: autoLockMinutes * 60_000,
+    onChange: () => notify(),
+    keySource: (kind, passphrase) =>
+      kind === 'keychain'
+        ? keychainMasterKeySource()
+        : vaultMasterKeySource({
+            file: join(profileDir, VAULT_FILE),
+            passphrase: passphrase ?? Buffer.alloc(0),
+          }),
+  });
   try {
-    const trust = new TrustStore(profile.db);
-    const fetcher = createHttpFetcher({ logger, ...(ca === undefined ? {} : { ca: [ca] }) });
-    const refresher = new BundleRefresher(trust, { logger, fetcher, pollMs: BUNDLE_POLL_MS });
+    await session.unlock(startPassphrase);
+  } finally {
+    startPassphrase?.fill(0);
+  }
+  const stack: (() => Promise<void> | void)[] = [() => session.lock('stop')];
+  try {
     let broadcastAlert: (alert: CertificateAlert) => void = () => undefined;
     const recipients = new RecipientService({
-      trust,
+      anchors: (domain) => session.outboundAnchors(domain),
       dnsServers,
       logger,
       fetcher,
@@ -113,8 +163,9 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     });
     const running = await startHeadless({
       recipients,
+      session,
       mode: 'server',
-      profileName: basename(profile.dir),
+      profileName: basename(profileDir),
       throwaway: false,
       host: listen.host,
       port: listen.port,
@@ -122,11 +173,9 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
       logger,
     });
     stack.push(() => running.stop());
+    notify = () => running.hisp.statusChanged();
     broadcastAlert = (alert) => running.hisp.channel.broadcast('certificateAlert', alert);
-    running.hisp.addComponent('trust', () => trustStatus(trust));
     running.hisp.addComponent('discovery', () => discoveryStatus(recipients, dnsServers));
-    refresher.start();
-    stack.push(() => refresher.stop());
 
     if (dns !== undefined) {
       const { startDnsResponder } = await import('../certs/hosting/dnsResponder.js');
@@ -137,24 +186,25 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
         logger,
       });
       stack.push(() => responder.close());
+      const domains = dns.zones.map((zone) => zone.domain).join(', ');
       running.hisp.addComponent('dns', () => ({
         name: 'dns',
         state: 'ok',
-        detail: `authoritative for ${dns.zones.map((zone) => zone.domain).join(', ')} on ${dns.listen.host}:${responder.port}`,
+        detail: `authoritative for ${domains} on ${dns.listen.host}:${responder.port}`,
       }));
       io.stdout(
-        `DNS: answering for ${dns.zones.map((zone) => zone.domain).join(', ')} on ${dns.listen.host} port ${responder.port} (UDP and TCP)\n`,
+        `DNS: answering for ${domains} on ${dns.listen.host} port ${responder.port} (UDP and TCP)\n`,
       );
     }
 
-    const bridgeFile = join(profile.dir, BRIDGE_FILE);
+    const bridgeFile = join(profileDir, BRIDGE_FILE);
     stack.push(() => rm(bridgeFile, { force: true }));
     await writePrivateFile(
       bridgeFile,
       `${JSON.stringify({ url: running.bridge.url, token: running.bridge.token, pid: process.pid })}\n`,
     );
     io.stdout(
-      `Sealpost HISP serving ${running.bridge.url} (profile ${profile.dir}); the access token is in ${bridgeFile}\n`,
+      `Sealpost HISP serving ${running.bridge.url} (profile ${profileDir}); the access token is in ${bridgeFile}\n`,
     );
     const signal = await io.stopSignal;
     logger.info('stopping', { signal });
@@ -177,22 +227,6 @@ function discoveryStatus(
       alert === undefined
         ? `${checks} recipient lookup(s); DNS ${servers}`
         : `${alert.count} invalid certificates for ${alert.domain} within ${Math.round(alert.windowMs / 60_000)} min (${alert.reasons.map((entry) => entry.code).join(', ')}): a spoofed answer or a broken CA; DNS ${servers}`,
-  };
-}
-
-function trustStatus(trust: TrustStore): ComponentStatus {
-  const bundles = trust.listBundles();
-  const failing = bundles.filter((bundle) => bundle.lastError !== undefined);
-  const anchors = new Set(trust.listAnchors().map((anchor) => anchor.fingerprintSha256)).size;
-  return {
-    name: 'trust',
-    state: failing.length > 0 || anchors === 0 ? ('degraded' as const) : ('ok' as const),
-    detail:
-      `${anchors} anchor(s), ${bundles.length} bundle(s)` +
-      (failing.length > 0
-        ? `; refresh failing: ${failing.map((bundle) => bundle.name).join(', ')}`
-        : '') +
-      (anchors === 0 ? '; no anchors: nothing can be trusted yet' : ''),
   };
 }
 

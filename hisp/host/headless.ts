@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { Bridge } from './bridge.js';
-import { Hisp, type HispMode, type RecipientChecker } from './hisp.js';
+import { Hisp, type HispMode, type RecipientChecker, type SessionControl } from './hisp.js';
 
 export interface HeadlessOptions {
   readonly mode: HispMode;
@@ -13,6 +13,7 @@ export interface HeadlessOptions {
   readonly root: string;
   readonly logger: Logger;
   readonly recipients?: RecipientChecker;
+  readonly session?: SessionControl;
 }
 
 export interface RunningHisp {
@@ -31,6 +32,7 @@ export async function startHeadless(options: HeadlessOptions): Promise<RunningHi
     profile: { name: options.profileName, throwaway: options.throwaway },
     logger: options.logger,
     ...(options.recipients === undefined ? {} : { recipients: options.recipients }),
+    ...(options.session === undefined ? {} : { session: options.session }),
   });
   const bridge = await Bridge.start({
     channel: hisp.channel,

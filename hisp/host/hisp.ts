@@ -24,6 +24,18 @@ export interface HispOptions {
   readonly now?: () => Date;
   /** Recipient certificate checks (needs a profile's trust store); absent in the demo. */
   readonly recipients?: RecipientChecker;
+  /** The profile, when this HISP has one (absent in the demo). */
+  readonly session?: SessionControl;
+}
+
+/** The profile behind the HISP, which can be locked: hisp/host/session.ts ProfileSession. */
+export interface SessionControl {
+  readonly locked: boolean;
+  lock(): Promise<void>;
+  unlock(passphrase?: Buffer): Promise<void>;
+  /** A call from a mail window: postpones the idle lock. */
+  touch(): void;
+  components(): ComponentStatus[];
 }
 
 /** What `checkRecipients` runs on: hisp/certs/discovery/service.ts RecipientService. */
@@ -54,7 +66,24 @@ export class Hisp {
     this.#startedAt = this.#now();
     const handlers: Handlers = {
       status: () => Promise.resolve(this.status()),
+      lock: async () => {
+        await this.#session().lock();
+        return this.status();
+      },
+      unlock: async (params) => {
+        const passphrase =
+          params.passphrase === undefined ? undefined : Buffer.from(params.passphrase, 'utf8');
+        try {
+          await this.#session().unlock(passphrase);
+        } finally {
+          passphrase?.fill(0);
+        }
+        return this.status();
+      },
       checkRecipients: async (params, context) => {
+        if (options.session?.locked === true) {
+          throw new HispError('PROFILE_LOCKED', 'The profile is locked. Unlock it to continue.');
+        }
         const recipients = options.recipients;
         if (recipients === undefined) {
           throw new HispError(
@@ -68,10 +97,26 @@ export class Hisp {
       },
     };
     this.channel = new ChannelServer({
-      handlers,
+      handlers: withActivity(handlers, options.session),
       logger: options.logger,
       onConnect: (connection) => connection.emit('status', this.status()),
     });
+  }
+
+  #session(): SessionControl {
+    const session = this.#options.session;
+    if (session === undefined) {
+      throw new HispError(
+        'PROFILE_NOT_FOUND',
+        'This HISP runs with a throwaway demo profile, which cannot be locked.',
+      );
+    }
+    return session;
+  }
+
+  /** Re-send the status to every mail window (after a lock, an unlock…). */
+  statusChanged(): void {
+    this.#statusChanged();
   }
 
   addComponent(name: string, probe: ComponentProbe): void {
@@ -102,13 +147,15 @@ export class Hisp {
     return {
       product: PRODUCT,
       version: VERSION,
-      state: this.#state,
+      state:
+        this.#state === 'ready' && this.#options.session?.locked === true ? 'locked' : this.#state,
       mode: this.#options.mode,
       profile: { name: this.#options.profile.name, throwaway: this.#options.profile.throwaway },
       startedAt: this.#startedAt.toISOString(),
       uptimeMs: Math.max(0, now.getTime() - this.#startedAt.getTime()),
       components: [
         { name: 'api', state: 'ok' },
+        ...(this.#options.session?.components() ?? []),
         ...[...this.#probes.values()].map((probe) => probe()),
       ],
     };
@@ -117,4 +164,26 @@ export class Hisp {
   #statusChanged(): void {
     this.channel.broadcast('status', this.status());
   }
+}
+
+/**
+ * Every call but `status` (which the UI polls on its own) counts as use of the profile and
+ * postpones the idle lock.
+ */
+function withActivity(handlers: Handlers, session: SessionControl | undefined): Handlers {
+  if (session === undefined) return handlers;
+  const wrapped: Record<string, unknown> = {};
+  for (const [method, handler] of Object.entries(handlers) as [
+    string,
+    (p: never, c: never) => Promise<unknown>,
+  ][]) {
+    wrapped[method] =
+      method === 'status'
+        ? handler
+        : (params: never, context: never) => {
+            session.touch();
+            return handler(params, context);
+          };
+  }
+  return wrapped as Handlers;
 }

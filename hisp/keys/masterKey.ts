@@ -16,8 +16,11 @@ export const MASTER_KEY_BYTES = 32;
 /** Where a profile's master key lives. `profileId` is a random id the profile code makes (e.g. 32 hex chars). */
 export interface MasterKeySource {
   readonly kind: 'keychain' | 'vault';
-  /** Make a new random key, store it, return it. Refuses (PROFILE_EXISTS) if one exists already for that id. */
-  create(profileId: string): Promise<Buffer>;
+  /**
+   * Make a new random key (or, restoring a profile from an export, store the given one), store
+   * it, return it. Refuses (PROFILE_EXISTS) if one exists already for that id.
+   */
+  create(profileId: string, restore?: Uint8Array): Promise<Buffer>;
   /** The stored key. KEYCHAIN_ENTRY_MISSING / KEYCHAIN_LOCKED / KEYCHAIN_UNAVAILABLE / KEYCHAIN_DENIED / VAULT_BAD_PASSPHRASE. */
   load(profileId: string): Promise<Buffer>;
   /** Forget the key (profile removal). Missing is not an error. */
@@ -63,7 +66,7 @@ export function keychainMasterKeySource(
   });
   return {
     kind: 'keychain',
-    async create(profileId) {
+    async create(profileId, restore) {
       const account = masterKeyAccount(profileId);
       const existing = await keychain.get(account);
       if (existing !== undefined) {
@@ -73,7 +76,10 @@ export function keychainMasterKeySource(
           `The keychain already holds a master key for profile ${profileId} (entry "${account}" of service "${keychain.service}"); it was not replaced.`,
         );
       }
-      const key = randomBytes(MASTER_KEY_BYTES);
+      const key =
+        restore === undefined
+          ? randomBytes(MASTER_KEY_BYTES)
+          : checkKeyLength(Buffer.from(restore), 'The restored master key');
       await keychain.set(account, key);
       // Read it back: the profile must not be created on a key the keychain did not keep.
       const stored = await keychain.get(account);
@@ -118,9 +124,12 @@ export function vaultMasterKeySource(options: {
   const { file, passphrase } = options;
   return {
     kind: 'vault',
-    async create(profileId) {
+    async create(profileId, restore) {
       checkProfileId(profileId);
-      const key = randomBytes(MASTER_KEY_BYTES);
+      const key =
+        restore === undefined
+          ? randomBytes(MASTER_KEY_BYTES)
+          : checkKeyLength(Buffer.from(restore), 'The restored master key');
       try {
         await writeNewVault(file, key, passphrase);
       } catch (err) {

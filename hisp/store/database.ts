@@ -119,6 +119,10 @@ export class EncryptedDatabase {
     });
   }
 
+  get isOpen(): boolean {
+    return this.#db.open;
+  }
+
   close(): void {
     if (this.#db.open) this.#db.close();
   }

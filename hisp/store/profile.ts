@@ -10,16 +10,19 @@
  * (the keychain entry belongs to another profile) from a damaged database, which SQLite
  * reports alike; it reveals nothing about the key.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { lstat, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { HispError } from '../api/errors.js';
 import type { MasterKeySource } from '../keys/masterKey.js';
 import { EncryptedDatabase } from './database.js';
+import { MIGRATIONS } from './migrations.js';
 
 export const PROFILE_FILE = 'profile.json';
 export const DATABASE_FILE = 'sealpost.db';
 export const VAULT_FILE = 'vault.json';
+/** Written by `sealpost serve` while it runs: {url, token, pid} of its loopback bridge (600). */
+export const BRIDGE_FILE = 'bridge.json';
 
 const PROFILE_FORMAT = 'sealpost-profile';
 const PROFILE_VERSION = 1;
@@ -39,23 +42,62 @@ export interface ProfileInfo {
 /** Gives the key source a profile needs: the keychain, or the vault with its passphrase. */
 export type KeySourceFor = (kind: KeySourceKind, profileDir: string) => MasterKeySource;
 
+/** Keys derived from the master key for one purpose each (HKDF-SHA256). */
+export type SubkeyPurpose = 'audit' | 'key-wrap';
+
+function deriveSubkeys(masterKey: Uint8Array): Map<SubkeyPurpose, Buffer> {
+  const purposes: SubkeyPurpose[] = ['audit', 'key-wrap'];
+  return new Map(
+    purposes.map((purpose) => [
+      purpose,
+      Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `sealpost ${purpose} v1`, 32)),
+    ]),
+  );
+}
+
 export class Profile {
   readonly dir: string;
   readonly info: ProfileInfo;
   readonly db: EncryptedDatabase;
+  readonly #subkeys: Map<SubkeyPurpose, Buffer>;
 
-  constructor(dir: string, info: ProfileInfo, db: EncryptedDatabase) {
+  constructor(
+    dir: string,
+    info: ProfileInfo,
+    db: EncryptedDatabase,
+    subkeys: Map<SubkeyPurpose, Buffer>,
+  ) {
     this.dir = dir;
     this.info = info;
     this.db = db;
+    this.#subkeys = subkeys;
   }
 
   get id(): string {
     return this.info.id;
   }
 
+  /**
+   * A 32-byte key for one purpose (the audit chain's HMAC, wrapping private keys kept in the
+   * database), derived from the master key at open and zeroed at close. The master key itself
+   * is not kept.
+   */
+  subkey(purpose: SubkeyPurpose): Buffer {
+    const key = this.#subkeys.get(purpose);
+    if (key === undefined || !this.db.isOpen) {
+      throw new HispError(
+        'PROFILE_LOCKED',
+        'The profile is locked (closed). Unlock it to continue.',
+      );
+    }
+    return key;
+  }
+
+  /** Closes the database and zeroes the derived keys (what locking does). */
   close(): void {
     this.db.close();
+    for (const key of this.#subkeys.values()) key.fill(0);
+    this.#subkeys.clear();
   }
 }
 
@@ -74,7 +116,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Written whole or not at all, readable by the owner only. */
-export async function writePrivateFile(path: string, content: string): Promise<void> {
+export async function writePrivateFile(path: string, content: string | Uint8Array): Promise<void> {
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(temporary, content, { mode: 0o600, flag: 'wx' });
   await rename(temporary, path);
@@ -85,10 +127,20 @@ export async function writePrivateFile(path: string, content: string): Promise<v
  * `keySource`, the database with the current schema, then profile.json — last, so a crash
  * part-way leaves no half profile that looks whole.
  */
-export async function initProfile(
-  dir: string,
-  options: { readonly keySource: MasterKeySource; readonly now?: Date },
-): Promise<Profile> {
+export interface InitProfileOptions {
+  readonly keySource: MasterKeySource;
+  readonly now?: Date;
+  /** Restoring from an export: the profile's own id, master key, creation time and schema. */
+  readonly restore?: {
+    readonly id: string;
+    readonly masterKey: Uint8Array;
+    readonly createdAt: string;
+    /** Create the schema only up to this migration (the export's), to load its rows. */
+    readonly schemaVersion: number;
+  };
+}
+
+export async function initProfile(dir: string, options: InitProfileOptions): Promise<Profile> {
   const root = resolve(dir);
   await mkdir(root, { recursive: true, mode: 0o700 });
   if (await exists(join(root, PROFILE_FILE))) {
@@ -100,15 +152,23 @@ export async function initProfile(
       `${root} holds a Sealpost database but no ${PROFILE_FILE} (an interrupted set-up, or files copied by hand). Move it away or choose another directory.`,
     );
   }
-  const id = randomBytes(16).toString('hex');
-  const key = await options.keySource.create(id);
+  const restore = options.restore;
+  if (restore !== undefined && !/^[0-9a-f]{32}$/.test(restore.id)) {
+    throw new HispError('EXPORT_MALFORMED', 'The export names no valid profile id.');
+  }
+  const id = restore?.id ?? randomBytes(16).toString('hex');
+  const key = await options.keySource.create(id, restore?.masterKey);
   try {
-    const db = EncryptedDatabase.open({ file: join(root, DATABASE_FILE), key });
+    const db = EncryptedDatabase.open({
+      file: join(root, DATABASE_FILE),
+      key,
+      ...(restore === undefined ? {} : { migrations: MIGRATIONS.slice(0, restore.schemaVersion) }),
+    });
     const info: ProfileInfo = {
       format: PROFILE_FORMAT,
       version: PROFILE_VERSION,
       id,
-      createdAt: (options.now ?? new Date()).toISOString(),
+      createdAt: restore?.createdAt ?? (options.now ?? new Date()).toISOString(),
       keySource: options.keySource.kind,
       keyCheck: keyCheck(key),
     };
@@ -118,7 +178,7 @@ export async function initProfile(
       db.close();
       throw error;
     }
-    return new Profile(root, info, db);
+    return new Profile(root, info, db, deriveSubkeys(key));
   } finally {
     key.fill(0);
   }
@@ -211,7 +271,8 @@ export async function openProfile(
         `The profile database ${databaseFile} is missing. Restore the profile from an export.`,
       );
     }
-    return new Profile(root, info, EncryptedDatabase.open({ file: databaseFile, key }));
+    const db = EncryptedDatabase.open({ file: databaseFile, key });
+    return new Profile(root, info, db, deriveSubkeys(key));
   } finally {
     key.fill(0);
   }

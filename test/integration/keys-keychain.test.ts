@@ -13,11 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { HispError } from '../../hisp/api/errors.js';
@@ -31,9 +28,10 @@ import {
   type KeyringHandle,
   type TempDir,
 } from '../services/index.js';
+import { bundleForChild, nativeModulePath } from '../services/bundle.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const KEYRING_MODULE = createRequire(import.meta.url).resolve('@napi-rs/keyring');
+const KEYRING_MODULE = nativeModulePath('@napi-rs/keyring');
 
 interface Step {
   op: string;
@@ -93,35 +91,13 @@ let bundleUrl = '';
 
 beforeAll(async () => {
   bundleDir = await makeTempDir('keys-bundle');
-  const outfile = join(bundleDir.path, 'keys.mjs');
-  await build({
-    stdin: {
-      contents:
-        "export * from './hisp/keys/masterKey.ts'; export * from './hisp/keys/keychain.ts';",
-      resolveDir: ROOT,
-      loader: 'ts',
-      sourcefile: 'keys-entry.ts',
-    },
-    absWorkingDir: ROOT,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    outfile,
-    logLevel: 'warning',
-    plugins: [
-      {
-        name: 'keyring-absolute',
-        setup(b) {
-          b.onResolve({ filter: /^@napi-rs\/keyring$/ }, () => ({
-            path: KEYRING_MODULE,
-            external: true,
-          }));
-        },
-      },
-    ],
-  });
-  bundleUrl = pathToFileURL(outfile).href;
+  bundleUrl = (
+    await bundleForChild(
+      "export * from './hisp/keys/masterKey.ts'; export * from './hisp/keys/keychain.ts';",
+      bundleDir.path,
+      'keys.mjs',
+    )
+  ).url;
 });
 
 afterAll(async () => {

@@ -4,7 +4,6 @@
  * keychain and nowhere on disk; a missing entry, a locked keychain and no Secret Service
  * each give their own typed error and exit code 2.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -16,6 +15,7 @@ import {
   startKeyring,
   type KeyringHandle,
   type TempDir,
+  runToEnd,
 } from '../services/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -37,30 +37,8 @@ afterAll(async () => {
   await tmp?.remove();
 });
 
-/** Runs a command to its end whatever its exit code; stdout kept as bytes too. */
-function exec(command: string, args: string[], env: NodeJS.ProcessEnv) {
-  return new Promise<{ code: number | null; stdout: string; bytes: Buffer; stderr: string }>(
-    (resolvePromise, reject) => {
-      const child = spawn(command, args, { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-      child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        const bytes = Buffer.concat(out);
-        resolvePromise({
-          code,
-          stdout: bytes.toString('utf8'),
-          bytes,
-          stderr: Buffer.concat(err).toString('utf8'),
-        });
-      });
-    },
-  );
-}
+const exec = (command: string, args: string[], env: NodeJS.ProcessEnv) =>
+  runToEnd(command, args, { env, cwd: root });
 
 function sealpost(args: string[], env: NodeJS.ProcessEnv = keyring.env) {
   return exec(process.execPath, [bin, ...args], env);

@@ -77,7 +77,7 @@ afterAll(async () => {
 
 function service(overrides: Partial<ConstructorParameters<typeof RecipientService>[0]> = {}) {
   return new RecipientService({
-    trust,
+    anchors: (domain) => trust.anchorsFor(domain, 'outbound'),
     dnsServers: [{ host: '127.0.0.1', port: knot.port }],
     logger: createSilentLogger(),
     revocation: 'off',

@@ -475,6 +475,36 @@ describe('sealpost bundles', () => {
   });
 });
 
+describe('trust changes are in the audit log', () => {
+  it('every anchor and bundle change was recorded, and the chain verifies', async () => {
+    const verified = await sealpost('profile', 'audit', ...p(), '--verify');
+    expect(verified.err).toBe('');
+    expect(verified.out).toMatch(/^audit chain intact: \d+ entries/);
+    const listed = await sealpost(
+      'profile',
+      'audit',
+      ...p(),
+      '--action',
+      'trust-change',
+      '--format',
+      'json',
+    );
+    expect(listed.code).toBe(0);
+    const changes = (JSON.parse(listed.out) as { detail: { change: string } }[]).map(
+      (entry) => entry.detail.change,
+    );
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        'anchors-added',
+        'anchor-removed',
+        'bundle-added',
+        'bundle-refreshed',
+        'bundle-removed',
+      ]),
+    );
+  });
+});
+
 describe('sealpost serve with the trust store', () => {
   it('reports trust in its status and answers DNS CERT queries for the practice certificate', async () => {
     const dnsPort = await freeTcpUdpPort();

@@ -14,6 +14,7 @@ export {
   waitForOutput,
   canConnect,
   withStartRetries,
+  runToEnd,
 } from './proc.js';
 export type {
   Daemon,
@@ -21,6 +22,7 @@ export type {
   ExitInfo,
   RunOptions,
   RunResult,
+  RunToEndResult,
   ServiceHandle,
   WaitOptions,
 } from './proc.js';

@@ -451,3 +451,48 @@ export interface ServiceHandle {
   /** Stop by PID (SIGTERM, SIGKILL after a grace period) and remove the temp dir. Idempotent. */
   stop(): Promise<void>;
 }
+
+export interface RunToEndResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  /** stdout as bytes (binary secrets from secret-tool, say). */
+  readonly bytes: Buffer;
+  readonly stderr: string;
+}
+
+/**
+ * Run a command to its end whatever its exit code (for checking exit codes and messages);
+ * killed (SIGKILL) after `timeoutMs`.
+ */
+export function runToEnd(
+  command: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<RunToEndResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, [...args], {
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const bytes = Buffer.concat(out);
+      resolvePromise({
+        code,
+        stdout: bytes.toString('utf8'),
+        bytes,
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+  });
+}

@@ -33,6 +33,8 @@ function setup(
   const server = new ChannelServer({
     handlers: {
       status: () => Promise.resolve(STATUS),
+      lock: () => Promise.resolve(STATUS),
+      unlock: () => Promise.resolve(STATUS),
       checkRecipients: () => Promise.resolve({ recipients: [] }),
       ...handlers,
     },

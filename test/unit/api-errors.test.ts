@@ -78,6 +78,12 @@ describe('error-code registry', () => {
       STORE_WRONG_KEY: true,
       STORE_CORRUPT: true,
       STORE_TOO_NEW: true,
+      AUDIT_CHAIN_BROKEN: true,
+      PROFILE_LOCKED: true,
+      EXPORT_BAD_PASSPHRASE: true,
+      EXPORT_MALFORMED: true,
+      MESSAGE_NOT_FOUND: true,
+      IDENTITY_NOT_FOUND: true,
     });
   });
 

@@ -105,6 +105,14 @@ function vaultProfile(dir: string): string[] {
 }
 
 describe('sealpost serve', () => {
+  it('profile lock with no HISP running on the profile says so', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'sealpost-serve-'));
+    cleanups.push(parent);
+    const r = await run('profile', 'lock', '--profile', parent);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/No Sealpost is running on .*\[NOT_FOUND\]/);
+  });
+
   it('needs a profile made with profile init, and says so', async () => {
     const parent = await mkdtemp(join(tmpdir(), 'sealpost-serve-'));
     cleanups.push(parent);
@@ -159,6 +167,26 @@ describe('sealpost serve', () => {
     expect(await answer.json()).toMatchObject({
       result: { mode: 'server', profile: { name: 'clinic' } },
     });
+
+    // Lock and unlock the running HISP's profile from the command line, through the bridge.
+    const status = async () => {
+      const response = await fetch(`${info?.url}api/call/status`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${info?.token}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      return ((await response.json()) as { result: { state: string } }).result.state;
+    };
+    const locked = await run('profile', 'lock', '--profile', profile);
+    expect(locked.err).toBe('');
+    expect(locked.out).toBe(`The profile in ${profile} is locked.\n`);
+    expect(await status()).toBe('locked');
+    const noPass = await run('profile', 'unlock', '--profile', profile);
+    expect(noPass.code).toBe(2);
+    expect(noPass.err).toContain('[VAULT_BAD_PASSPHRASE]');
+    const unlocked = await run('profile', 'unlock', ...vaultProfile(profile));
+    expect(unlocked.out).toBe(`The profile in ${profile} is unlocked.\n`);
+    expect(await status()).toBe('ready');
 
     stop('SIGTERM');
     expect(await exit).toBe(0);

@@ -1,7 +1,7 @@
 /**
  * Recipient certificate checks inside the running HISP: what the compose window asks before
  * send ("is there a certificate for this address, and do we trust it?") and what sending will
- * ask per recipient. It takes the sending domain's outbound anchors from the trust store,
+ * ask per recipient. It takes the sending domain's outbound anchors (from the trust store),
  * keeps discovery results in a cache per sending domain and anchor set (a change of anchors
  * is a new cache), and counts rejected certificates in one monitor for the whole HISP, which
  * raises the certificate alert (risks 10 and 11).
@@ -14,13 +14,14 @@ import { AiaCache } from '../aia.js';
 import { CrlCache } from '../crl.js';
 import type { Fetcher } from '../fetch.js';
 import { OcspCache } from '../ocsp.js';
-import type { TrustStore } from '../trust/store.js';
+import type { ParsedCertificate } from '../certificate.js';
 import { DiscoveryCache, type DiscoveryCacheOptions } from './cache.js';
 import { discoverCertificates, type DiscoveryResult } from './discover.js';
 import { CertificateEventMonitor, type MonitorOptions } from './monitor.js';
 
 export interface RecipientServiceOptions {
-  readonly trust: TrustStore;
+  /** The outbound trust anchors of a local (sending) domain: from the trust store. */
+  readonly anchors: (fromDomain: string) => readonly ParsedCertificate[];
   readonly dnsServers: readonly { readonly host: string; readonly port: number }[];
   readonly logger: Logger;
   /** For IPKIX, AIA and revocation; absent = offline. */
@@ -110,7 +111,7 @@ export class RecipientService {
       );
     }
     const fromDomain = from.slice(from.lastIndexOf('@') + 1).toLowerCase();
-    const anchors = this.#options.trust.anchorsFor(fromDomain, 'outbound');
+    const anchors = this.#options.anchors(fromDomain);
     const anchorKey = createHash('sha256')
       .update(anchors.map((anchor) => anchor.fingerprintSha256).join(','))
       .digest('hex');
@@ -142,7 +143,7 @@ export class RecipientService {
 
   async #checkOne(
     address: string,
-    anchors: ReturnType<TrustStore['anchorsFor']>,
+    anchors: readonly ParsedCertificate[],
     cache: DiscoveryCache,
   ): Promise<RecipientCheck> {
     const checkedAt = this.#now().toISOString();

@@ -8,7 +8,9 @@
  * removing their bundle, so a refresh can never drop an anchor someone added by hand.
  */
 import { HispError, type Reason } from '../../api/errors.js';
+import { AuditLog } from '../../store/audit.js';
 import type { EncryptedDatabase, Sqlite } from '../../store/database.js';
+import type { Profile } from '../../store/profile.js';
 import { parseCertificate, type ParsedCertificate } from '../certificate.js';
 
 export type TrustDirection = 'inbound' | 'outbound';
@@ -116,13 +118,35 @@ interface BundleRow {
   anchor_count: number;
 }
 
+/** Where trust changes are recorded, in the same transaction (hisp/store/audit.ts AuditLog). */
+export interface TrustAudit {
+  appendIn(
+    db: Sqlite,
+    event: { readonly action: 'trust-change'; readonly detail: Record<string, unknown> },
+  ): unknown;
+}
+
 export class TrustStore {
   readonly #db: EncryptedDatabase;
   readonly #now: () => Date;
+  readonly #audit: TrustAudit | undefined;
 
-  constructor(db: EncryptedDatabase, options: { readonly now?: () => Date } = {}) {
+  constructor(
+    db: EncryptedDatabase,
+    options: { readonly now?: () => Date; readonly audit?: TrustAudit } = {},
+  ) {
     this.#db = db;
     this.#now = options.now ?? (() => new Date());
+    this.#audit = options.audit;
+  }
+
+  /** The trust store of an open profile, with every change written to its audit log. */
+  static forProfile(profile: Profile): TrustStore {
+    return new TrustStore(profile.db, { audit: new AuditLog(profile) });
+  }
+
+  #record(db: Sqlite, detail: Record<string, unknown>): void {
+    this.#audit?.appendIn(db, { action: 'trust-change', detail });
   }
 
   /** Add anchors by hand. Returns the fingerprints newly added and those already there. */
@@ -141,6 +165,14 @@ export class TrustStore {
           if (insertAnchor(db, cert, domain, direction, null, now)) any = true;
         }
         (any ? added : already).push(cert.fingerprintSha256);
+      }
+      if (added.length > 0) {
+        this.#record(db, {
+          change: 'anchors-added',
+          domain,
+          direction: options.direction,
+          anchors: added,
+        });
       }
       return { added, already };
     });
@@ -195,6 +227,11 @@ export class TrustStore {
       }
       const remove = db.prepare('DELETE FROM trust_anchors WHERE id = ?');
       for (const anchor of manual) remove.run(anchor.id);
+      this.#record(db, {
+        change: 'anchor-removed',
+        anchor: manual[0]?.fingerprintSha256,
+        from: manual.map((anchor) => `${anchor.domain} ${anchor.direction}`),
+      });
       return manual;
     });
   }
@@ -275,6 +312,13 @@ export class TrustStore {
       for (const signer of bundle.signers) {
         addSigner.run(lastInsertRowid, signer.fingerprintSha256, signer.der);
       }
+      this.#record(db, {
+        change: 'bundle-added',
+        bundle: bundle.name,
+        source: bundle.source,
+        domain,
+        direction: bundle.direction,
+      });
       return this.#bundle(db, bundle.name);
     });
   }
@@ -284,6 +328,7 @@ export class TrustStore {
     return this.#db.transaction((db) => {
       const bundle = this.#bundle(db, name);
       db.prepare('DELETE FROM trust_bundles WHERE id = ?').run(bundle.id);
+      this.#record(db, { change: 'bundle-removed', bundle: name, anchors: bundle.anchorCount });
       return bundle;
     });
   }
@@ -333,6 +378,9 @@ export class TrustStore {
       }
       const added = [...after].filter((fingerprint) => !before.has(fingerprint));
       const removed = [...before].filter((fingerprint) => !after.has(fingerprint));
+      if (added.length > 0 || removed.length > 0) {
+        this.#record(db, { change: 'bundle-refreshed', bundle: name, added, removed });
+      }
       db.prepare(
         `UPDATE trust_bundles SET digest = ?, signed = ?, signer = ?, checked_at = ?,
            changed_at = CASE WHEN ? THEN ? ELSE changed_at END, last_error = NULL
