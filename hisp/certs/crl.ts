@@ -47,7 +47,7 @@ import {
   type ParsedCertificate,
   type SignatureAlgorithm,
 } from './certificate.js';
-import { ExpiringMap } from './expiring.js';
+import { ExpiringMap, type CacheBacking } from './expiring.js';
 
 const CRL_OID = {
   authorityKeyIdentifier: '2.5.29.35',
@@ -759,6 +759,8 @@ export interface CrlCacheOptions {
   /** How long a failed fetch (or unusable CRL) for a URL is remembered, so a dead or hostile
    * CRL server costs one timeout per period, not one per message (risk-12). Default 5 min. */
   readonly failureTtlMs?: number;
+  /** A second level that survives restarts (the profile's database); CRLs kept as DER. */
+  readonly backing?: CacheBacking;
 }
 
 interface CacheEntry {
@@ -779,6 +781,7 @@ export class CrlCache {
   readonly #failureTtlMs: number;
   readonly #entries = new Map<string, CacheEntry>();
   readonly #failures: ExpiringMap<string>;
+  readonly #backing: CacheBacking | undefined;
   #bytes = 0;
 
   constructor(options: CrlCacheOptions = {}) {
@@ -787,6 +790,7 @@ export class CrlCache {
     this.#maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
     this.#defaultTtlMs = options.defaultTtlMs ?? 60 * 60 * 1000;
     this.#failureTtlMs = options.failureTtlMs ?? 5 * 60 * 1000;
+    this.#backing = options.backing;
     const now = this.#now;
     this.#failures = new ExpiringMap(this.#maxEntries, () => now().getTime());
   }
@@ -798,7 +802,7 @@ export class CrlCache {
   /** The CRL fetched from `url`, while it is before its nextUpdate. */
   get(url: string): ParsedCrl | undefined {
     const entry = this.#entries.get(url);
-    if (entry === undefined) return undefined;
+    if (entry === undefined) return this.#fromBacking(url);
     if (entry.expires <= this.#now().getTime()) {
       this.delete(url);
       return undefined;
@@ -806,13 +810,30 @@ export class CrlCache {
     return entry.crl;
   }
 
+  /** A CRL kept by an earlier run: parsed again (its signature was checked when it was used). */
+  #fromBacking(url: string): ParsedCrl | undefined {
+    const stored = this.#backing?.get(url);
+    if (stored === undefined) return undefined;
+    try {
+      const crl = parseCrl(stored.value);
+      this.#remember(url, crl, stored.expires);
+      return crl;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Keep `crl` for `url` until its nextUpdate; a CRL already past it is not kept. */
   set(url: string, crl: ParsedCrl): void {
+    const expires = crl.nextUpdate?.getTime() ?? this.#now().getTime() + this.#defaultTtlMs;
+    if (this.#remember(url, crl, expires)) this.#backing?.set(url, crl.der, expires);
+  }
+
+  #remember(url: string, crl: ParsedCrl, expires: number): boolean {
     const now = this.#now().getTime();
-    const expires = crl.nextUpdate?.getTime() ?? now + this.#defaultTtlMs;
     this.delete(url);
     this.#failures.delete(url);
-    if (expires <= now || crl.der.byteLength > this.#maxBytes) return;
+    if (expires <= now || crl.der.byteLength > this.#maxBytes) return false;
     this.#entries.set(url, { crl, expires });
     this.#bytes += crl.der.byteLength;
     while (this.#entries.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
@@ -820,6 +841,7 @@ export class CrlCache {
       if (oldest.done === true) break;
       this.delete(oldest.value);
     }
+    return true;
   }
 
   /** A recent failure for `url` (why its CRL could not be used), if still remembered. */

@@ -49,3 +49,12 @@ export class ExpiringMap<V> {
     this.#entries.clear();
   }
 }
+
+/**
+ * A second level under an in-memory cache (the profile's database: hisp/store/certCache.ts):
+ * bytes by key with an expiry in milliseconds since the epoch.
+ */
+export interface CacheBacking {
+  get(key: string): { readonly value: Buffer; readonly expires: number } | undefined;
+  set(key: string, value: Uint8Array, expires: number): void;
+}

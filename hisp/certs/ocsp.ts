@@ -62,7 +62,7 @@ import {
   type ParsedCertificate,
 } from './certificate.js';
 import { verifySignature } from './crl.js';
-import { ExpiringMap } from './expiring.js';
+import { ExpiringMap, type CacheBacking } from './expiring.js';
 import type { Fetcher } from './fetch.js';
 
 export const OCSP_OID = {
@@ -684,6 +684,8 @@ export interface OcspCacheOptions {
   readonly defaultTtlMs?: number;
   /** How long a failure for a responder URL is remembered (risk-12). Default 5 minutes. */
   readonly failureTtlMs?: number;
+  /** A second level that survives restarts (the profile's database); answers kept as JSON. */
+  readonly backing?: CacheBacking;
 }
 
 /**
@@ -697,8 +699,10 @@ export class OcspCache {
   readonly #failureTtlMs: number;
   readonly #entries: ExpiringMap<OcspAnswer>;
   readonly #failures: ExpiringMap<string>;
+  readonly #backing: CacheBacking | undefined;
 
   constructor(options: OcspCacheOptions = {}) {
+    this.#backing = options.backing;
     const now = options.now ?? (() => new Date());
     const maxEntries = options.maxEntries ?? 4096;
     this.#now = now;
@@ -713,7 +717,14 @@ export class OcspCache {
   }
 
   get(cert: ParsedCertificate, issuer: ParsedCertificate): OcspAnswer | undefined {
-    return this.#entries.get(OcspCache.key(cert, issuer));
+    const key = OcspCache.key(cert, issuer);
+    const answer = this.#entries.get(key);
+    if (answer !== undefined) return answer;
+    const stored = this.#backing?.get(key);
+    if (stored === undefined) return undefined;
+    const revived = reviveAnswer(stored.value);
+    if (revived !== undefined) this.#entries.set(key, revived, stored.expires);
+    return revived;
   }
 
   /** Keep a good/revoked answer until its nextUpdate; other answers are not kept. */
@@ -721,6 +732,11 @@ export class OcspCache {
     if (answer.status === 'unknown') return;
     const expires = answer.nextUpdate?.getTime() ?? this.#now().getTime() + this.#defaultTtlMs;
     this.#entries.set(OcspCache.key(cert, issuer), answer, expires);
+    this.#backing?.set(
+      OcspCache.key(cert, issuer),
+      Buffer.from(JSON.stringify(answer), 'utf8'),
+      expires,
+    );
   }
 
   failure(url: string): string | undefined {
@@ -739,5 +755,31 @@ export class OcspCache {
 
   get size(): number {
     return this.#entries.size;
+  }
+}
+
+/** An answer stored as JSON by an earlier run; anything odd is a miss. */
+function reviveAnswer(bytes: Buffer): OcspAnswer | undefined {
+  try {
+    const value = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    if (value['status'] !== 'good' && value['status'] !== 'revoked') return undefined;
+    if (typeof value['detail'] !== 'string') return undefined;
+    const date = (key: string) =>
+      typeof value[key] === 'string' ? { [key]: new Date(value[key]) } : {};
+    const text = (key: string) => (typeof value[key] === 'string' ? { [key]: value[key] } : {});
+    return {
+      status: value['status'],
+      detail: value['detail'],
+      ...date('revocationTime'),
+      ...date('thisUpdate'),
+      ...date('nextUpdate'),
+      ...(typeof value['revocationReason'] === 'number'
+        ? { revocationReason: value['revocationReason'] }
+        : {}),
+      ...text('signer'),
+      ...text('url'),
+    };
+  } catch {
+    return undefined;
   }
 }

@@ -1,8 +1,13 @@
 import { rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { CertificateAlert, ComponentStatus } from '../api/contract.js';
+import type { HostedZone } from '../certs/hosting/dnsResponder.js';
+import { HispError } from '../api/errors.js';
 import { AGENT_LIMITS } from '../agent/limits.js';
+import { CrlCache } from '../certs/crl.js';
 import { RecipientService } from '../certs/discovery/service.js';
+import { OcspCache } from '../certs/ocsp.js';
+import { certCacheBacking } from '../store/certCache.js';
 import { readCertificates, type ParsedCertificate } from '../certs/certificate.js';
 import { createHttpFetcher } from '../certs/fetch.js';
 import { keychainMasterKeySource, vaultMasterKeySource } from '../keys/masterKey.js';
@@ -41,7 +46,8 @@ ${PROFILE_OPTIONS_HELP}
                        recursion): CERT records for each --dns-cert at the names Direct
                        discovery looks up, MX, and the apex A records. Point the domain's
                        NS (or a delegation) here. Off unless given.
-  --dns-cert FILE      a certificate of the practice to publish (PEM or DER, repeatable)
+  --dns-cert FILE      a certificate to publish (PEM or DER, repeatable; default: the
+                       certificates of the profile's identities, as they are at start)
   --dns-mx HOST        mail exchanger for the published domains (repeatable, in order)
   --dns-a IP           IPv4 address for the published domains' apex (repeatable)
   --dns-srv SERVICE:PRIORITY:WEIGHT:PORT:TARGET
@@ -154,7 +160,11 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
   const stack: (() => Promise<void> | void)[] = [() => session.lock('stop')];
   try {
     let broadcastAlert: (alert: CertificateAlert) => void = () => undefined;
+    // Revocation answers also kept in the profile's database, so they survive a restart.
+    const profileDb = () => (session.locked ? undefined : session.profile.db);
     const recipients = new RecipientService({
+      crlCache: new CrlCache({ backing: certCacheBacking(profileDb, 'crl') }),
+      ocspCache: new OcspCache({ backing: certCacheBacking(profileDb, 'ocsp') }),
       anchors: (domain) => session.outboundAnchors(domain),
       dnsServers,
       logger,
@@ -179,14 +189,27 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
 
     if (dns !== undefined) {
       const { startDnsResponder } = await import('../certs/hosting/dnsResponder.js');
+      let certificates = dns.certificates;
+      if (certificates.length === 0) {
+        // The profile's own identities (imported with 'sealpost profile import-key').
+        const { IdentityStore } = await import('../keys/identities.js');
+        certificates = new IdentityStore(session.profile).list().map((identity) => identity.cert);
+        if (certificates.length === 0) {
+          throw new HispError(
+            'IDENTITY_NOT_FOUND',
+            'There is nothing to publish in DNS: import an identity with `sealpost profile import-key`, or give --dns-cert FILE.',
+          );
+        }
+      }
+      const zones = await hostedZones(dns, certificates);
       const responder = await startDnsResponder({
         host: dns.listen.host,
         port: dns.listen.port,
-        zones: dns.zones,
+        zones,
         logger,
       });
       stack.push(() => responder.close());
-      const domains = dns.zones.map((zone) => zone.domain).join(', ');
+      const domains = zones.map((zone) => zone.domain).join(', ');
       running.hisp.addComponent('dns', () => ({
         name: 'dns',
         state: 'ok',
@@ -232,13 +255,45 @@ function discoveryStatus(
 
 interface DnsSetup {
   readonly listen: { host: string; port: number };
-  readonly zones: {
-    domain: string;
-    certificates: ParsedCertificate[];
-    mx?: { preference: number; exchange: string }[];
-    a?: string[];
-    srv?: { service: string; priority: number; weight: number; port: number; target: string }[];
+  /** From --dns-cert; empty = the profile's identities. */
+  readonly certificates: readonly ParsedCertificate[];
+  readonly mx: { preference: number; exchange: string }[];
+  readonly a: string[] | undefined;
+  readonly srv: {
+    service: string;
+    priority: number;
+    weight: number;
+    port: number;
+    target: string;
   }[];
+}
+
+type HostedZones = HostedZone[];
+
+/** One zone per domain the certificates are published under. */
+async function hostedZones(
+  setup: DnsSetup,
+  certificates: readonly ParsedCertificate[],
+): Promise<HostedZones> {
+  const { publicationNames } = await import('../certs/discovery/zone.js');
+  const byDomain = new Map<string, ParsedCertificate[]>();
+  for (const cert of certificates) {
+    const domains = new Set(publicationNames(cert).map((entry) => entry.domain));
+    if (domains.size === 0) {
+      throw new UsageError(
+        'serve',
+        `${cert.subject}: the certificate names no Direct address or domain to publish`,
+      );
+    }
+    for (const domain of domains) byDomain.set(domain, [...(byDomain.get(domain) ?? []), cert]);
+  }
+  return [...byDomain].map(([domain, certs]) => ({
+    domain,
+    certificates: certs,
+    ...(setup.mx.length > 0 ? { mx: setup.mx } : {}),
+    ...(setup.a !== undefined ? { a: setup.a } : {}),
+    ...(setup.srv.length > 0 ? { srv: setup.srv } : {}),
+  }));
 }
 
 async function dnsOptions(values: {
@@ -264,21 +319,6 @@ async function dnsOptions(values: {
       ),
     );
   }
-  if (certificates.length === 0) {
-    throw new UsageError(command, '--dns-listen needs at least one --dns-cert FILE to publish');
-  }
-  const { publicationNames } = await import('../certs/discovery/zone.js');
-  const byDomain = new Map<string, ParsedCertificate[]>();
-  for (const cert of certificates) {
-    const domains = new Set(publicationNames(cert).map((entry) => entry.domain));
-    if (domains.size === 0) {
-      throw new UsageError(
-        command,
-        `--dns-cert ${cert.subject}: the certificate names no Direct address or domain to publish`,
-      );
-    }
-    for (const domain of domains) byDomain.set(domain, [...(byDomain.get(domain) ?? []), cert]);
-  }
   for (const ip of values['dns-a'] ?? []) {
     if (!/^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/.test(ip)) {
       throw new UsageError(command, `--dns-a wants an IPv4 address, not ${JSON.stringify(ip)}`);
@@ -301,14 +341,5 @@ async function dnsOptions(values: {
     preference: (index + 1) * 10,
     exchange,
   }));
-  return {
-    listen,
-    zones: [...byDomain].map(([domain, certs]) => ({
-      domain,
-      certificates: certs,
-      ...(mx.length > 0 ? { mx } : {}),
-      ...(values['dns-a'] !== undefined ? { a: values['dns-a'] } : {}),
-      ...(srv.length > 0 ? { srv } : {}),
-    })),
-  };
+  return { listen, certificates, mx, a: values['dns-a'], srv };
 }

@@ -24,6 +24,7 @@ import {
   type AttachmentInfo,
   type InnerContent,
 } from './mail-content.js';
+import { AuditLog } from './audit.js';
 import type { Profile } from './profile.js';
 
 export type { AttachmentInfo } from './mail-content.js';
@@ -203,6 +204,7 @@ interface MessageRow {
   routing: string;
   verification: string;
   size: number;
+  message_id: string | null;
 }
 
 interface IndexDbRow {
@@ -418,11 +420,22 @@ export class MailStore {
   readonly #profile: Profile;
   readonly #now: () => Date;
   readonly #log: Logger;
+  /** Accounting of disclosures: receive, open, attachment save, send, delete. */
+  readonly #audit: AuditLog;
 
   constructor(profile: Profile, options: MailStoreOptions = {}) {
     this.#profile = profile;
     this.#now = options.now ?? (() => new Date());
     this.#log = (options.logger ?? createSilentLogger()).child({ component: 'mail-store' });
+    this.#audit = new AuditLog(profile, { now: this.#now });
+  }
+
+  /** The other party of a stored message: its sender, or (sent) its first recipient. */
+  #counterpart(
+    row: Pick<MessageRow, 'direction' | 'envelope_from' | 'envelope_to'>,
+  ): string | undefined {
+    if (row.direction === 'in') return row.envelope_from;
+    return (JSON.parse(row.envelope_to) as string[])[0];
   }
 
   #iso(): string {
@@ -489,6 +502,12 @@ export class MailStore {
         verification: trusted ? verification : { ...verification, trusted: false },
         messageId,
         facts,
+      });
+      this.#audit.appendIn(db, {
+        action: 'receive',
+        counterpart: input.envelope.from,
+        messageId,
+        detail: { id, trusted },
       });
       this.#log.info('message received', {
         id,
@@ -661,7 +680,7 @@ export class MailStore {
         db
           .prepare(
             `SELECT id, direction, folder, seen, flagged, answered, received_at, envelope_from,
-                    envelope_to, routing, verification, size, ciphertext
+                    envelope_to, routing, verification, size, message_id, ciphertext
                FROM messages WHERE id = ?`,
           )
           .get(id) as (MessageRow & { ciphertext: Buffer }) | undefined,
@@ -691,6 +710,12 @@ export class MailStore {
       }
     }
     ciphertext.fill(0);
+    this.#audit.append({
+      action: 'open',
+      counterpart: this.#counterpart(row),
+      messageId: row.message_id ?? undefined,
+      detail: { id: row.id, decrypted: content !== undefined },
+    });
     return {
       id: row.id,
       direction: row.direction,
@@ -728,7 +753,7 @@ export class MailStore {
   }
 
   async *#attachmentChunks(id: number, index: number, openFn: OpenFn): AsyncGenerator<Buffer> {
-    const { ciphertext } = this.#row(id);
+    const { row, ciphertext } = this.#row(id);
     try {
       // The inner message may be a view into `ciphertext` (decrypted in place): zero both last.
       const opened = await openFn(ciphertext, { owned: true });
@@ -741,6 +766,13 @@ export class MailStore {
         if (bytes === undefined) {
           throw new HispError('NOT_FOUND', `Message ${id} has no attachment ${index}.`);
         }
+        // Recorded before the first byte leaves the store.
+        this.#audit.append({
+          action: 'attachment-save',
+          counterpart: this.#counterpart(row),
+          messageId: row.message_id ?? undefined,
+          detail: { id, attachment: index },
+        });
         try {
           for (let start = 0; start < bytes.length; start += STREAM_CHUNK) {
             // A copy per chunk: the source is zeroed afterwards, consumers may keep chunks.
@@ -790,9 +822,21 @@ export class MailStore {
   delete(id: number): void {
     checkId(id);
     this.#write((db) => {
+      const row = db
+        .prepare(
+          'SELECT direction, envelope_from, envelope_to, message_id FROM messages WHERE id = ?',
+        )
+        .get(id) as
+        Pick<MessageRow, 'direction' | 'envelope_from' | 'envelope_to' | 'message_id'> | undefined;
+      if (row === undefined) throw notFound(id);
       db.prepare('DELETE FROM message_search WHERE rowid = ?').run(id);
-      const result = db.prepare('DELETE FROM messages WHERE id = ?').run(id);
-      if (result.changes === 0) throw notFound(id);
+      db.prepare('DELETE FROM messages WHERE id = ?').run(id);
+      this.#audit.appendIn(db, {
+        action: 'delete',
+        counterpart: this.#counterpart(row),
+        messageId: row.message_id ?? undefined,
+        detail: { id },
+      });
     });
     this.#log.info('message deleted', { id });
   }
@@ -893,9 +937,21 @@ export class MailStore {
   markRelayed(queueId: number): void {
     checkId(queueId);
     this.#write((db) => {
-      const row = db.prepare('SELECT message_id FROM outbound_queue WHERE id = ?').get(queueId) as
-        { message_id: number } | undefined;
+      const row = db
+        .prepare(
+          `SELECT q.message_id, q.recipient, m.message_id AS rfc_message_id
+             FROM outbound_queue q JOIN messages m ON m.id = q.message_id WHERE q.id = ?`,
+        )
+        .get(queueId) as
+        { message_id: number; recipient: string; rfc_message_id: string | null } | undefined;
       if (row === undefined) throw new HispError('NOT_FOUND', `No queue entry ${queueId}.`);
+      // The message left for this recipient: the disclosure is recorded with the hand-over.
+      this.#audit.appendIn(db, {
+        action: 'send',
+        counterpart: row.recipient,
+        messageId: row.rfc_message_id ?? undefined,
+        detail: { id: row.message_id },
+      });
       db.prepare(
         `UPDATE outbound_queue SET state = 'relayed', next_attempt_at = NULL, last_error = NULL,
                 updated_at = ? WHERE id = ?`,

@@ -506,7 +506,19 @@ describe('trust changes are in the audit log', () => {
 });
 
 describe('sealpost serve with the trust store', () => {
-  it('reports trust in its status and answers DNS CERT queries for the practice certificate', async () => {
+  it('reports trust in its status and answers DNS CERT queries for the practice identity', async () => {
+    // The practice's identity: its certificate is what the DNS responder publishes.
+    const imported = await sealpost(
+      'profile',
+      'import-key',
+      ...p(),
+      '--key',
+      practiceLeaf.keyPath,
+      '--cert',
+      practiceLeaf.certPath,
+    );
+    expect(imported.err).toBe('');
+    expect(imported.code).toBe(0);
     const dnsPort = await freeTcpUdpPort();
     let stop = (_signal: string): void => undefined;
     const captured = io(new Promise((resolve) => (stop = resolve)));
@@ -518,8 +530,6 @@ describe('sealpost serve with the trust store', () => {
         '127.0.0.1:0',
         '--dns-listen',
         `127.0.0.1:${dnsPort}`,
-        '--dns-cert',
-        practiceLeaf.certPath,
         '--dns-mx',
         'mail.clinic.example',
         '--dns-a',

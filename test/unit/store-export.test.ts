@@ -154,7 +154,7 @@ describe('profile export and restore', () => {
       expect(restored.id).toBe(source.id);
       expect(restored.info.createdAt).toBe(source.info.createdAt);
       expect(dump(restored)).toEqual(dump(source));
-      expect(new AuditLog(restored).verify().entries).toBe(2);
+      expect(new AuditLog(restored).verify().entries).toBe(3); // receive, trust-change, key-import
       expect(new TrustStore(restored.db).anchorsFor('clinic.example', 'inbound')).toHaveLength(1);
       // The message is there, listed from the index and readable with the identity's key.
       const mail = new MailStore(restored);

@@ -16,6 +16,7 @@ import { collect } from '../../hisp/agent/types.js';
 import { parseCertificate, type ParsedCertificate } from '../../hisp/certs/certificate.js';
 import { vaultMasterKeySource } from '../../hisp/keys/masterKey.js';
 import { createSilentLogger } from '../../hisp/log/logger.js';
+import { AuditLog } from '../../hisp/store/audit.js';
 import { MailStore, type OpenFn } from '../../hisp/store/mail.js';
 import { EncryptedDatabase } from '../../hisp/store/database.js';
 import { m004 } from '../../hisp/store/migrations/004-mail.js';
@@ -497,6 +498,51 @@ describe('MailStore', () => {
     expect(afterTimeout.state).toBe('timed-out');
     expect(afterTimeout.lateNotifications).toHaveLength(1);
     expect(() => store.recordMdn(id, 'nobody@example.test', 'processed')).toThrow(HispError);
+  });
+
+  it('every disclosure is in the audit log: receive, open, attachment save, send, delete', async () => {
+    const audit = new AuditLog(profile);
+    const before = audit.list().length;
+    const inner = plainMessage({
+      subject: 'Audited',
+      body: 'audited body',
+      messageId: '<audited@securehealthemail.com>',
+      attachments: [{ name: 'a.txt', content: Buffer.from('attachment') }],
+    });
+    const { id } = await store.receive({ raw: direct(inner), envelope }, ryanOpens);
+    await store.open(id, ryanOpens);
+    await readAll(store.attachment(id, 0, ryanOpens));
+    store.delete(id);
+    const sent = store.storeSent({
+      raw: direct(
+        plainMessage({
+          subject: 'Audited out',
+          body: 'x',
+          messageId: '<out-audited@securehealthemail.com>',
+        }),
+      ),
+      inner: plainMessage({
+        subject: 'Audited out',
+        body: 'x',
+        messageId: '<out-audited@securehealthemail.com>',
+      }),
+      envelope: { from: GREG, to: ['carol@example.test'] },
+      enqueue: ['carol@example.test'],
+    });
+    const [queued] = store.queueFor(sent.id);
+    expect(store.markSending(queued?.id ?? -1)).toBe(true);
+    store.markRelayed(queued?.id ?? -1);
+    const entries = audit.list().slice(before);
+    expect(entries.map((entry) => [entry.action, entry.counterpart, entry.messageId])).toEqual([
+      ['receive', GREG, '<audited@securehealthemail.com>'],
+      ['open', GREG, '<audited@securehealthemail.com>'],
+      ['attachment-save', GREG, '<audited@securehealthemail.com>'],
+      ['delete', GREG, '<audited@securehealthemail.com>'],
+      ['send', 'carol@example.test', '<out-audited@securehealthemail.com>'],
+    ]);
+    expect(audit.verify().entries).toBeGreaterThanOrEqual(5);
+    // Never content: no entry carries the subject or the body.
+    expect(JSON.stringify(entries)).not.toMatch(/Audited|audited body|a\.txt/);
   });
 
   it('drafts: save, replace, attachments, list, delete', () => {

@@ -29,6 +29,9 @@ export interface RecipientServiceOptions {
   readonly revocation?: 'soft' | 'hard' | 'off';
   readonly dnsTimeoutMs?: number;
   readonly cache?: DiscoveryCacheOptions;
+  /** Revocation caches (e.g. backed by the profile's database); new in-memory ones if absent. */
+  readonly crlCache?: CrlCache;
+  readonly ocspCache?: OcspCache;
   readonly monitor?: Omit<MonitorOptions, 'onAlert'>;
   /** Called once each time a recipient domain crosses the alert threshold. */
   readonly onAlert?: (alert: CertificateAlert) => void;
@@ -63,8 +66,8 @@ export class RecipientService {
   readonly #now: () => Date;
   readonly #monitor: CertificateEventMonitor;
   readonly #caches = new Map<string, DiscoveryCache>();
-  readonly #crlCache = new CrlCache();
-  readonly #ocspCache = new OcspCache();
+  readonly #crlCache: CrlCache;
+  readonly #ocspCache: OcspCache;
   readonly #aiaCache = new AiaCache();
   readonly #windowMs: number;
   #checks = 0;
@@ -73,6 +76,8 @@ export class RecipientService {
   constructor(options: RecipientServiceOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => new Date());
+    this.#crlCache = options.crlCache ?? new CrlCache();
+    this.#ocspCache = options.ocspCache ?? new OcspCache();
     this.#windowMs = options.monitor?.windowMs ?? 60 * 60 * 1000;
     this.#monitor = new CertificateEventMonitor({
       ...options.monitor,
