@@ -333,6 +333,20 @@ export const ERROR_CODES = {
       'No Direct identity (certificate and private key) of this profile matches. Import one with `sealpost profile import-key`.',
     userFixable: true,
   },
+  UPSTREAM_UNAVAILABLE: {
+    description:
+      'The mail server (IMAP or SMTP relay) could not be reached or broke the connection. Sealpost keeps trying.',
+    userFixable: true,
+  },
+  UPSTREAM_TLS_REQUIRED: {
+    description:
+      "The mail server did not offer an encrypted connection, or its certificate was not trusted, so nothing was sent to it. Check the account's server settings.",
+    userFixable: true,
+  },
+  UPSTREAM_AUTH_FAILED: {
+    description: 'The mail server refused the account name or password.',
+    userFixable: true,
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -12,20 +12,27 @@ import {
 } from '../api/index.js';
 import { findElectronBinary } from '../host/electronBinary.js';
 import { startHeadless, type RunningHisp } from '../host/headless.js';
+import type { RunningDemo } from '../demo/practices.js';
 import { createLogger } from '../log/logger.js';
 import { parseCommandArgs } from './args.js';
 import type { CliIo } from './io.js';
 
-export const DEMO_HELP = `Usage: sealpost demo [--smoke] [--browser] [--data-dir DIR]
+export const DEMO_HELP = `Usage: sealpost demo [--smoke] [--browser] [--data-dir DIR] [--subject TEXT] [--body TEXT]
 
-Start a HISP with a throwaway profile and open the mail UI: the desktop app where an
-Electron binary is installed, otherwise the browser-mode address to open.
+Run two Direct practices on this computer — A (dr.adams@practice-a.test) and B
+(dr.baker@practice-b.test), each with its own profile, Direct certificate under one demo
+trust anchor and inbound SMTP endpoint, and a DNS responder publishing their certificates
+and mail hosts — and have A write to B. Then open the UI: the desktop app where an Electron
+binary is installed, otherwise the browser-mode address to open.
 
 Options:
-  --smoke          start, check through the API contract that the UI's HISP answers
-                   and that the UI is served, then exit (0 when all is well)
+  --smoke          headless: A sends one message to B; exit 0 only when B holds it
+                   decrypted and trusted and A has B's processed MDN (and the UI is served
+                   and its HISP answers through the API contract)
+  --subject TEXT   the message's subject (default "Sealpost demo")
+  --body TEXT      the message's body
   --browser        use browser mode even where Electron is installed
-  --data-dir DIR   keep the profile in DIR instead of a throwaway directory
+  --data-dir DIR   keep both profiles in DIR instead of a throwaway directory
   -h, --help       show this help
 `;
 
@@ -34,6 +41,8 @@ export async function demoCommand(args: readonly string[], io: CliIo): Promise<n
     smoke: { type: 'boolean' },
     browser: { type: 'boolean' },
     'data-dir': { type: 'string' },
+    subject: { type: 'string' },
+    body: { type: 'string' },
   });
   const keep = values['data-dir'] !== undefined;
   const profileDir = keep
@@ -41,7 +50,7 @@ export async function demoCommand(args: readonly string[], io: CliIo): Promise<n
     : await mkdtemp(join(tmpdir(), 'sealpost-demo-'));
   await mkdir(profileDir, { recursive: true, mode: 0o700 });
   const logger = createLogger({
-    level: values.smoke ? 'warn' : 'info',
+    level: values.smoke ? 'error' : 'info',
     sink: (line) => io.stderr(`${line}\n`),
     bindings: { process: 'sealpost-demo' },
   });
@@ -52,6 +61,15 @@ export async function demoCommand(args: readonly string[], io: CliIo): Promise<n
     if (!values.smoke && !values.browser && electron.found) {
       io.stdout('Starting the Sealpost desktop app…\n');
       return await runElectron(electron.path, io, profileDir);
+    }
+    const { startDemoPractices } = await import('../demo/practices.js');
+    const demo = await startDemoPractices(join(profileDir, 'practices'), logger);
+    try {
+      const exchanged = await exchange(demo, values.subject, values.body, io);
+      if (values.smoke && exchanged !== 0) return exchanged;
+    } catch (error) {
+      await demo.stop();
+      throw error;
     }
     const running = await startHeadless({
       mode: 'demo',
@@ -64,6 +82,9 @@ export async function demoCommand(args: readonly string[], io: CliIo): Promise<n
     });
     try {
       if (values.smoke) return await smoke(running, io);
+      io.stdout(
+        `Practices: ${demo.practices.map((p) => `${p.spec.address} (SMTP 127.0.0.1:${p.smtp.port})`).join(', ')}; DNS 127.0.0.1:${demo.dns.port}.\n`,
+      );
       if (!values.browser && !electron.found) io.stdout(`Browser mode: ${electron.reason}.\n`);
       io.stdout(
         `Sealpost demo is running. Open this address in Chromium, Chrome, Edge or Firefox:\n\n  ${running.bridge.uiAddress}\n\n` +
@@ -73,11 +94,71 @@ export async function demoCommand(args: readonly string[], io: CliIo): Promise<n
       return 0;
     } finally {
       await running.stop();
+      await demo.stop();
     }
   } finally {
     if (!keep) await rm(profileDir, { recursive: true, force: true });
   }
 }
+
+/**
+ * A writes to B; waits until B holds the message decrypted and trusted and A has B's
+ * processed MDN. Returns 0, or 3 with what did not happen.
+ */
+async function exchange(
+  demo: RunningDemo,
+  subject: string | undefined,
+  body: string | undefined,
+  io: CliIo,
+): Promise<number> {
+  const [a, b] = demo.practices;
+  const title = subject ?? 'Sealpost demo';
+  const sent = await a.agent.send({
+    from: a.spec.address,
+    to: [b.spec.address],
+    subject: title,
+    text: body ?? 'Hello from Practice A. This message was signed and encrypted for Direct.',
+  });
+  if (sent.id === undefined) {
+    const why = sent.recipients.map((r) => `${r.address}: ${r.check.state}`).join('; ');
+    io.stderr(`smoke: A could not send to B (${why})\n`);
+    return 3;
+  }
+  io.stdout(`A (${a.spec.address}) sent "${title}" to ${b.spec.address}, signed and encrypted.\n`);
+  const deadline = Date.now() + DEMO_TIMEOUT_MS;
+  let received: { id: number; trusted: boolean } | undefined;
+  let processed = false;
+  while (Date.now() < deadline && (received === undefined || !processed)) {
+    received ??= b.store.list('inbox').find((row) => row.subject === title);
+    processed = a.store
+      .mdnFor(sent.id)
+      .some((row) => row.state === 'processed' || row.state === 'dispatched');
+    if (received === undefined || !processed) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (received === undefined) {
+    io.stderr(`smoke: B did not receive the message within ${DEMO_TIMEOUT_MS / 1000} s\n`);
+    return 3;
+  }
+  const opened = await b.store.open(received.id, b.agent.opener(b.spec.domain));
+  if (!opened.decrypted || !opened.verification.trusted) {
+    io.stderr(
+      `smoke: B holds the message but it is not ${opened.decrypted ? 'trusted' : 'decrypted'}: ${opened.verification.reasons.map((r) => r.code).join(', ')}\n`,
+    );
+    return 3;
+  }
+  io.stdout(
+    `B (${b.spec.address}) holds it decrypted and trusted (signer ${opened.verification.signer ?? '?'}).\n`,
+  );
+  if (!processed) {
+    io.stderr(`smoke: A has no processed MDN from B within ${DEMO_TIMEOUT_MS / 1000} s\n`);
+    return 3;
+  }
+  const states = a.store.mdnFor(sent.id).map((row) => `${row.recipient} ${row.state}`);
+  io.stdout(`A has B's delivery notification: ${states.join(', ')}.\n`);
+  return 0;
+}
+
+const DEMO_TIMEOUT_MS = 30_000;
 
 /** Checks what the UI relies on, the way the UI does it: page, WebSocket, contract. */
 async function smoke(running: RunningHisp, io: CliIo): Promise<number> {

@@ -690,6 +690,13 @@ export class MailStore {
     return { row, ciphertext };
   }
 
+  /** The sent message with this Message-ID (what a delivery notification refers to). */
+  findSentByMessageId(messageId: string): number | undefined {
+    const id = messageId.trim();
+    if (id === '') return undefined;
+    return this.#read((db) => this.#byMessageId(db, 'out', id.startsWith('<') ? id : `<${id}>`));
+  }
+
   /** The stored bytes, exactly as they arrived or were sent. @throws MESSAGE_NOT_FOUND */
   ciphertext(id: number): Buffer {
     return this.#row(id).ciphertext;

@@ -10,6 +10,7 @@ import { m002 } from './migrations/002-audit.js';
 import { m003 } from './migrations/003-identities.js';
 import { m004 } from './migrations/004-mail.js';
 import { m005 } from './migrations/005-cert-cache.js';
+import { m006 } from './migrations/006-upstream.js';
 
 export interface Migration {
   readonly version: number;
@@ -17,4 +18,4 @@ export interface Migration {
   readonly up: (db: Database.Database) => void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006];

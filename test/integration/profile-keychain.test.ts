@@ -52,7 +52,7 @@ async function allFilesUnder(dir: string): Promise<string[]> {
   return out;
 }
 
-describe('a profile whose key is in the system keychain', () => {
+describe('risk-22 a profile whose key is in the system keychain', () => {
   it('init stores the key in the keychain only; the profile opens with it', async () => {
     const dir = join(tmp.path, 'desk');
     const init = await sealpost(['profile', 'init', '--profile', dir]);

@@ -84,6 +84,9 @@ describe('error-code registry', () => {
       EXPORT_MALFORMED: true,
       MESSAGE_NOT_FOUND: true,
       IDENTITY_NOT_FOUND: true,
+      UPSTREAM_UNAVAILABLE: true,
+      UPSTREAM_TLS_REQUIRED: true,
+      UPSTREAM_AUTH_FAILED: true,
     });
   });
 

@@ -61,7 +61,7 @@ async function codeOf(work: () => unknown): Promise<string | undefined> {
   return undefined;
 }
 
-describe('profile session: lock and unlock', () => {
+describe('risk-18 profile session: lock, unlock, idle auto-lock', () => {
   it('unlock opens the database; lock closes it, and everything on it says PROFILE_LOCKED', async () => {
     const { session: s, changes } = session();
     expect(s.locked).toBe(true);

@@ -31,7 +31,7 @@ afterAll(async () => {
 const clock = () => now;
 const dateClock = () => new Date(now);
 
-describe('certificate cache in the profile database (migration 5)', () => {
+describe('risk-12 certificate cache in the profile database (migration 5)', () => {
   it('a CRL kept by one run is there for the next, until its nextUpdate', async () => {
     const der = await pki.crl(ca, { nextUpdate: new Date(now + DAY) });
     const url = 'http://crl.example/ca.crl';

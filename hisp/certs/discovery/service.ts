@@ -12,6 +12,7 @@ import { HispError, type ErrorCode, type Reason } from '../../api/errors.js';
 import type { Logger } from '../../log/logger.js';
 import { AiaCache } from '../aia.js';
 import { CrlCache } from '../crl.js';
+import { ExpiringMap } from '../expiring.js';
 import type { Fetcher } from '../fetch.js';
 import { OcspCache } from '../ocsp.js';
 import type { ParsedCertificate } from '../certificate.js';
@@ -70,6 +71,8 @@ export class RecipientService {
   readonly #ocspCache: OcspCache;
   readonly #aiaCache = new AiaCache();
   readonly #windowMs: number;
+  /** The certificates last found usable, by fingerprint: what sending encrypts to. */
+  readonly #found = new ExpiringMap<Buffer>(4096, () => this.#now().getTime());
   #checks = 0;
   #lastAlert: CertificateAlert | undefined;
 
@@ -136,6 +139,11 @@ export class RecipientService {
     return results;
   }
 
+  /** A certificate found usable by a recent check (kept for an hour), as DER. */
+  certificateDer(fingerprintSha256: string): Buffer | undefined {
+    return this.#found.get(fingerprintSha256);
+  }
+
   /** Counts for the status: lookups so far and the last alert within the window. */
   summary(): { checks: number; alert: CertificateAlert | undefined } {
     const alert = this.#lastAlert;
@@ -185,6 +193,13 @@ export class RecipientService {
             aiaCache: this.#aiaCache,
           }),
     });
+    for (const selected of result.selected) {
+      this.#found.set(
+        selected.cert.fingerprintSha256,
+        selected.cert.der,
+        this.#now().getTime() + 60 * 60 * 1000,
+      );
+    }
     return {
       address,
       state: stateOf(result),

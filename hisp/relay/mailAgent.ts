@@ -1,0 +1,319 @@
+/**
+ * The HISP's mail agent: what happens to a message between the mail window and the wire.
+ *
+ * Send: the sender's identity signs, each recipient's certificate is found by discovery with
+ * the sending domain's outbound anchors (a recipient without a usable certificate is refused
+ * on its own and nothing is sent to it), the message is signed and encrypted once for all
+ * usable recipients and the sender, stored as those bytes, queued per recipient and tracked
+ * for delivery notifications. Nothing leaves unencrypted (risk-15): this is the only way in.
+ *
+ * Receive: decrypted and verified with the profile's identities and the local domain's
+ * inbound anchors, stored as it arrived (untrusted ones in 'untrusted'), a delivery
+ * notification recorded if it is one, and a `processed` MDN sent back once trust passes
+ * (never for an MDN or DSN) — `dispatched` too when the sender asked for it, since storing
+ * in the mailbox is the final delivery here.
+ */
+import { randomBytes } from 'node:crypto';
+import type { RecipientCheck } from '../api/contract.js';
+import { HispError } from '../api/errors.js';
+import { decryptAndVerify } from '../agent/inbound.js';
+import { headerValue, parseMime } from '../agent/mime/index.js';
+import { signAndEncrypt } from '../agent/outbound.js';
+import { collect } from '../agent/types.js';
+import type { ParsedCertificate } from '../certs/certificate.js';
+import type { IdentityStore } from '../keys/identities.js';
+import type { Logger } from '../log/logger.js';
+import type { MailStore, OpenFn } from '../store/mail.js';
+import { buildMdn, parseNotification, requestHeaders, shouldSendMdn } from './mdn.js';
+import type { SmtpDecision, SmtpEnvelope } from './smtpServer.js';
+
+export interface MailAgentOptions {
+  readonly store: MailStore;
+  readonly identities: IdentityStore;
+  /** The inbound anchors of a local domain (trust store). */
+  readonly inboundAnchors: (localDomain: string) => readonly ParsedCertificate[];
+  /** Find usable certificates for recipients (RecipientService.check). */
+  readonly findCertificates: (
+    from: string,
+    addresses: readonly string[],
+  ) => Promise<readonly RecipientCheck[]>;
+  /** Certificates by fingerprint from the last check (RecipientService keeps DER). */
+  readonly certificateDer: (fingerprintSha256: string) => Buffer | undefined;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+  /** Legacy trust domains (the reference implementation's SHA-1 test CA). */
+  readonly allowSha1CertificateSignatures?: boolean;
+  /** Revocation checking of senders (default soft: unknown status is reported, not fatal). */
+  readonly revocation?: 'soft' | 'hard' | 'off';
+}
+
+export interface ComposeInput {
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly cc?: readonly string[];
+  readonly subject: string;
+  readonly text: string;
+}
+
+export interface SendResult {
+  readonly id: number | undefined;
+  readonly messageId: string | undefined;
+  readonly recipients: readonly {
+    readonly address: string;
+    readonly state: 'queued' | 'refused';
+    readonly check: RecipientCheck;
+  }[];
+}
+
+const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+
+function headerLine(name: string, value: string): string {
+  if (/[\r\n]/.test(value)) throw new HispError('BAD_REQUEST', `The ${name} must be one line.`);
+  return `${name}: ${value}\r\n`;
+}
+
+function encodeSubject(subject: string): string {
+  return /^[\x20-\x7e]*$/.test(subject)
+    ? subject
+    : `=?UTF-8?B?${Buffer.from(subject, 'utf8').toString('base64')}?=`;
+}
+
+export class MailAgent {
+  readonly #options: MailAgentOptions;
+  readonly #now: () => Date;
+  readonly #logger: Logger;
+
+  constructor(options: MailAgentOptions) {
+    this.#options = options;
+    this.#now = options.now ?? (() => new Date());
+    this.#logger = options.logger.child({ component: 'mail-agent' });
+  }
+
+  /** Compose, sign, encrypt, store and queue a message (see the module comment). */
+  async send(input: ComposeInput): Promise<SendResult> {
+    const recipients = [...new Set([...input.to, ...(input.cc ?? [])].map((a) => a.trim()))];
+    if (recipients.length === 0)
+      throw new HispError('BAD_REQUEST', 'The message has no recipient.');
+    const messageId = `<${randomBytes(12).toString('hex')}@${domainOf(input.from)}>`;
+    const inner = Buffer.from(
+      headerLine('From', input.from) +
+        headerLine('To', input.to.join(', ')) +
+        (input.cc !== undefined && input.cc.length > 0
+          ? headerLine('Cc', input.cc.join(', '))
+          : '') +
+        headerLine('Subject', encodeSubject(input.subject)) +
+        headerLine('Date', this.#now().toUTCString().replace('GMT', '+0000')) +
+        headerLine('Message-ID', messageId) +
+        requestHeaders(input.from)
+          .map((header) => headerLine(header.name, header.value))
+          .join('') +
+        'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n' +
+        'Content-Transfer-Encoding: base64\r\n\r\n' +
+        (
+          Buffer.from(input.text, 'utf8')
+            .toString('base64')
+            .match(/.{1,76}/g) ?? []
+        ).join('\r\n') +
+        '\r\n',
+      'utf8',
+    );
+    return this.#sendInner(input.from, recipients, inner, messageId, true);
+  }
+
+  async #sendInner(
+    from: string,
+    recipients: readonly string[],
+    inner: Buffer,
+    messageId: string,
+    trackMdn: boolean,
+  ): Promise<SendResult> {
+    const [identity] = this.#options.identities.forAddress(from);
+    if (identity === undefined) {
+      throw new HispError('IDENTITY_NOT_FOUND', `This profile has no identity for ${from}.`);
+    }
+    const checks = await this.#options.findCertificates(from, recipients);
+    const usable: string[] = [];
+    const certs: Buffer[] = [];
+    for (const check of checks) {
+      const der =
+        check.state === 'found'
+          ? check.certificates
+              .map((cert) => this.#options.certificateDer(cert.fingerprintSha256))
+              .find((value) => value !== undefined)
+          : undefined;
+      if (der === undefined) continue;
+      usable.push(check.address);
+      certs.push(der);
+    }
+    const result = (id: number | undefined): SendResult => ({
+      id,
+      messageId: id === undefined ? undefined : messageId,
+      recipients: checks.map((check) => ({
+        address: check.address,
+        state: usable.includes(check.address) ? 'queued' : 'refused',
+        check,
+      })),
+    });
+    if (usable.length === 0) {
+      this.#logger.warn('nothing sent: no recipient has a usable certificate', {
+        recipients: recipients.length,
+      });
+      return result(undefined);
+    }
+    const key = await this.#options.identities.privateKey(identity.fingerprintSha256);
+    const raw = collect(
+      signAndEncrypt(
+        inner,
+        {
+          certDer: identity.cert.der,
+          chainDer: identity.chain.map((cert) => cert.der),
+          key,
+        },
+        certs,
+        {
+          now: this.#now(),
+          ...(this.#options.allowSha1CertificateSignatures === true
+            ? { allowSha1CertificateSignatures: true }
+            : {}),
+        },
+      ).message,
+    );
+    const { id } = this.#options.store.storeSent({
+      raw,
+      inner,
+      envelope: { from, to: usable },
+      enqueue: usable,
+    });
+    if (trackMdn) this.#options.store.trackMdn(id, usable, true);
+    this.#logger.info('message queued', {
+      id,
+      recipients: usable.length,
+      refused: checks.length - usable.length,
+    });
+    return result(id);
+  }
+
+  /** Decrypt and verify with this profile's identities and the recipient domain's anchors. */
+  opener(localDomain: string): OpenFn {
+    return async (raw, hints) => {
+      const keys = await Promise.all(
+        this.#options.identities.list().map(async (identity) => ({
+          certDer: identity.cert.der,
+          key: await this.#options.identities.privateKey(identity.fingerprintSha256),
+        })),
+      );
+      const result = await decryptAndVerify(raw, {
+        keys,
+        anchors: this.#options.inboundAnchors(localDomain),
+        revocation: this.#options.revocation ?? 'soft',
+        logger: this.#logger,
+        consumeInput: hints?.owned === true,
+        at: this.#now(),
+        ...(this.#options.allowSha1CertificateSignatures === true
+          ? { allowSha1CertificateSignatures: true }
+          : {}),
+      });
+      return {
+        inner: result.inner,
+        verification: {
+          trusted: result.trusted,
+          ...(result.signer?.address === undefined ? {} : { signer: result.signer.address }),
+          reasons: result.reasons,
+        },
+      };
+    };
+  }
+
+  /**
+   * A message arrived (inbound SMTP or the upstream mailbox): store it; record it if it is a
+   * delivery notification; answer with MDNs once trust passes.
+   */
+  async receive(raw: Buffer, envelope: SmtpEnvelope): Promise<SmtpDecision> {
+    const localDomain = domainOf(envelope.to[0] ?? '');
+    const store = this.#options.store;
+    let inner: Buffer | undefined;
+    const open = this.opener(localDomain);
+    const { id, duplicate } = await store.receive(
+      { raw, envelope: { from: envelope.from, to: [...envelope.to] } },
+      async (bytes, hints) => {
+        const opened = await open(bytes, hints);
+        if (opened.verification.trusted && opened.inner !== undefined)
+          inner = Buffer.from(opened.inner);
+        return opened;
+      },
+    );
+    if (duplicate) return { accepted: true };
+    if (inner === undefined) {
+      // Stored in 'untrusted' (nothing is lost); no notification goes back for it.
+      this.#logger.info('untrusted message kept, no MDN', { id });
+      return { accepted: true };
+    }
+    try {
+      await this.#afterTrusted(inner, envelope);
+    } finally {
+      inner.fill(0);
+    }
+    return { accepted: true };
+  }
+
+  async #afterTrusted(inner: Buffer, envelope: SmtpEnvelope): Promise<void> {
+    const notification = parseNotification(inner);
+    if (notification.kind === 'mdn' || notification.kind === 'dsn') {
+      this.#recordNotification(notification);
+      return;
+    }
+    const parsed = parseMime(inner);
+    const headers = parsed.headers;
+    const wants = shouldSendMdn(headers, headerValue(parsed, 'content-type') ?? '');
+    if (!wants.processed) return;
+    const originalId = headerValue(parsed, 'message-id')?.trim() ?? '';
+    const sender = envelope.from;
+    const recipient = envelope.to[0] ?? '';
+    for (const disposition of wants.dispatched
+      ? (['processed', 'dispatched'] as const)
+      : (['processed'] as const)) {
+      const mdnId = `<${randomBytes(12).toString('hex')}@${domainOf(recipient)}>`;
+      const mdn = buildMdn({
+        original: {
+          messageId: originalId,
+          from: sender,
+          to: recipient,
+          headers,
+        },
+        disposition,
+        finalDestinationDelivery: disposition === 'dispatched',
+        now: this.#now(),
+        messageId: mdnId,
+      });
+      const sent = await this.#sendInner(recipient, [sender], mdn, mdnId, false);
+      this.#logger.info('delivery notification queued', {
+        disposition,
+        queued: sent.recipients.filter((r) => r.state === 'queued').length,
+      });
+    }
+  }
+
+  #recordNotification(notification: ReturnType<typeof parseNotification>): void {
+    const store = this.#options.store;
+    if (notification.kind === 'mdn') {
+      const kind =
+        notification.disposition === 'processed' || notification.disposition === 'dispatched'
+          ? notification.disposition
+          : notification.disposition === 'failed'
+            ? 'failed'
+            : undefined;
+      const original = store.findSentByMessageId(notification.originalMessageId);
+      if (kind === undefined || original === undefined) return;
+      store.recordMdn(original, notification.finalRecipient, kind);
+      return;
+    }
+    if (notification.kind === 'dsn' && notification.originalMessageId !== undefined) {
+      const original = store.findSentByMessageId(notification.originalMessageId);
+      if (original === undefined) return;
+      for (const recipient of notification.recipients) {
+        if (recipient.action === 'failed')
+          store.recordMdn(original, recipient.finalRecipient, 'failed');
+      }
+    }
+  }
+}
