@@ -7,18 +7,15 @@
  * that offers no TLS. Also migration 6 (upstream state tables).
  */
 import { spawn } from 'node:child_process';
-import { createPrivateKey, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HispError } from '../../hisp/api/errors.js';
-import { decryptAndVerify } from '../../hisp/agent/inbound.js';
 import { signAndEncrypt } from '../../hisp/agent/outbound.js';
 import { collect } from '../../hisp/agent/types.js';
-import { parseCertificate } from '../../hisp/certs/certificate.js';
 import { vaultMasterKeySource } from '../../hisp/keys/masterKey.js';
 import { createLogger, createSilentLogger, type Logger } from '../../hisp/log/logger.js';
 import {
@@ -29,6 +26,7 @@ import {
   type ImapPullOptions,
 } from '../../hisp/relay/imapPull.js';
 import { EncryptedDatabase } from '../../hisp/store/database.js';
+import { GREG, greg, RI_AT, riOpener, RYAN, ryan } from '../unit/interop-identities.js';
 import { MailStore, type OpenFn } from '../../hisp/store/mail.js';
 import { m006 } from '../../hisp/store/migrations/006-upstream.js';
 import { MIGRATIONS } from '../../hisp/store/migrations.js';
@@ -39,31 +37,10 @@ import { waitUntil } from '../services/proc.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const RI = resolve(ROOT, '..', 'shared', 'interop', 'java-ri');
-const der = (name: string) => readFileSync(join(RI, name));
-const key = (name: string) => createPrivateKey({ key: der(name), format: 'der', type: 'pkcs8' });
-const at = new Date('2026-11-01T00:00:00Z');
-const GREG = 'gm2552@securehealthemail.com';
-const RYAN = 'ryan@securehealthemail.com';
-const greg = { certDer: der('gm2552.der'), chainDer: [], key: key('gm2552Key.der') };
-const ryan = { certDer: der('ryan.der'), key: key('ryanKey.der') };
-const anchor = parseCertificate(der('secureHealthEmailCACert.der'));
+const at = RI_AT;
 const PASSPHRASE = 'imap pull tests';
 
-const ryanOpens: OpenFn = async (raw, hints) => {
-  const r = await decryptAndVerify(raw, {
-    consumeInput: hints?.owned === true,
-    keys: [ryan],
-    anchors: [anchor],
-    at,
-    revocation: 'off',
-    allowSha1CertificateSignatures: true,
-    logger: createSilentLogger(),
-  });
-  return {
-    inner: r.inner,
-    verification: { trusted: r.trusted, signer: r.signer?.address, reasons: r.reasons },
-  };
-};
+const ryanOpens: OpenFn = riOpener([ryan]);
 
 function plain(subject: string, padding = 0): Buffer {
   return Buffer.from(

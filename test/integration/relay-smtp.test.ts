@@ -12,58 +12,29 @@
  * node:dns Resolver is pointed at it; MX records carry no port, so the target's `port` is
  * the test server's.
  */
-import { createPrivateKey, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { decryptAndVerify } from '../../hisp/agent/inbound.js';
 import { signAndEncrypt } from '../../hisp/agent/outbound.js';
 import { collect } from '../../hisp/agent/types.js';
-import { parseCertificate } from '../../hisp/certs/certificate.js';
 import { vaultMasterKeySource } from '../../hisp/keys/masterKey.js';
-import { createSilentLogger } from '../../hisp/log/logger.js';
 import { deliver, type RelayTarget } from '../../hisp/relay/smtpClient.js';
 import { RelayWorker, type RelayWorkerOptions } from '../../hisp/relay/relayWorker.js';
 import type { OpenFn, VerificationReason } from '../../hisp/store/mail.js';
+import { GREG, greg, riOpener, RYAN, ryan } from '../unit/interop-identities.js';
 import { MailStore } from '../../hisp/store/mail.js';
 import { initProfile, VAULT_FILE, type Profile } from '../../hisp/store/profile.js';
 import { createSelfSignedServerCert, startKnot, type KnotHandle } from '../services/index.js';
 import type { CertFiles } from '../services/certs.js';
 
-const ri = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'interop', 'java-ri');
-const der = (name: string) => readFileSync(join(ri, name));
-const key = (name: string) => createPrivateKey({ key: der(name), format: 'der', type: 'pkcs8' });
 const signedAt = new Date('2026-11-01T00:00:00Z');
-const GREG = 'gm2552@securehealthemail.com';
-const RYAN = 'ryan@securehealthemail.com';
 const OTHER = 'other@securehealthemail.com';
-const greg = { certDer: der('gm2552.der'), chainDer: [], key: key('gm2552Key.der') };
-const ryanCert = der('ryan.der');
-const ryan = { certDer: ryanCert, key: key('ryanKey.der') };
-const anchor = parseCertificate(der('secureHealthEmailCACert.der'));
-const ryanOpens: OpenFn = async (raw, hints) => {
-  const result = await decryptAndVerify(raw, {
-    consumeInput: hints?.owned === true,
-    keys: [ryan],
-    anchors: [anchor],
-    at: signedAt,
-    revocation: 'off',
-    allowSha1CertificateSignatures: true,
-    logger: createSilentLogger(),
-  });
-  return {
-    inner: result.inner,
-    verification: {
-      trusted: result.trusted,
-      signer: result.signer?.address,
-      reasons: result.reasons,
-    },
-  };
-};
+const ryanCert = ryan.certDer;
+const ryanOpens: OpenFn = riOpener([ryan], { at: signedAt });
 const USER = 'relay-user';
 const PASS = 'relay-pass-123';
 

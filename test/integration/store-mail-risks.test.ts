@@ -13,55 +13,29 @@
  * shown to find each form in the plaintext, so it can fail. Once small, once with a 50 MB
  * attachment (time and peak RSS printed).
  */
-import { createPrivateKey, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { decryptAndVerify, type InboundKey } from '../../hisp/agent/inbound.js';
+import { type InboundKey } from '../../hisp/agent/inbound.js';
 import { signAndEncrypt } from '../../hisp/agent/outbound.js';
 import { collect } from '../../hisp/agent/types.js';
-import { parseCertificate } from '../../hisp/certs/certificate.js';
 import { vaultMasterKeySource } from '../../hisp/keys/masterKey.js';
 import { createLogger } from '../../hisp/log/logger.js';
+import { GREG, greg, RI_AT, riAnchor, riOpener, RYAN, ryan } from '../unit/interop-identities.js';
 import { MailStore, type OpenFn } from '../../hisp/store/mail.js';
 import { initProfile, VAULT_FILE, type Profile } from '../../hisp/store/profile.js';
 
-const ri = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'interop', 'java-ri');
-const der = (name: string) => readFileSync(join(ri, name));
-const key = (name: string) => createPrivateKey({ key: der(name), format: 'der', type: 'pkcs8' });
-const at = new Date('2026-11-01T00:00:00Z');
-const GREG = 'gm2552@securehealthemail.com';
-const RYAN = 'ryan@securehealthemail.com';
-const greg = { certDer: der('gm2552.der'), chainDer: [], key: key('gm2552Key.der') };
-const ryan = { certDer: der('ryan.der'), key: key('ryanKey.der') };
-const anchor = parseCertificate(der('secureHealthEmailCACert.der'));
+const at = RI_AT;
+const anchor = riAnchor;
 
 const logLines: string[] = [];
 const logger = createLogger({ level: 'debug', sink: (line) => logLines.push(line) });
 
 function opener(keys: readonly InboundKey[]): OpenFn {
-  return async (raw, hints) => {
-    const result = await decryptAndVerify(raw, {
-      consumeInput: hints?.owned === true,
-      keys,
-      anchors: [anchor],
-      at,
-      revocation: 'off',
-      allowSha1CertificateSignatures: true,
-      logger,
-    });
-    return {
-      inner: result.inner,
-      verification: {
-        trusted: result.trusted,
-        signer: result.signer?.address,
-        reasons: result.reasons,
-      },
-    };
-  };
+  return riOpener(keys, { anchors: [anchor], at, logger });
 }
 
 /** The marker in every form it could take on disk. */

@@ -11,44 +11,14 @@ import { EncryptedDatabase } from '../../hisp/store/database.js';
 import { exportProfile, readExport, restoreProfile } from '../../hisp/store/export.js';
 import { MIGRATIONS } from '../../hisp/store/migrations.js';
 import { initProfile, Profile, VAULT_FILE, type ProfileInfo } from '../../hisp/store/profile.js';
-import { createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { decryptAndVerify } from '../../hisp/agent/inbound.js';
-import { signAndEncrypt } from '../../hisp/agent/outbound.js';
-import { collect } from '../../hisp/agent/types.js';
-import { parseCertificate } from '../../hisp/certs/certificate.js';
-import { createSilentLogger } from '../../hisp/log/logger.js';
-import { MailStore, type OpenFn } from '../../hisp/store/mail.js';
-import { INTEROP_DIR, TestPki } from './certs-fixtures.js';
+import { MailStore } from '../../hisp/store/mail.js';
+import { TestPki } from './certs-fixtures.js';
+import { riDirect, riOpener, ryan } from './interop-identities.js';
 
 const MARKER = 'MARKER-EXPORT-4f1d9a';
 
 // A Direct message from the reference implementation's test identities, opened with ryan's key.
-const ri = (name: string) => readFileSync(join(INTEROP_DIR, 'java-ri', name));
-const at = new Date('2026-11-01T00:00:00Z');
-const greg = {
-  certDer: ri('gm2552.der'),
-  chainDer: [],
-  key: createPrivateKey({ key: ri('gm2552Key.der'), format: 'der', type: 'pkcs8' }),
-};
-const ryan = {
-  certDer: ri('ryan.der'),
-  key: createPrivateKey({ key: ri('ryanKey.der'), format: 'der', type: 'pkcs8' }),
-};
-const ryanOpens: OpenFn = async (raw) => {
-  const result = await decryptAndVerify(raw, {
-    keys: [ryan],
-    anchors: [parseCertificate(ri('secureHealthEmailCACert.der'))],
-    at,
-    revocation: 'off',
-    allowSha1CertificateSignatures: true,
-    logger: createSilentLogger(),
-  });
-  return {
-    inner: result.inner,
-    verification: { trusted: result.trusted, reasons: result.reasons },
-  };
-};
+const ryanOpens = riOpener([ryan]);
 const inner = Buffer.from(
   'From: gm2552@securehealthemail.com\r\nTo: ryan@securehealthemail.com\r\n' +
     `Subject: ${MARKER} lab results\r\nMessage-ID: <export-test@securehealthemail.com>\r\n` +
@@ -108,10 +78,7 @@ beforeAll(async () => {
       .prepare('INSERT INTO settings (key, value) VALUES (?, ?)')
       .run('note', JSON.stringify(MARKER)),
   );
-  const raw = collect(
-    signAndEncrypt(inner, greg, [ryan.certDer], { now: at, allowSha1CertificateSignatures: true })
-      .message,
-  );
+  const raw = riDirect(inner);
   await new MailStore(source).receive(
     { raw, envelope: { from: 'gm2552@securehealthemail.com', to: ['ryan@securehealthemail.com'] } },
     ryanOpens,

@@ -2,57 +2,31 @@
  * hisp/store/mail.ts and migration 4 on a real (vault) profile database: Direct messages made
  * by the outbound agent from the java-ri interop identities, opened with the inbound agent.
  */
-import { createPrivateKey, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HispError } from '../../hisp/api/errors.js';
-import { decryptAndVerify, type InboundKey } from '../../hisp/agent/inbound.js';
+import { type InboundKey } from '../../hisp/agent/inbound.js';
 import { signAndEncrypt } from '../../hisp/agent/outbound.js';
 import { collect } from '../../hisp/agent/types.js';
-import { parseCertificate, type ParsedCertificate } from '../../hisp/certs/certificate.js';
+import { type ParsedCertificate } from '../../hisp/certs/certificate.js';
 import { vaultMasterKeySource } from '../../hisp/keys/masterKey.js';
-import { createSilentLogger } from '../../hisp/log/logger.js';
 import { AuditLog } from '../../hisp/store/audit.js';
+import { GREG, greg, RI_AT, riAnchor, riOpener, RYAN, ryan } from './interop-identities.js';
 import { MailStore, type OpenFn } from '../../hisp/store/mail.js';
 import { EncryptedDatabase } from '../../hisp/store/database.js';
 import { m004 } from '../../hisp/store/migrations/004-mail.js';
 import { MIGRATIONS } from '../../hisp/store/migrations.js';
 import { initProfile, VAULT_FILE, type Profile } from '../../hisp/store/profile.js';
 
-const ri = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'interop', 'java-ri');
-const der = (name: string) => readFileSync(join(ri, name));
-const key = (name: string) => createPrivateKey({ key: der(name), format: 'der', type: 'pkcs8' });
-const at = new Date('2026-11-01T00:00:00Z');
-const GREG = 'gm2552@securehealthemail.com';
-const RYAN = 'ryan@securehealthemail.com';
-const greg = { certDer: der('gm2552.der'), chainDer: [], key: key('gm2552Key.der') };
-const ryan = { certDer: der('ryan.der'), key: key('ryanKey.der') };
-const anchor = parseCertificate(der('secureHealthEmailCACert.der'));
+const at = RI_AT;
+const anchor = riAnchor;
 
 function opener(keys: readonly InboundKey[], anchors: readonly ParsedCertificate[]): OpenFn {
-  return async (raw, hints) => {
-    const result = await decryptAndVerify(raw, {
-      consumeInput: hints?.owned === true,
-      keys,
-      anchors,
-      at,
-      revocation: 'off',
-      allowSha1CertificateSignatures: true,
-      logger: createSilentLogger(),
-    });
-    return {
-      inner: result.inner,
-      verification: {
-        trusted: result.trusted,
-        signer: result.signer?.address,
-        reasons: result.reasons,
-      },
-    };
-  };
+  return riOpener(keys, { anchors, at });
 }
 const ryanOpens = opener([ryan], [anchor]);
 const gregOpens = opener([greg], [anchor]);
