@@ -134,6 +134,31 @@ export const calls = {
     }),
     result: z.strictObject({ recipients: z.array(RecipientCheckSchema).max(100) }),
   },
+  sendMessage: {
+    description:
+      "Compose a plain-text message and send it: signed with the sender's identity, encrypted for each recipient whose certificate discovery finds (the others are refused on their own, with the reason), stored and queued for relay. The result says per recipient what happened.",
+    params: z.strictObject({
+      from: AddressSchema,
+      to: z.array(AddressSchema).min(1).max(100),
+      cc: z.array(AddressSchema).max(100).optional(),
+      subject: z.string().max(998),
+      text: z.string().max(10 * 1024 * 1024),
+    }),
+    result: z.strictObject({
+      /** The stored message (absent when nothing could be sent). */
+      id: z.number().int().positive().optional(),
+      messageId: z.string().max(998).optional(),
+      recipients: z
+        .array(
+          z.strictObject({
+            address: AddressSchema,
+            state: z.enum(['queued', 'refused']),
+            check: RecipientCheckSchema,
+          }),
+        )
+        .max(200),
+    }),
+  },
 } as const satisfies Record<string, CallSpec>;
 
 export const events = {

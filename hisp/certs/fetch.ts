@@ -8,7 +8,9 @@
  * grows past `maxBytes` — while it is arriving, not after it was buffered. Errors name the
  * URL's host only (never the path or query, which may carry tokens).
  */
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import type { IncomingMessage, request as httpRequestType } from 'node:http';
+import { BlockList, isIP } from 'node:net';
 
 import { AGENT_LIMITS } from '../agent/limits.js';
 import { HispError } from '../api/errors.js';
@@ -48,6 +50,60 @@ export interface HttpFetcherOptions {
    * to keep the public ones). Default: Node's normal CA store.
    */
   readonly ca?: readonly (string | Buffer)[];
+  /**
+   * Refuse URLs whose host is, or resolves to, a loopback, private, link-local or other
+   * non-public address (redirects included) — for a HISP on a practice server, where a URL
+   * in a hostile certificate could otherwise reach the internal network (SSRF). The address
+   * that was checked is the one connected to, so a DNS answer cannot change in between.
+   */
+  readonly publicOnly?: boolean;
+}
+
+/** Address ranges that are not the public internet (IANA special-purpose registries). */
+const NON_PUBLIC = (() => {
+  const list = new BlockList();
+  for (const [network, prefix] of [
+    ['0.0.0.0', 8],
+    ['10.0.0.0', 8],
+    ['100.64.0.0', 10],
+    ['127.0.0.0', 8],
+    ['169.254.0.0', 16],
+    ['172.16.0.0', 12],
+    ['192.0.0.0', 24],
+    ['192.0.2.0', 24],
+    ['192.168.0.0', 16],
+    ['198.18.0.0', 15],
+    ['198.51.100.0', 24],
+    ['203.0.113.0', 24],
+    ['224.0.0.0', 4],
+    ['240.0.0.0', 4],
+  ] as const) {
+    list.addSubnet(network, prefix, 'ipv4');
+  }
+  for (const [network, prefix] of [
+    ['::', 128],
+    ['::1', 128],
+    ['64:ff9b::', 96],
+    ['100::', 64],
+    ['2001:db8::', 32],
+    ['fc00::', 7],
+    ['fe80::', 10],
+    ['ff00::', 8],
+  ] as const) {
+    list.addSubnet(network, prefix, 'ipv6');
+  }
+  return list;
+})();
+
+/** Whether `address` (an IP literal) is outside the public internet. */
+export function isNonPublicAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (family === 6) {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+    if (mapped?.[1] !== undefined) return NON_PUBLIC.check(mapped[1], 'ipv4');
+  }
+  return NON_PUBLIC.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -99,6 +155,7 @@ export function createHttpFetcher(options: HttpFetcherOptions): Fetcher {
   const timeoutMs = options.timeoutMs ?? AGENT_LIMITS.fetchTimeoutMs;
   const maxRedirects = options.redirects ?? AGENT_LIMITS.fetchRedirects;
   const ca = options.ca === undefined ? undefined : [...options.ca];
+  const publicOnly = options.publicOnly === true;
 
   async function exchange(
     url: string,
@@ -127,7 +184,7 @@ export function createHttpFetcher(options: HttpFetcherOptions): Fetcher {
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
       for (let redirects = 0; ; redirects++) {
-        const hop = await requestOnce(current, controller.signal, maxBytes, send, ca);
+        const hop = await requestOnce(current, controller.signal, maxBytes, send, ca, publicOnly);
         if (hop.kind === 'body') {
           logger.debug('fetched', {
             host: current.host,
@@ -215,8 +272,16 @@ async function requestOnce(
   maxBytes: number,
   send: Send | undefined,
   ca: (string | Buffer)[] | undefined,
+  publicOnly: boolean,
 ): Promise<Hop> {
   const { http: httpRequest, https: httpsRequest } = await loadTransports();
+  const literal = url.hostname.replace(/^\[|\]$/g, '');
+  if (publicOnly && isNonPublicAddress(literal)) {
+    throw fetchFailed(
+      url.host,
+      `${literal} is not a public address, and this HISP fetches only from the public internet`,
+    );
+  }
   return new Promise<Hop>((resolve, reject) => {
     let settled = false;
     const fail = (error: unknown) => {
@@ -236,6 +301,7 @@ async function requestOnce(
       url,
       {
         ...(https && ca !== undefined ? { ca } : {}),
+        ...(publicOnly ? { lookup: publicLookup } : {}),
         method: send === undefined ? 'GET' : 'POST',
         agent: false, // one connection per fetch, closed afterwards
         signal,
@@ -307,5 +373,36 @@ async function requestOnce(
     );
     request.on('error', (error) => fail(error));
     request.end(send?.body);
+  });
+}
+
+/** dns.lookup that refuses a name resolving to a non-public address (the checked address is used). */
+function publicLookup(
+  hostname: string,
+  options: LookupOptions,
+  callback: (
+    error: NodeJS.ErrnoException | null,
+    address: string | LookupAddress[],
+    family?: number,
+  ) => void,
+): void {
+  dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
+    if (error !== null) return callback(error, []);
+    const blocked = addresses.find((entry) => isNonPublicAddress(entry.address));
+    if (blocked !== undefined) {
+      const refusal = fetchFailed(
+        hostname,
+        `it resolves to ${blocked.address}, not a public address, and this HISP fetches only from the public internet`,
+      ) as Error as NodeJS.ErrnoException;
+      return callback(refusal, []);
+    }
+    if (options.all === true) return callback(null, addresses);
+    const first = addresses[0];
+    if (first === undefined)
+      return callback(
+        Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }),
+        [],
+      );
+    callback(null, first.address, first.family);
   });
 }

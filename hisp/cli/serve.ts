@@ -14,15 +14,17 @@ import { keychainMasterKeySource, vaultMasterKeySource } from '../keys/masterKey
 import { ProfileSession } from '../host/session.js';
 import { createLogger } from '../log/logger.js';
 import { startHeadless } from '../host/headless.js';
+import { MailService } from '../host/mailService.js';
 import { BRIDGE_FILE, readProfileInfo, VAULT_FILE, writePrivateFile } from '../store/profile.js';
 import { parseCommandArgs, parseListen } from './args.js';
+import { loadServeConfig, type ServeConfig } from './serveConfig.js';
 import { readInputFile, readSecret } from './files.js';
 import { UsageError, type CliIo } from './io.js';
 import { systemResolvers } from './certs.js';
 import { profileDirOf, PROFILE_OPTIONS_HELP } from './profileAccess.js';
 
 export const SERVE_HELP = `Usage: sealpost serve --profile DIR [--pass SPEC] [--listen HOST:PORT] [--tls-ca FILE]
-                      [--dns HOST:PORT ...] [--auto-lock-minutes N]
+                      [--config FILE] [--dns HOST:PORT ...] [--auto-lock-minutes N]
                       [--dns-listen HOST:PORT --dns-cert FILE ... [--dns-mx HOST ...]
                        [--dns-a IP ...] [--dns-srv SERVICE:PRIORITY:WEIGHT:PORT:TARGET ...]]
 
@@ -36,6 +38,22 @@ ${PROFILE_OPTIONS_HELP}
   --listen HOST:PORT   loopback address for the UI and API bridge
                        (default 127.0.0.1:0, any free port)
   --tls-ca FILE        extra CA certificates (PEM) to trust for HTTPS trust-bundle URLs
+  --allow-private-fetch
+                       also fetch certificates, CRLs, OCSP answers and bundles from
+                       loopback and private addresses (by default only public addresses
+                       are fetched, so a URL in a hostile certificate cannot reach the
+                       practice's own network)
+  --config FILE        send and receive Direct mail as this JSON file says (see docs/relay.md):
+                       {"inbound": {"listen", "tlsCert", "tlsKey", "maxBytes"?},
+                        "relay": {"smarthost": {"host", "port", "secure", "user"?, "pass"?,
+                                  "ca"?}} or {"mx": {"tlsRequired"?: true, "exceptions"?}},
+                        "upstream": {"host", "port", "secure", "user", "pass", "ca"?,
+                                     "mailbox"?, "afterStore", "moveTo"?},
+                        "submission": {"listen", "tlsCert", "tlsKey", "user", "pass"},
+                        "dns": ["HOST:PORT", ...]}  (every part optional; "secure" is
+                       "starttls" or "implicit"; passwords only as "env:NAME" or
+                       "file:PATH"). Mail runs while the profile is unlocked.
+                       Without --config no mail is sent or received.
   --auto-lock-minutes N
                        lock the profile after N minutes without calls from a mail window
                        (default 0: never); unlock with 'sealpost profile unlock'
@@ -78,15 +96,26 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     'dns-a': { type: 'string', multiple: true },
     'dns-srv': { type: 'string', multiple: true },
     'auto-lock-minutes': { type: 'string' },
+    'allow-private-fetch': { type: 'boolean' },
+    config: { type: 'string' },
   });
   if (values.profile === undefined || values.profile === '') {
     throw new UsageError(command, '--profile DIR is required');
   }
   const listen = parseListen(command, values.listen ?? '127.0.0.1:0');
   const dns = await dnsOptions(values);
-  const dnsServers = (values.dns ?? systemResolvers()).map((server) =>
-    parseListen(command, server),
-  );
+  const config: ServeConfig | undefined =
+    values.config === undefined ? undefined : await loadServeConfig(values.config, io.env);
+  if (values.dns !== undefined && config?.dns !== undefined) {
+    throw new UsageError(
+      command,
+      'give the DNS servers with --dns or in the config file, not both',
+    );
+  }
+  const dnsServers =
+    config?.dns !== undefined
+      ? [...config.dns]
+      : (values.dns ?? systemResolvers()).map((server) => parseListen(command, server));
   if (dnsServers.length === 0) {
     throw new UsageError(
       command,
@@ -135,9 +164,15 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
   if (!Number.isFinite(autoLockMinutes) || autoLockMinutes < 0 || autoLockMinutes > 24 * 60) {
     throw new UsageError(command, '--auto-lock-minutes wants minutes from 0 (never) to 1440');
   }
-  const fetcher = createHttpFetcher({ logger, ...(ca === undefined ? {} : { ca: [ca] }) });
+  // URLs in certificates and bundles come from outside: by default nothing on the local
+  // network is fetched (SSRF); --allow-private-fetch is for a CRL or bundle server on the LAN.
+  const fetcher = createHttpFetcher({
+    logger,
+    publicOnly: values['allow-private-fetch'] !== true,
+    ...(ca === undefined ? {} : { ca: [ca] }),
+  });
   let notify = (): void => undefined;
-  const session = new ProfileSession({
+  const session = new ServeSession({
     dir: profileDir,
     logger,
     fetcher,
@@ -171,12 +206,23 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
       fetcher,
       onAlert: (alert) => broadcastAlert(alert),
     });
+    const mail =
+      config === undefined
+        ? undefined
+        : new MailService({
+            config,
+            recipients,
+            dnsServers,
+            logger,
+            onChange: () => notify(),
+          });
     const running = await startHeadless({
+      mode: 'server',
+      throwaway: false,
       recipients,
       session,
-      mode: 'server',
+      ...(mail === undefined ? {} : { mail }),
       profileName: basename(profileDir),
-      throwaway: false,
       host: listen.host,
       port: listen.port,
       root: io.root,
@@ -186,6 +232,36 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     notify = () => running.hisp.statusChanged();
     broadcastAlert = (alert) => running.hisp.channel.broadcast('certificateAlert', alert);
     running.hisp.addComponent('discovery', () => discoveryStatus(recipients, dnsServers));
+
+    if (mail !== undefined) {
+      // Mail runs while the profile is open: started now, stopped before every lock (the
+      // idle lock too) and started again after an unlock.
+      await mail.start(session.profile, session.trust);
+      stack.push(() => mail.stop());
+      session.hooks = {
+        beforeLock: () => mail.stop(),
+        afterUnlock: async () => {
+          try {
+            await mail.start(session.profile, session.trust);
+          } catch (error) {
+            // The profile is open; mail says in the status why it is not running.
+            logger.error('mail could not start after unlock', {
+              ...(error instanceof HispError ? { code: error.code } : {}),
+            });
+          }
+        },
+      };
+      for (const name of mail.components().map((component) => component.name)) {
+        running.hisp.addComponent(
+          name,
+          () =>
+            mail.components().find((component) => component.name === name) ?? {
+              name,
+              state: 'off',
+            },
+        );
+      }
+    }
 
     if (dns !== undefined) {
       const { startDnsResponder } = await import('../certs/hosting/dnsResponder.js');
@@ -235,6 +311,23 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     for (const undo of stack.reverse()) await undo();
   }
   return 0;
+}
+
+/** The profile session of serve, which lets the mail service go before the profile closes. */
+class ServeSession extends ProfileSession {
+  hooks:
+    | { readonly beforeLock: () => Promise<void>; readonly afterUnlock: () => Promise<void> }
+    | undefined;
+
+  override async unlock(passphrase?: Buffer): Promise<void> {
+    await super.unlock(passphrase);
+    await this.hooks?.afterUnlock();
+  }
+
+  override async lock(reason: 'request' | 'idle' | 'stop' = 'request'): Promise<void> {
+    await this.hooks?.beforeLock();
+    await super.lock(reason);
+  }
 }
 
 function discoveryStatus(

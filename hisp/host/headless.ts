@@ -2,7 +2,13 @@
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { Bridge } from './bridge.js';
-import { Hisp, type HispMode, type RecipientChecker, type SessionControl } from './hisp.js';
+import {
+  Hisp,
+  type HispMode,
+  type MailSender,
+  type RecipientChecker,
+  type SessionControl,
+} from './hisp.js';
 
 export interface HeadlessOptions {
   readonly mode: HispMode;
@@ -14,6 +20,7 @@ export interface HeadlessOptions {
   readonly logger: Logger;
   readonly recipients?: RecipientChecker;
   readonly session?: SessionControl;
+  readonly mail?: MailSender;
 }
 
 export interface RunningHisp {
@@ -33,6 +40,7 @@ export async function startHeadless(options: HeadlessOptions): Promise<RunningHi
     logger: options.logger,
     ...(options.recipients === undefined ? {} : { recipients: options.recipients }),
     ...(options.session === undefined ? {} : { session: options.session }),
+    ...(options.mail === undefined ? {} : { mail: options.mail }),
   });
   const bridge = await Bridge.start({
     channel: hisp.channel,

@@ -26,6 +26,27 @@ export interface HispOptions {
   readonly recipients?: RecipientChecker;
   /** The profile, when this HISP has one (absent in the demo). */
   readonly session?: SessionControl;
+  /** Sending mail (hisp/host/mailService.ts MailService); absent when serve has no mail. */
+  readonly mail?: MailSender;
+}
+
+/** What `sendMessage` runs on: hisp/host/mailService.ts MailService. */
+export interface MailSender {
+  send(input: {
+    from: string;
+    to: readonly string[];
+    cc?: readonly string[];
+    subject: string;
+    text: string;
+  }): Promise<{
+    readonly id: number | undefined;
+    readonly messageId: string | undefined;
+    readonly recipients: readonly {
+      readonly address: string;
+      readonly state: 'queued' | 'refused';
+      readonly check: RecipientCheck;
+    }[];
+  }>;
 }
 
 /** The profile behind the HISP, which can be locked: hisp/host/session.ts ProfileSession. */
@@ -93,6 +114,34 @@ export class Hisp {
         }
         return {
           recipients: await recipients.check(params.from, params.addresses, context.signal),
+        };
+      },
+      sendMessage: async (params) => {
+        if (options.session?.locked === true) {
+          throw new HispError('PROFILE_LOCKED', 'The profile is locked. Unlock it to continue.');
+        }
+        const mail = options.mail;
+        if (mail === undefined) {
+          throw new HispError(
+            'BAD_REQUEST',
+            'This HISP sends no mail: start it with a mail configuration (sealpost serve --config FILE).',
+          );
+        }
+        const sent = await mail.send({
+          from: params.from,
+          to: params.to,
+          ...(params.cc === undefined ? {} : { cc: params.cc }),
+          subject: params.subject,
+          text: params.text,
+        });
+        return {
+          ...(sent.id === undefined ? {} : { id: sent.id }),
+          ...(sent.messageId === undefined ? {} : { messageId: sent.messageId }),
+          recipients: sent.recipients.map((r) => ({
+            address: r.address,
+            state: r.state,
+            check: r.check,
+          })),
         };
       },
     };

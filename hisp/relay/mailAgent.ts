@@ -232,13 +232,16 @@ export class MailAgent {
     const localDomain = domainOf(envelope.to[0] ?? '');
     const store = this.#options.store;
     let inner: Buffer | undefined;
+    let signer: string | undefined;
     const open = this.opener(localDomain);
     const { id, duplicate } = await store.receive(
       { raw, envelope: { from: envelope.from, to: [...envelope.to] } },
       async (bytes, hints) => {
         const opened = await open(bytes, hints);
-        if (opened.verification.trusted && opened.inner !== undefined)
+        if (opened.verification.trusted && opened.inner !== undefined) {
           inner = Buffer.from(opened.inner);
+          signer = opened.verification.signer;
+        }
         return opened;
       },
     );
@@ -249,17 +252,21 @@ export class MailAgent {
       return { accepted: true };
     }
     try {
-      await this.#afterTrusted(inner, envelope);
+      await this.#afterTrusted(inner, envelope, signer);
     } finally {
       inner.fill(0);
     }
     return { accepted: true };
   }
 
-  async #afterTrusted(inner: Buffer, envelope: SmtpEnvelope): Promise<void> {
+  async #afterTrusted(
+    inner: Buffer,
+    envelope: SmtpEnvelope,
+    signer: string | undefined,
+  ): Promise<void> {
     const notification = parseNotification(inner);
     if (notification.kind === 'mdn' || notification.kind === 'dsn') {
-      this.#recordNotification(notification);
+      this.#recordNotification(notification, signer);
       return;
     }
     const parsed = parseMime(inner);
@@ -268,33 +275,67 @@ export class MailAgent {
     if (!wants.processed) return;
     const originalId = headerValue(parsed, 'message-id')?.trim() ?? '';
     const sender = envelope.from;
-    const recipient = envelope.to[0] ?? '';
-    for (const disposition of wants.dispatched
-      ? (['processed', 'dispatched'] as const)
-      : (['processed'] as const)) {
-      const mdnId = `<${randomBytes(12).toString('hex')}@${domainOf(recipient)}>`;
-      const mdn = buildMdn({
-        original: {
-          messageId: originalId,
-          from: sender,
-          to: recipient,
-          headers,
-        },
-        disposition,
-        finalDestinationDelivery: disposition === 'dispatched',
-        now: this.#now(),
-        messageId: mdnId,
-      });
-      const sent = await this.#sendInner(recipient, [sender], mdn, mdnId, false);
-      this.#logger.info('delivery notification queued', {
-        disposition,
-        queued: sent.recipients.filter((r) => r.state === 'queued').length,
-      });
+    // One notification per recipient of ours (a message may name several).
+    const ours = envelope.to.filter(
+      (address) => this.#options.identities.forAddress(address).length > 0,
+    );
+    for (const recipient of ours) {
+      for (const disposition of wants.dispatched
+        ? (['processed', 'dispatched'] as const)
+        : (['processed'] as const)) {
+        const mdnId = `<${randomBytes(12).toString('hex')}@${domainOf(recipient)}>`;
+        const mdn = buildMdn({
+          original: { messageId: originalId, from: sender, to: recipient, headers },
+          disposition,
+          finalDestinationDelivery: disposition === 'dispatched',
+          now: this.#now(),
+          messageId: mdnId,
+        });
+        const sent = await this.#sendInner(recipient, [sender], mdn, mdnId, false);
+        this.#logger.info('delivery notification queued', {
+          disposition,
+          queued: sent.recipients.filter((r) => r.state === 'queued').length,
+        });
+      }
     }
   }
 
-  #recordNotification(notification: ReturnType<typeof parseNotification>): void {
+  /**
+   * Apply a notification to the tracking of the message it names — only when it comes from
+   * the recipient it speaks for (the verified signer is that address, or a domain-bound
+   * certificate of its domain): nobody else can change a delivery state.
+   */
+  #recordNotification(
+    notification: ReturnType<typeof parseNotification>,
+    signer: string | undefined,
+  ): void {
     const store = this.#options.store;
+    const apply = (
+      originalMessageId: string,
+      recipient: string,
+      kind: 'processed' | 'dispatched' | 'failed',
+    ) => {
+      const original = store.findSentByMessageId(originalMessageId);
+      if (original === undefined) {
+        this.#logger.info('notification for a message we did not send: ignored', { kind });
+        return;
+      }
+      const row = store
+        .mdnFor(original)
+        .find((entry) => entry.recipient.toLowerCase() === recipient.toLowerCase());
+      const from = signer?.toLowerCase();
+      const speaksFor =
+        from !== undefined &&
+        (from === recipient.toLowerCase() || domainOf(from) === domainOf(recipient));
+      if (row === undefined || !speaksFor) {
+        this.#logger.warn('notification not applied: not from a tracked recipient', {
+          kind,
+          tracked: row !== undefined,
+        });
+        return;
+      }
+      store.recordMdn(original, row.recipient, kind);
+    };
     if (notification.kind === 'mdn') {
       const kind =
         notification.disposition === 'processed' || notification.disposition === 'dispatched'
@@ -302,17 +343,15 @@ export class MailAgent {
           : notification.disposition === 'failed'
             ? 'failed'
             : undefined;
-      const original = store.findSentByMessageId(notification.originalMessageId);
-      if (kind === undefined || original === undefined) return;
-      store.recordMdn(original, notification.finalRecipient, kind);
+      if (kind !== undefined)
+        apply(notification.originalMessageId, notification.finalRecipient, kind);
       return;
     }
     if (notification.kind === 'dsn' && notification.originalMessageId !== undefined) {
-      const original = store.findSentByMessageId(notification.originalMessageId);
-      if (original === undefined) return;
       for (const recipient of notification.recipients) {
-        if (recipient.action === 'failed')
-          store.recordMdn(original, recipient.finalRecipient, 'failed');
+        if (recipient.action === 'failed') {
+          apply(notification.originalMessageId, recipient.finalRecipient, 'failed');
+        }
       }
     }
   }

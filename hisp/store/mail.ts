@@ -690,6 +690,17 @@ export class MailStore {
     return { row, ciphertext };
   }
 
+  /** When the newest inbound message was stored (the silence monitor's signal), if any. */
+  lastInboundAt(): Date | undefined {
+    const row = this.#read(
+      (db) =>
+        db.prepare("SELECT max(received_at) AS at FROM messages WHERE direction = 'in'").get() as {
+          at: string | null;
+        },
+    );
+    return row.at === null ? undefined : new Date(row.at);
+  }
+
   /** The sent message with this Message-ID (what a delivery notification refers to). */
   findSentByMessageId(messageId: string): number | undefined {
     const id = messageId.trim();

@@ -36,6 +36,7 @@ function setup(
       lock: () => Promise.resolve(STATUS),
       unlock: () => Promise.resolve(STATUS),
       checkRecipients: () => Promise.resolve({ recipients: [] }),
+      sendMessage: () => Promise.resolve({ recipients: [] }),
       ...handlers,
     },
     logger: createLogger({ level: 'debug', sink: (line) => logLines.push(line) }),

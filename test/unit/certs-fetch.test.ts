@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { HispError } from '../../hisp/api/errors.js';
-import { createHttpFetcher } from '../../hisp/certs/fetch.js';
+import { createHttpFetcher, isNonPublicAddress } from '../../hisp/certs/fetch.js';
 import { createSilentLogger } from '../../hisp/log/logger.js';
 import { captureLogger, startFileServer, type FileServer } from './certs-fixtures.js';
 
@@ -158,5 +158,59 @@ describe('createHttpFetcher against a loopback server', () => {
       code: 'FETCH_FAILED',
       host: new URL(url).host,
     });
+  });
+});
+
+describe('publicOnly: no fetches into the local network (SSRF)', () => {
+  let server: FileServer;
+  beforeAll(async () => {
+    server = await startFileServer();
+    server.set('/ca.der', { body: Buffer.from('certificate bytes') });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it.each([
+    ['127.0.0.1', true],
+    ['10.1.2.3', true],
+    ['172.16.5.4', true],
+    ['192.168.1.1', true],
+    ['169.254.169.254', true], // cloud metadata
+    ['100.64.0.1', true],
+    ['0.0.0.0', true],
+    ['8.8.8.8', false],
+    ['1.1.1.1', false],
+    ['::1', true],
+    ['fe80::1', true],
+    ['fd00::1', true],
+    ['::ffff:127.0.0.1', true],
+    ['::ffff:8.8.8.8', false],
+    ['2606:4700:4700::1111', false],
+    ['example.org', false], // not an address: names are checked when they resolve
+  ])('isNonPublicAddress(%s) is %s', (address, expected) => {
+    expect(isNonPublicAddress(address)).toBe(expected);
+  });
+
+  it('refuses a loopback address and a name resolving to one, before connecting; allows it when off', async () => {
+    const guarded = createHttpFetcher({ logger: createSilentLogger(), publicOnly: true });
+    const before = server.hits('/ca.der');
+    for (const url of [
+      server.url('/ca.der'),
+      server.url('/ca.der').replace('127.0.0.1', 'localhost'),
+    ]) {
+      const error = await guarded.get(url, { maxBytes: 1024 }).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error, url).toBeInstanceOf(HispError);
+      expect((error as HispError).code).toBe('FETCH_FAILED');
+      expect((error as HispError).message).toMatch(/not a public address/);
+    }
+    expect(server.hits('/ca.der')).toBe(before);
+    const open = createHttpFetcher({ logger: createSilentLogger() });
+    expect((await open.get(server.url('/ca.der'), { maxBytes: 1024 })).toString()).toBe(
+      'certificate bytes',
+    );
   });
 });

@@ -1,0 +1,595 @@
+/**
+ * The mail side of `sealpost serve` for one profile: the wiring of hisp/demo/practices.ts
+ * (MailStore, IdentityStore, trust store, MailAgent, RelayWorker, inbound SMTP) plus the
+ * upstream IMAP pull and the local submission endpoint, as the practice's config file asks.
+ *
+ * It runs only while the profile is unlocked: `start` on unlock, `stop` before the profile
+ * closes on lock (everything that holds the profile — listeners, workers, the store — is
+ * let go). Start and stop are serialised; the status components `relay`, `inbound`,
+ * `upstream` (and `submission` when configured) say how it goes.
+ *
+ * Nothing leaves unencrypted (risk-15): the submission endpoint parses what a mail client
+ * submits (From, To, Cc, Subject, the text) and hands that to MailAgent.send, which signs and
+ * encrypts; the submitted bytes themselves are never relayed.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ComponentStatus } from '../api/contract.js';
+import { HispError } from '../api/errors.js';
+import {
+  decodeBody,
+  decodeCharset,
+  decodeEncodedWords,
+  headerValue,
+  parseAddressList,
+  parseMime,
+  type MimeEntity,
+} from '../agent/mime/index.js';
+import type { RecipientService } from '../certs/discovery/service.js';
+import type { TrustStore } from '../certs/trust/store.js';
+import type { ServeConfig } from '../cli/serveConfig.js';
+import { IdentityStore } from '../keys/identities.js';
+import type { Fields, Logger } from '../log/logger.js';
+import { ImapPull } from '../relay/imapPull.js';
+import { MailAgent, type ComposeInput, type SendResult } from '../relay/mailAgent.js';
+import { DeliveryMonitor } from '../relay/monitors.js';
+import { RelayWorker } from '../relay/relayWorker.js';
+import type { RelayTarget } from '../relay/smtpClient.js';
+import {
+  startInboundSmtp,
+  startSubmission,
+  type RunningSmtp,
+  type SmtpDecision,
+  type SmtpEnvelope,
+} from '../relay/smtpServer.js';
+import { MailStore } from '../store/mail.js';
+import type { Profile } from '../store/profile.js';
+
+export type MailConfig = Omit<ServeConfig, 'dns'>;
+
+export interface MailServiceOptions {
+  readonly config: MailConfig;
+  /** Shared with checkRecipients: the same lookups, caches and alerts. */
+  readonly recipients: RecipientService;
+  /** DNS servers for MX lookups (relay "mx"). */
+  readonly dnsServers: readonly { readonly host: string; readonly port: number }[];
+  readonly logger: Logger;
+  /** Relay worker poll when nothing was due (default 30 s; it is woken on every send). */
+  readonly relayPollMs?: number;
+  /** Upstream IMAP poll (default 60 s). */
+  readonly upstreamPollMs?: number;
+  /** Told when a component's state changes (the HISP re-sends its status). */
+  readonly onChange?: () => void;
+}
+
+/** Largest message taken from a local mail client. */
+const SUBMISSION_MAX_BYTES = 32 * 1024 * 1024;
+
+interface Running {
+  readonly profile: Profile;
+  readonly store: MailStore;
+  readonly agent: MailAgent;
+  readonly relay: RelayWorker | undefined;
+  readonly inbound: RunningSmtp | undefined;
+  readonly submission: RunningSmtp | undefined;
+  readonly upstream: ImapPull | undefined;
+  readonly deliveries: DeliveryMonitor;
+  readonly localDomains: readonly string[];
+}
+
+const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+/** A logger that also tells `hook` about each line (for the last error in the status). */
+function observed(logger: Logger, hook: (msg: string, fields: Fields | undefined) => void): Logger {
+  return {
+    debug: (msg, fields) => logger.debug(msg, fields),
+    info: (msg, fields) => {
+      hook(msg, fields);
+      logger.info(msg, fields);
+    },
+    warn: (msg, fields) => {
+      hook(msg, fields);
+      logger.warn(msg, fields);
+    },
+    error: (msg, fields) => {
+      hook(msg, fields);
+      logger.error(msg, fields);
+    },
+    child: (bindings) => observed(logger.child(bindings), hook),
+    addSecret: (secret) => logger.addSecret(secret),
+  };
+}
+
+export class MailService {
+  readonly #options: MailServiceOptions;
+  readonly #log: Logger;
+  #running: Running | undefined;
+  #busy: Promise<unknown> = Promise.resolve();
+  #received = 0;
+  #submitted = 0;
+  #upstreamError: string | undefined;
+  #upstreamSyncs = 0;
+  #startError: string | undefined;
+
+  constructor(options: MailServiceOptions) {
+    this.#options = options;
+    this.#log = options.logger.child({ component: 'mail-service' });
+    for (const secret of [
+      options.config.relay?.kind === 'smarthost' ? options.config.relay.auth?.pass : undefined,
+      options.config.upstream?.pass,
+      options.config.submission?.pass,
+    ]) {
+      if (secret !== undefined) options.logger.addSecret(secret);
+    }
+  }
+
+  get running(): boolean {
+    return this.#running !== undefined;
+  }
+
+  /** Start on an unlocked profile (again after each unlock). A second start is a no-op. */
+  start(profile: Profile, trust: TrustStore): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#running !== undefined) return;
+      try {
+        this.#running = await this.#start(profile, trust);
+        this.#startError = undefined;
+      } catch (error) {
+        this.#startError = error instanceof HispError ? error.code : 'INTERNAL';
+        throw error;
+      } finally {
+        this.#options.onChange?.();
+      }
+    });
+  }
+
+  /** Let go of the profile: listeners closed, workers stopped (the pass in hand settles). */
+  stop(): Promise<void> {
+    return this.#serial(async () => {
+      const running = this.#running;
+      if (running === undefined) return;
+      this.#running = undefined;
+      await this.#teardown(running);
+      this.#log.info('mail stopped');
+      this.#options.onChange?.();
+    });
+  }
+
+  /** Compose, sign, encrypt and queue (the `sendMessage` call); PROFILE_LOCKED when locked. */
+  async send(input: ComposeInput): Promise<SendResult> {
+    const running = this.#running;
+    if (running === undefined) {
+      throw new HispError('PROFILE_LOCKED', 'The profile is locked. Unlock it to continue.');
+    }
+    const result = await running.agent.send(input);
+    running.relay?.wake();
+    this.#options.onChange?.();
+    return result;
+  }
+
+  components(): ComponentStatus[] {
+    const { config } = this.#options;
+    const running = this.#running;
+    const locked = (name: string): ComponentStatus => ({
+      name,
+      state: this.#startError === undefined ? 'off' : 'down',
+      detail:
+        this.#startError === undefined
+          ? 'profile locked'
+          : `not running (${this.#startError}); unlock the profile again to retry`,
+    });
+    const out: ComponentStatus[] = [];
+    // relay
+    if (running === undefined) {
+      out.push(locked('relay'));
+    } else {
+      const queue = queueSummary(running.profile);
+      const where =
+        config.relay === undefined
+          ? 'no relay configured: messages stay queued'
+          : config.relay.kind === 'smarthost'
+            ? `smarthost ${config.relay.host}:${config.relay.port}`
+            : 'direct to MX';
+      out.push({
+        name: 'relay',
+        state:
+          config.relay === undefined ? 'off' : queue.lastError === undefined ? 'ok' : 'degraded',
+        detail:
+          `${where}; ${queue.queued} queued, ${queue.failed} failed` +
+          (queue.lastError === undefined ? '' : `; last error ${queue.lastError}`),
+      });
+    }
+    // inbound
+    if (config.inbound === undefined) {
+      out.push({ name: 'inbound', state: 'off', detail: 'no inbound SMTP configured' });
+    } else if (running?.inbound === undefined) {
+      out.push(locked('inbound'));
+    } else {
+      out.push({
+        name: 'inbound',
+        state: 'ok',
+        detail: `SMTP on ${running.inbound.host}:${running.inbound.port} for ${running.localDomains.join(', ')}; ${this.#received} received`,
+      });
+    }
+    // upstream
+    if (config.upstream === undefined) {
+      out.push({ name: 'upstream', state: 'off', detail: 'no upstream mailbox configured' });
+    } else if (running?.upstream === undefined) {
+      out.push(locked('upstream'));
+    } else {
+      out.push({
+        name: 'upstream',
+        state: this.#upstreamError === undefined ? 'ok' : 'degraded',
+        detail:
+          `IMAP ${config.upstream.host}:${config.upstream.port} (${config.upstream.mailbox ?? 'INBOX'}); ${this.#upstreamSyncs} sync(s) with news` +
+          (this.#upstreamError === undefined ? '' : `; last error ${this.#upstreamError}`),
+      });
+    }
+    if (config.submission !== undefined) {
+      out.push(
+        running?.submission === undefined
+          ? locked('submission')
+          : {
+              name: 'submission',
+              state: 'ok',
+              detail: `SMTP submission on ${running.submission.host}:${running.submission.port}; ${this.#submitted} submitted`,
+            },
+      );
+    }
+    return out;
+  }
+
+  async #start(profile: Profile, trust: TrustStore): Promise<Running> {
+    const { config, recipients, logger } = this.#options;
+    const store = new MailStore(profile, { logger });
+    const identities = new IdentityStore(profile);
+    const localDomains = [
+      ...new Set(
+        identities
+          .list()
+          .flatMap((identity) => identity.addresses)
+          .map((entry) => (entry.bound === 'domain' ? entry.address : domainOf(entry.address))),
+      ),
+    ];
+    const agent = new MailAgent({
+      store,
+      identities,
+      inboundAnchors: (domain) => trust.anchorsFor(domain, 'inbound'),
+      findCertificates: (from, addresses) => recipients.check(from, addresses),
+      certificateDer: (fingerprint) => recipients.certificateDer(fingerprint),
+      logger,
+    });
+    // Recipients that owe a delivery notification past the timeout (1 h) become timed-out.
+    const deliveries = new DeliveryMonitor({
+      store,
+      logger,
+      onTimedOut: () => this.#options.onChange?.(),
+    });
+    deliveries.start();
+    const parts: {
+      relay?: RelayWorker;
+      inbound?: RunningSmtp;
+      submission?: RunningSmtp;
+      upstream?: ImapPull;
+    } = {};
+    const partial = (): Running => ({
+      profile,
+      store,
+      agent,
+      relay: parts.relay,
+      inbound: parts.inbound,
+      submission: parts.submission,
+      upstream: parts.upstream,
+      deliveries,
+      localDomains,
+    });
+    try {
+      if (config.inbound !== undefined) {
+        if (localDomains.length === 0) {
+          throw new HispError(
+            'IDENTITY_NOT_FOUND',
+            'Inbound SMTP needs the practice’s Direct domains: import an identity with `sealpost profile import-key` first.',
+          );
+        }
+        parts.inbound = await startInboundSmtp({
+          host: config.inbound.listen.host,
+          port: config.inbound.listen.port,
+          tls: config.inbound.tls,
+          maxBytes: config.inbound.maxBytes,
+          localDomains,
+          logger,
+          accept: async (raw, envelope) => {
+            const decision = await agent.receive(raw, envelope);
+            if (decision.accepted) {
+              this.#received += 1;
+              this.#options.onChange?.();
+              // A trusted message may have queued delivery notifications.
+              parts.relay?.wake();
+            }
+            return decision;
+          },
+        });
+      }
+      if (config.relay !== undefined) {
+        const relay = config.relay;
+        const dnsServers = this.#options.dnsServers.map((s) =>
+          s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`,
+        );
+        parts.relay = new RelayWorker({
+          store,
+          target: (domain): RelayTarget =>
+            relay.kind === 'smarthost'
+              ? {
+                  kind: 'smarthost',
+                  host: relay.host,
+                  port: relay.port,
+                  secure: relay.secure,
+                  ...(relay.auth === undefined ? {} : { auth: relay.auth }),
+                  ...(relay.ca === undefined ? {} : { tls: { ca: [relay.ca] } }),
+                }
+              : {
+                  kind: 'mx',
+                  domain,
+                  tlsRequired: !relay.exceptions.includes(domain.toLowerCase()),
+                },
+          deliverOptions: { dnsServers },
+          ...(this.#options.relayPollMs === undefined ? {} : { pollMs: this.#options.relayPollMs }),
+          logger,
+          onFailed: () => this.#options.onChange?.(),
+        });
+        parts.relay.start();
+      }
+      if (config.upstream !== undefined) {
+        const up = config.upstream;
+        const fallbackDomain = localDomains[0] ?? '';
+        parts.upstream = new ImapPull({
+          profile,
+          store,
+          // The local domain is not known per message here; the first identity domain's
+          // inbound anchors verify (one practice, one domain is the common case).
+          open: agent.opener(fallbackDomain),
+          account: {
+            host: up.host,
+            port: up.port,
+            secure: up.secure,
+            user: up.user,
+            pass: up.pass,
+            ...(up.ca === undefined ? {} : { tls: { ca: up.ca } }),
+            ...(up.mailbox === undefined ? {} : { mailbox: up.mailbox }),
+          },
+          afterStore: up.afterStore,
+          ...(up.moveTo === undefined ? {} : { moveTo: up.moveTo }),
+          ...(this.#options.upstreamPollMs === undefined
+            ? {}
+            : { pollMs: this.#options.upstreamPollMs }),
+          logger: observed(logger, (msg, fields) => {
+            if (msg === 'upstream sync failed; retrying') {
+              const kind = fields?.['kind'];
+              const code = fields?.['code'];
+              this.#upstreamError =
+                typeof code === 'string'
+                  ? code
+                  : kind === 'tls'
+                    ? 'UPSTREAM_TLS_REQUIRED'
+                    : kind === 'auth'
+                      ? 'UPSTREAM_AUTH_FAILED'
+                      : 'UPSTREAM_UNAVAILABLE';
+              this.#options.onChange?.();
+            } else if (msg === 'upstream sync' || msg === 'upstream reconnected') {
+              if (msg === 'upstream sync') this.#upstreamSyncs += 1;
+              this.#upstreamError = undefined;
+              this.#options.onChange?.();
+            }
+          }),
+        });
+        parts.upstream.start();
+      }
+      if (config.submission !== undefined) {
+        const sub = config.submission;
+        const user = digest(sub.user);
+        const pass = digest(sub.pass);
+        parts.submission = await startSubmission({
+          host: sub.listen.host,
+          port: sub.listen.port,
+          tls: sub.tls,
+          maxBytes: SUBMISSION_MAX_BYTES,
+          logger,
+          authenticate: (u, p) =>
+            // Both compared, always, in constant time.
+            Promise.resolve(
+              [timingSafeEqual(digest(u), user), timingSafeEqual(digest(p), pass)].every(Boolean),
+            ),
+          submit: async (raw, envelope) => {
+            const decision = await this.#submit(agent, raw, envelope);
+            if (decision.accepted) {
+              this.#submitted += 1;
+              parts.relay?.wake();
+              this.#options.onChange?.();
+            }
+            return decision;
+          },
+        });
+      }
+    } catch (error) {
+      await this.#teardown(partial());
+      throw error;
+    }
+    this.#log.info('mail started', {
+      inbound: parts.inbound !== undefined,
+      relay: config.relay?.kind ?? 'none',
+      upstream: parts.upstream !== undefined,
+      submission: parts.submission !== undefined,
+    });
+    return partial();
+  }
+
+  async #teardown(running: Running): Promise<void> {
+    const steps: [string, () => Promise<void> | undefined][] = [
+      ['submission', () => running.submission?.close()],
+      ['inbound', () => running.inbound?.close()],
+      ['upstream', () => running.upstream?.stop()],
+      ['relay', () => running.relay?.stop()],
+      [
+        'deliveries',
+        () => {
+          running.deliveries.stop();
+          return undefined;
+        },
+      ],
+    ];
+    for (const [name, step] of steps) {
+      try {
+        await step();
+      } catch (error) {
+        this.#log.warn('stopping a mail component failed', {
+          part: name,
+          ...(error instanceof HispError ? { code: error.code } : {}),
+        });
+      }
+    }
+  }
+
+  /** A message from a local mail client: parsed, then sent the one way (risk-15). */
+  async #submit(agent: MailAgent, raw: Buffer, envelope: SmtpEnvelope): Promise<SmtpDecision> {
+    let input: ComposeInput;
+    try {
+      input = composeFromSubmission(raw, envelope);
+    } catch (error) {
+      return {
+        accepted: false,
+        code: 554,
+        message: `5.6.0 ${error instanceof HispError ? error.message : 'The message cannot be read.'}`,
+      };
+    }
+    try {
+      const sent = await agent.send(input);
+      const queued = sent.recipients.filter((r) => r.state === 'queued').length;
+      this.#log.info('submission sent', { queued, refused: sent.recipients.length - queued });
+      if (queued === 0) {
+        return {
+          accepted: false,
+          code: 550,
+          message: '5.7.1 No recipient has a usable Direct certificate; nothing was sent.',
+        };
+      }
+      return { accepted: true };
+    } catch (error) {
+      if (error instanceof HispError && error.code === 'IDENTITY_NOT_FOUND') {
+        return { accepted: false, code: 550, message: `5.7.1 ${error.message}` };
+      }
+      if (error instanceof HispError && error.code === 'BAD_REQUEST') {
+        return { accepted: false, code: 554, message: `5.6.0 ${error.message}` };
+      }
+      throw error;
+    }
+  }
+
+  async #serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#busy.then(work, work);
+    this.#busy = next.catch(() => undefined);
+    return next;
+  }
+}
+
+function queueSummary(profile: Profile): {
+  queued: number;
+  failed: number;
+  lastError: string | undefined;
+} {
+  return profile.db.read((db) => {
+    const counts = db
+      .prepare(
+        `SELECT
+           COALESCE(SUM(state IN ('queued', 'sending')), 0) AS queued,
+           COALESCE(SUM(state = 'failed'), 0) AS failed
+         FROM outbound_queue`,
+      )
+      .get() as { queued: number; failed: number };
+    // The newest error of a row still waiting (a retry) or failed for good.
+    const last = db
+      .prepare(
+        `SELECT last_error FROM outbound_queue
+         WHERE last_error IS NOT NULL AND state IN ('queued', 'failed')
+         ORDER BY updated_at DESC, id DESC LIMIT 1`,
+      )
+      .get() as { last_error: string } | undefined;
+    let lastError: string | undefined;
+    if (last !== undefined) {
+      try {
+        const parsed = JSON.parse(last.last_error) as { code?: unknown };
+        lastError = typeof parsed.code === 'string' ? parsed.code.slice(0, 64) : 'UNKNOWN';
+      } catch {
+        lastError = 'UNKNOWN';
+      }
+    }
+    return { queued: counts.queued, failed: counts.failed, lastError };
+  });
+}
+
+function addresses(value: string | undefined, what: string): string[] {
+  if (value === undefined || value.trim() === '') return [];
+  try {
+    return parseAddressList(value).map((entry) => entry.address);
+  } catch {
+    throw new HispError('BAD_REQUEST', `The ${what} header cannot be read.`);
+  }
+}
+
+function leaves(entity: MimeEntity): MimeEntity[] {
+  return entity.children.length === 0 ? [entity] : entity.children.flatMap(leaves);
+}
+
+/**
+ * From, To, Cc, Subject and the plain text of a submitted RFC 5322 message. Recipients only
+ * in the envelope (Bcc) and attachments are refused: the send path takes neither yet.
+ */
+export function composeFromSubmission(raw: Buffer, envelope: SmtpEnvelope): ComposeInput {
+  const message = parseMime(raw);
+  const from = addresses(headerValue(message, 'from'), 'From');
+  if (from.length !== 1 || from[0] === undefined) {
+    throw new HispError('BAD_REQUEST', 'The message must have exactly one From address.');
+  }
+  const to = addresses(headerValue(message, 'to'), 'To');
+  const cc = addresses(headerValue(message, 'cc'), 'Cc');
+  if (to.length + cc.length === 0) {
+    throw new HispError('BAD_REQUEST', 'The message has no To or Cc recipient.');
+  }
+  const listed = new Set([...to, ...cc].map((a) => a.toLowerCase()));
+  if (envelope.to.some((rcpt) => !listed.has(rcpt.toLowerCase()))) {
+    throw new HispError(
+      'BAD_REQUEST',
+      'Blind copies (recipients not in To or Cc) cannot be sent through Direct submission.',
+    );
+  }
+  const parts = leaves(message);
+  const textPart = parts.find((part) => part.contentType.mediaType === 'text/plain');
+  const attachments = parts.filter(
+    (part) =>
+      part.contentType.type !== 'text' ||
+      /attachment/i.test(headerValue(part, 'content-disposition') ?? ''),
+  );
+  if (attachments.length > 0) {
+    throw new HispError('BAD_REQUEST', 'Attachments cannot be sent through submission yet.');
+  }
+  if (textPart === undefined && parts.some((part) => part.body.length > 0)) {
+    throw new HispError('BAD_REQUEST', 'The message has no plain-text part.');
+  }
+  const text =
+    textPart === undefined
+      ? ''
+      : decodeCharset(decodeBody(textPart), textPart.contentType.params['charset'] ?? 'utf-8');
+  const subject = decodeEncodedWords(headerValue(message, 'subject') ?? '')
+    .replace(/\s*\r?\n\s*/g, ' ')
+    .trim()
+    .slice(0, 998);
+  return {
+    from: from[0],
+    to,
+    ...(cc.length > 0 ? { cc } : {}),
+    subject,
+    text: text.replace(/\r\n/g, '\n'),
+  };
+}

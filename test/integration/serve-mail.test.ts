@@ -1,0 +1,522 @@
+/**
+ * `sealpost serve --config FILE` sending and receiving Direct mail, in process: two vault
+ * profiles A and B with one identity each under one anchor (imported into both trust
+ * stores), our DNS responder publishing both certificates, and two `serve` runs whose config
+ * files point each one's relay (a smarthost over STARTTLS, the anchor as CA) at the other's
+ * inbound SMTP. `sendMessage` on A's bridge → B holds the message decrypted and trusted → A's
+ * delivery tracking shows B's processed notification. And the config file's usage errors.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ImapFlow } from 'imapflow';
+import nodemailer from 'nodemailer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCertificate, type ParsedCertificate } from '../../hisp/certs/certificate.js';
+import { startDnsResponder, type DnsResponder } from '../../hisp/certs/hosting/dnsResponder.js';
+import { generateKey, issueCertificate } from '../../hisp/certs/issue.js';
+import { TrustStore } from '../../hisp/certs/trust/store.js';
+import type { CliIo } from '../../hisp/cli/io.js';
+import { runCli } from '../../hisp/cli/main.js';
+import { IdentityStore } from '../../hisp/keys/identities.js';
+import { vaultMasterKeySource } from '../../hisp/keys/masterKey.js';
+import { createSilentLogger } from '../../hisp/log/logger.js';
+import { MailStore } from '../../hisp/store/mail.js';
+import { initProfile, openProfile, VAULT_FILE, type Profile } from '../../hisp/store/profile.js';
+import { startDovecot } from '../services/dovecot.js';
+import { freePort } from '../services/ports.js';
+import { makeTempDir, type TempDir } from '../services/tmp.js';
+
+const PASS = 'serve mail test passphrase';
+const SUBMIT_PASS = 'submission secret';
+const PRACTICES = [
+  { name: 'practice-a', domain: 'practice-a.test', address: 'dr.adams@practice-a.test' },
+  { name: 'practice-b', domain: 'practice-b.test', address: 'dr.baker@practice-b.test' },
+] as const;
+
+let tmp: TempDir;
+let dns: DnsResponder;
+let anchor: ParsedCertificate;
+const files: Record<string, string> = {};
+const opened: Profile[] = [];
+
+beforeAll(async () => {
+  tmp = await makeTempDir('serve-mail');
+  const [rootKey, tlsKey, ...keys] = await Promise.all([
+    generateKey(),
+    generateKey(),
+    ...PRACTICES.map(() => generateKey()),
+  ]);
+  anchor = parseCertificate(
+    issueCertificate({ subject: { commonName: 'Serve Mail Test Anchor' }, key: rootKey, ca: true }),
+  );
+  const tlsCert = parseCertificate(
+    issueCertificate({
+      subject: { commonName: 'localhost' },
+      issuer: { cert: anchor, key: rootKey },
+      key: tlsKey,
+      dnsNames: ['localhost'],
+      purpose: 'tls-server',
+    }),
+  );
+  files['anchor'] = join(tmp.path, 'anchor.pem');
+  files['tlsCert'] = join(tmp.path, 'tls.pem');
+  files['tlsKey'] = join(tmp.path, 'tls.key');
+  await writeFile(files['anchor'], anchor.x509.toString());
+  await writeFile(files['tlsCert'], tlsCert.x509.toString());
+  await writeFile(files['tlsKey'], tlsKey.export({ type: 'pkcs8', format: 'pem' }) as string, {
+    mode: 0o600,
+  });
+  const certs = PRACTICES.map((spec, index) =>
+    parseCertificate(
+      issueCertificate({
+        subject: { commonName: spec.address },
+        issuer: { cert: anchor, key: rootKey },
+        key: keys[index] ?? rootKey,
+        email: [spec.address],
+      }),
+    ),
+  );
+  dns = await startDnsResponder({
+    host: '127.0.0.1',
+    port: 0,
+    logger: createSilentLogger(),
+    zones: PRACTICES.map((spec, index) => ({
+      domain: spec.domain,
+      certificates: [certs[index] ?? anchor],
+    })),
+  });
+  for (const [index, spec] of PRACTICES.entries()) {
+    const dir = join(tmp.path, spec.name);
+    const profile = await initProfile(dir, {
+      keySource: vaultMasterKeySource({
+        file: join(dir, VAULT_FILE),
+        passphrase: Buffer.from(PASS),
+      }),
+    });
+    try {
+      await new IdentityStore(profile).import({
+        key: keys[index] ?? rootKey,
+        cert: certs[index] ?? anchor,
+      });
+      TrustStore.forProfile(profile).addAnchors([anchor], {
+        domain: spec.domain,
+        direction: 'both',
+      });
+    } finally {
+      profile.close();
+    }
+  }
+}, 60_000);
+
+afterAll(async () => {
+  for (const profile of opened) profile.close();
+  await dns?.close();
+  await tmp?.remove();
+});
+
+function cli(stop: Promise<string> = new Promise(() => undefined)) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = {
+    stdout: (text) => out.push(text),
+    stderr: (text) => err.push(text),
+    readStdin: () => Promise.resolve(Buffer.alloc(0)),
+    writeStdout: () => Promise.resolve(),
+    env: { PATH: process.env['PATH'] ?? '', PASS, SUBMIT_PASS },
+    stopSignal: stop,
+    root: tmp.path,
+  };
+  return { io, out: () => out.join(''), err: () => err.join('') };
+}
+
+const profileDir = (index: 0 | 1) => join(tmp.path, PRACTICES[index].name);
+const pass = (index: 0 | 1) => ['--profile', profileDir(index), '--pass', 'env:PASS'];
+
+async function writeConfig(name: string, config: unknown): Promise<string> {
+  const file = join(tmp.path, `${name}.json`);
+  await writeFile(file, JSON.stringify(config, null, 2));
+  return file;
+}
+
+interface Served {
+  readonly exit: Promise<number>;
+  readonly bridge: { url: string; token: string };
+  readonly err: () => string;
+  stop(): Promise<number>;
+}
+
+async function serve(index: 0 | 1, config: string): Promise<Served> {
+  let stop = (_signal: string): void => undefined;
+  const run = cli(new Promise((resolve) => (stop = resolve)));
+  const exit = runCli(
+    ['serve', ...pass(index), '--listen', '127.0.0.1:0', '--config', config],
+    run.io,
+  );
+  let settled: number | undefined;
+  void exit.then((code) => (settled = code));
+  let bridge: { url: string; token: string } | undefined;
+  while (bridge === undefined && settled === undefined) {
+    bridge = await readFile(join(profileDir(index), 'bridge.json'), 'utf8').then(
+      (text) => JSON.parse(text) as { url: string; token: string },
+      () => undefined,
+    );
+    if (bridge === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  if (bridge === undefined) throw new Error(`serve exited with ${settled}:\n${run.err()}`);
+  return {
+    exit,
+    bridge,
+    err: run.err,
+    stop: () => {
+      stop('SIGTERM');
+      return exit;
+    },
+  };
+}
+
+async function call(
+  served: Served,
+  method: string,
+  params: unknown,
+): Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }> {
+  const response = await fetch(new URL(`/api/call/${method}`, served.bridge.url), {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${served.bridge.token}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify(params),
+  });
+  return (await response.json()) as {
+    ok: boolean;
+    result?: unknown;
+    error?: { code: string; message: string };
+  };
+}
+
+async function until<T>(what: string, probe: () => T | undefined, log: () => string): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${log()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** A second connection to a profile that a running serve holds open (WAL allows it). */
+async function peek(index: 0 | 1): Promise<MailStore> {
+  const profile = await openProfile(profileDir(index), {
+    keySourceFor: () =>
+      vaultMasterKeySource({
+        file: join(profileDir(index), VAULT_FILE),
+        passphrase: Buffer.from(PASS),
+      }),
+  });
+  opened.push(profile);
+  return new MailStore(profile);
+}
+
+describe('sealpost serve --config: Direct mail between two practices', () => {
+  it('risk-15 sendMessage on A reaches B decrypted and trusted; A tracks B’s processed MDN', async () => {
+    const [portA, portB, portSubmit] = [await freePort(), await freePort(), await freePort()];
+    const configFor = (own: number, other: number, extra: object = {}) => ({
+      ...extra,
+      inbound: {
+        listen: `127.0.0.1:${own}`,
+        tlsCert: 'tls.pem', // relative to the config file
+        tlsKey: files['tlsKey'],
+      },
+      relay: {
+        smarthost: { host: 'localhost', port: other, secure: 'starttls', ca: files['anchor'] },
+      },
+      dns: [`127.0.0.1:${dns.port}`],
+    });
+    const b = await serve(1, await writeConfig('b', configFor(portB, portA)));
+    let a: Served | undefined;
+    try {
+      a = await serve(
+        0,
+        await writeConfig(
+          'a',
+          configFor(portA, portB, {
+            submission: {
+              listen: `127.0.0.1:${portSubmit}`,
+              tlsCert: files['tlsCert'],
+              tlsKey: files['tlsKey'],
+              user: 'mailclient',
+              pass: 'env:SUBMIT_PASS',
+            },
+          }),
+        ),
+      );
+      const status = await call(a, 'status', {});
+      const components = (status.result as { components: { name: string; state: string }[] })
+        .components;
+      expect(components.filter((c) => ['relay', 'inbound', 'upstream'].includes(c.name))).toEqual([
+        expect.objectContaining({ name: 'relay', state: 'ok' }),
+        expect.objectContaining({ name: 'inbound', state: 'ok' }),
+        expect.objectContaining({ name: 'upstream', state: 'off' }),
+      ]);
+
+      const sent = await call(a, 'sendMessage', {
+        from: PRACTICES[0].address,
+        to: [PRACTICES[1].address, 'nobody@practice-b.test'],
+        subject: 'Referral: J. Doe',
+        text: 'Please see J. Doe next week.',
+      });
+      expect(sent.ok, JSON.stringify(sent.error)).toBe(true);
+      const result = sent.result as {
+        id: number;
+        messageId: string;
+        recipients: { address: string; state: string; check: { state: string } }[];
+      };
+      expect(result.recipients.map((r) => [r.address, r.state, r.check.state])).toEqual([
+        [PRACTICES[1].address, 'queued', 'found'],
+        ['nobody@practice-b.test', 'refused', 'not-found'],
+      ]);
+      expect(result.messageId).toMatch(/@practice-a\.test>$/);
+
+      const storeB = await peek(1);
+      const received = await until(
+        'the message in B’s inbox',
+        () => storeB.list('inbox').find((row) => row.subject === 'Referral: J. Doe'),
+        () => b.err().slice(-4000) + (a?.err().slice(-4000) ?? ''),
+      );
+      expect(received.trusted).toBe(true);
+
+      const storeA = await peek(0);
+      const tracked = await until(
+        'B’s processed MDN at A',
+        () => {
+          const rows = storeA.mdnFor(result.id);
+          return rows.length > 0 && rows.every((row) => row.state !== 'pending') ? rows : undefined;
+        },
+        () => b.err().slice(-4000) + (a?.err().slice(-4000) ?? ''),
+      );
+      expect(tracked.map((row) => row.recipient)).toEqual([PRACTICES[1].address]);
+      expect(['processed', 'dispatched']).toContain(tracked[0]?.state);
+
+      // risk-15: what A keeps and what B received are S/MIME, never the text.
+      for (const bytes of [storeA.ciphertext(result.id), storeB.ciphertext(received.id)]) {
+        expect(bytes.includes('Please see J. Doe')).toBe(false);
+        expect(bytes.includes('Referral: J. Doe')).toBe(false);
+      }
+      const inboundB = (
+        (await call(b, 'status', {})).result as { components: { name: string; detail?: string }[] }
+      ).components.find((c) => c.name === 'inbound');
+      expect(inboundB?.detail).toMatch(/practice-b\.test; [1-9]\d* received/);
+
+      // A local mail client submits through A (STARTTLS + AUTH); the HISP parses it and sends
+      // it the one way: signed and encrypted, never the submitted bytes (risk-15).
+      const client = (pass: string) =>
+        nodemailer.createTransport({
+          host: '127.0.0.1',
+          port: portSubmit,
+          secure: false,
+          requireTLS: true,
+          auth: { user: 'mailclient', pass },
+          tls: { ca: [anchor.x509.toString()], servername: 'localhost' },
+          connectionTimeout: 5000,
+          greetingTimeout: 5000,
+          socketTimeout: 10_000,
+        });
+      const submitted = (to: string[]) => ({
+        envelope: { from: PRACTICES[0].address, to },
+        raw:
+          `From: Dr. Adams <${PRACTICES[0].address}>\r\nTo: ${PRACTICES[1].address}\r\n` +
+          'Subject: Submitted: lab results\r\nMIME-Version: 1.0\r\n' +
+          'Content-Type: text/plain; charset=utf-8\r\n\r\nHbA1c 6.1%, see attached notes.\r\n',
+      });
+      await expect(
+        client('wrong').sendMail(submitted([PRACTICES[1].address])),
+      ).rejects.toMatchObject({ responseCode: 535 });
+      await expect(
+        client(SUBMIT_PASS).sendMail(submitted([PRACTICES[1].address, 'hidden@practice-b.test'])),
+      ).rejects.toMatchObject({ responseCode: 554 });
+      await client(SUBMIT_PASS).sendMail(submitted([PRACTICES[1].address]));
+      const viaSubmission = await until(
+        'the submitted message in B’s inbox',
+        () => storeB.list('inbox').find((row) => row.subject === 'Submitted: lab results'),
+        () => b.err().slice(-4000) + (a?.err().slice(-4000) ?? ''),
+      );
+      expect(viaSubmission.trusted).toBe(true);
+      const submittedBytes = storeB.ciphertext(viaSubmission.id);
+      expect(submittedBytes.includes('HbA1c')).toBe(false);
+      expect(submittedBytes.includes('Submitted: lab results')).toBe(false);
+      expect(
+        storeA.list('sent').filter((row) => row.subject === 'Submitted: lab results'),
+      ).toHaveLength(1);
+
+      // Locked: sendMessage is refused and mail stops (the inbound port is let go).
+      expect((await call(a, 'lock', {})).ok).toBe(true);
+      const refused = await call(a, 'sendMessage', {
+        from: PRACTICES[0].address,
+        to: [PRACTICES[1].address],
+        subject: 'x',
+        text: 'x',
+      });
+      expect(refused.error?.code).toBe('PROFILE_LOCKED');
+      const lockedStatus = (
+        (await call(a, 'status', {})).result as { components: { name: string; state: string }[] }
+      ).components;
+      expect(lockedStatus.find((c) => c.name === 'inbound')?.state).toBe('off');
+      // …and unlocking starts it again on the same port.
+      expect((await call(a, 'unlock', { passphrase: PASS })).ok).toBe(true);
+      const unlocked = (
+        (await call(a, 'status', {})).result as {
+          components: { name: string; state: string; detail?: string }[];
+        }
+      ).components.find((c) => c.name === 'inbound');
+      expect(unlocked).toMatchObject({ state: 'ok' });
+      expect(unlocked?.detail).toContain(`127.0.0.1:${portA}`);
+    } finally {
+      expect(await a?.stop()).toBe(0);
+      expect(await b.stop()).toBe(0);
+    }
+  }, 60_000);
+});
+
+describe('sealpost serve --config: the upstream mailbox', () => {
+  it('B pulls A’s Direct message from an upstream IMAP mailbox; A without a relay keeps it queued', async () => {
+    const dovecot = await startDovecot({ user: 'direct@practice-b.test' });
+    try {
+      // A with no relay: sendMessage stores and queues, the status says nothing leaves.
+      const a = await serve(0, await writeConfig('a-norelay', { dns: [`127.0.0.1:${dns.port}`] }));
+      let id: number;
+      try {
+        const sent = await call(a, 'sendMessage', {
+          from: PRACTICES[0].address,
+          to: [PRACTICES[1].address],
+          subject: 'Via the upstream mailbox',
+          text: 'Pulled, not pushed.',
+        });
+        expect(sent.ok, JSON.stringify(sent.error)).toBe(true);
+        id = (sent.result as { id: number }).id;
+        const relay = (
+          (await call(a, 'status', {})).result as {
+            components: { name: string; state: string; detail?: string }[];
+          }
+        ).components.find((c) => c.name === 'relay');
+        expect(relay).toMatchObject({ state: 'off' });
+        expect(relay?.detail).toMatch(/no relay configured.*[1-9]\d* queued/);
+      } finally {
+        expect(await a.stop()).toBe(0);
+      }
+      // The practice's Direct domain delivers to an ordinary mailbox: put A's bytes there.
+      const bytes = (await peek(0)).ciphertext(id);
+      const imap = new ImapFlow({
+        host: dovecot.host,
+        port: dovecot.imapsPort,
+        secure: true,
+        auth: { user: dovecot.user, pass: dovecot.password },
+        tls: { ca: [dovecot.caPem] },
+        logger: false,
+        disableAutoIdle: true,
+      });
+      imap.on('error', () => undefined);
+      await imap.connect();
+      try {
+        expect(await imap.append('INBOX', bytes)).not.toBe(false);
+      } finally {
+        await imap.logout();
+      }
+
+      const caFile = join(tmp.path, 'dovecot-ca.pem');
+      const passFile = join(tmp.path, 'imap.pass');
+      await writeFile(caFile, dovecot.caPem);
+      await writeFile(passFile, `${dovecot.password}\n`, { mode: 0o600 });
+      const b = await serve(
+        1,
+        await writeConfig('b-upstream', {
+          upstream: {
+            host: '127.0.0.1',
+            port: dovecot.imapsPort,
+            secure: 'implicit',
+            user: dovecot.user,
+            pass: `file:${passFile}`,
+            ca: caFile,
+            afterStore: 'flag',
+          },
+          dns: [`127.0.0.1:${dns.port}`],
+        }),
+      );
+      try {
+        const storeB = await peek(1);
+        const pulled = await until(
+          'the pulled message in B’s inbox',
+          () => storeB.list('inbox').find((row) => row.subject === 'Via the upstream mailbox'),
+          () => b.err().slice(-4000) + dovecot.output(),
+        );
+        expect(pulled.trusted).toBe(true);
+        const upstream = (
+          (await call(b, 'status', {})).result as {
+            components: { name: string; state: string; detail?: string }[];
+          }
+        ).components.find((c) => c.name === 'upstream');
+        expect(upstream).toMatchObject({ state: 'ok' });
+        expect(upstream?.detail).toContain(`IMAP 127.0.0.1:${dovecot.imapsPort} (INBOX)`);
+        expect(b.err()).not.toContain(dovecot.password);
+      } finally {
+        expect(await b.stop()).toBe(0);
+      }
+    } finally {
+      await dovecot.stop();
+    }
+  }, 60_000);
+});
+
+describe('sealpost serve --config: usage errors', () => {
+  const rejects = async (config: unknown, pattern: RegExp) => {
+    const file = await writeConfig(`bad-${randomBytes(4).toString('hex')}`, config);
+    const run = cli();
+    const code = await runCli(['serve', ...pass(0), '--config', file], run.io);
+    expect(code, run.err()).toBe(1);
+    expect(run.err()).toMatch(pattern);
+    return run.err();
+  };
+
+  it('an inline password is refused, naming the key and never echoing the value', async () => {
+    const err = await rejects(
+      {
+        relay: {
+          smarthost: {
+            host: 'smtp.example',
+            port: 587,
+            secure: 'starttls',
+            user: 'clinic',
+            pass: 'hunter2-inline',
+          },
+        },
+      },
+      /"relay\.smarthost\.pass" must be "env:NAME" or "file:PATH"/,
+    );
+    expect(err).not.toContain('hunter2-inline');
+  });
+
+  it('an unknown key is refused, naming it', async () => {
+    await rejects(
+      { inbound: { listen: '127.0.0.1:2525', tlsCert: 'a', tlsKey: 'b', tls: 1 } },
+      /"inbound\.tls" is not a known key/,
+    );
+    await rejects({ relays: {} }, /"relays" is not a known key/);
+  });
+
+  it('an unset environment variable for a secret is a usage error naming the key', async () => {
+    await rejects(
+      {
+        relay: {
+          smarthost: {
+            host: 'smtp.example',
+            port: 587,
+            secure: 'starttls',
+            user: 'clinic',
+            pass: 'env:NOT_SET_ANYWHERE',
+          },
+        },
+      },
+      /"relay\.smarthost\.pass" names the environment variable NOT_SET_ANYWHERE, which is not set/,
+    );
+  });
+});
