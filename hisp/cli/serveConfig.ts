@@ -376,16 +376,14 @@ export async function loadServeConfig(file: string, env: NodeJS.ProcessEnv): Pro
   }
   const spec = parseServeConfig(json, dirname(resolve(file)));
   const config: { -readonly [K in keyof ServeConfig]: ServeConfig[K] } = {};
+  /** The certificate and key files of a TLS listener, read. */
+  const tlsPair = async (key: string, files: { tlsCert: string; tlsKey: string }) => ({
+    cert: await pem(`${key}.tlsCert`, files.tlsCert),
+    key: await pem(`${key}.tlsKey`, files.tlsKey),
+  });
   if (spec.inbound !== undefined) {
     const s = spec.inbound;
-    config.inbound = {
-      listen: s.listen,
-      tls: {
-        cert: await pem('inbound.tlsCert', s.tlsCert),
-        key: await pem('inbound.tlsKey', s.tlsKey),
-      },
-      maxBytes: s.maxBytes,
-    };
+    config.inbound = { listen: s.listen, tls: await tlsPair('inbound', s), maxBytes: s.maxBytes };
   }
   if (spec.relay?.kind === 'smarthost') {
     const s = spec.relay;
@@ -416,10 +414,7 @@ export async function loadServeConfig(file: string, env: NodeJS.ProcessEnv): Pro
     const s = spec.submission;
     config.submission = {
       listen: s.listen,
-      tls: {
-        cert: await pem('submission.tlsCert', s.tlsCert),
-        key: await pem('submission.tlsKey', s.tlsKey),
-      },
+      tls: await tlsPair('submission', s),
       user: s.user,
       pass: await readSecretSpec(s.pass, 'submission.pass', env),
     };
