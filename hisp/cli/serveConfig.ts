@@ -14,7 +14,8 @@
  *                 "ca": "path", "mailbox": "INBOX", "afterStore": "move", "moveTo": "Sealpost" },
  *   "submission": { "listen": "127.0.0.1:PORT", "tlsCert": "path", "tlsKey": "path",
  *                   "user": "…", "pass": "env:NAME" },
- *   "dns": ["HOST:PORT"]
+ *   "dns": ["HOST:PORT"],
+ *   "silenceAlertHours": 24
  * }
  * ```
  */
@@ -79,6 +80,8 @@ export interface ServeConfigSpec {
     readonly pass: SecretSpec;
   };
   readonly dns?: readonly Listen[];
+  /** Alert when no inbound Direct message arrived for this long (risk-5). */
+  readonly silenceAlertHours?: number;
 }
 
 export interface Tls {
@@ -117,6 +120,8 @@ export interface ServeConfig {
     readonly pass: string;
   };
   readonly dns?: readonly Listen[];
+  /** Alert when no inbound Direct message arrived for this long (risk-5). */
+  readonly silenceAlertHours?: number;
 }
 
 type Json = Record<string, unknown>;
@@ -212,7 +217,14 @@ const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9
 
 /** Check the parsed JSON of a config file; `base` is the file's directory. */
 export function parseServeConfig(value: unknown, base: string): ServeConfigSpec {
-  const root = object(value, '', ['inbound', 'relay', 'upstream', 'submission', 'dns']);
+  const root = object(value, '', [
+    'inbound',
+    'relay',
+    'upstream',
+    'submission',
+    'dns',
+    'silenceAlertHours',
+  ]);
   const spec: {
     -readonly [K in keyof ServeConfigSpec]: ServeConfigSpec[K];
   } = {};
@@ -344,6 +356,13 @@ export function parseServeConfig(value: unknown, base: string): ServeConfigSpec 
     }
     spec.dns = dns.map((entry, index) => listen(entry, `dns[${index}]`));
   }
+  if (root['silenceAlertHours'] !== undefined) {
+    const hours = root['silenceAlertHours'];
+    if (typeof hours !== 'number' || !(hours > 0) || hours > 24 * 30) {
+      throw bad('silenceAlertHours', 'must be a number of hours above 0 and at most 720');
+    }
+    spec.silenceAlertHours = hours;
+  }
   return spec;
 }
 
@@ -420,5 +439,6 @@ export async function loadServeConfig(file: string, env: NodeJS.ProcessEnv): Pro
     };
   }
   if (spec.dns !== undefined) config.dns = spec.dns;
+  if (spec.silenceAlertHours !== undefined) config.silenceAlertHours = spec.silenceAlertHours;
   return config;
 }

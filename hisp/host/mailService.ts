@@ -31,7 +31,7 @@ import { IdentityStore } from '../keys/identities.js';
 import type { Fields, Logger } from '../log/logger.js';
 import { ImapPull } from '../relay/imapPull.js';
 import { MailAgent, type ComposeInput, type SendResult } from '../relay/mailAgent.js';
-import { DeliveryMonitor } from '../relay/monitors.js';
+import { DeliveryMonitor, SilenceMonitor } from '../relay/monitors.js';
 import { RelayWorker } from '../relay/relayWorker.js';
 import type { RelayTarget } from '../relay/smtpClient.js';
 import {
@@ -73,6 +73,7 @@ interface Running {
   readonly submission: RunningSmtp | undefined;
   readonly upstream: ImapPull | undefined;
   readonly deliveries: DeliveryMonitor;
+  readonly silence: SilenceMonitor | undefined;
   readonly localDomains: readonly string[];
 }
 
@@ -239,6 +240,20 @@ export class MailService {
             },
       );
     }
+    if (config.silenceAlertHours !== undefined) {
+      const silence = running?.silence?.check();
+      out.push(
+        silence === undefined
+          ? locked('traffic')
+          : {
+              name: 'traffic',
+              state: silence.silent ? 'degraded' : 'ok',
+              detail: silence.silent
+                ? `no inbound Direct message for ${Math.floor(silence.sinceMs / 3_600_000)} h ${Math.floor((silence.sinceMs % 3_600_000) / 60_000)} min (alert after ${config.silenceAlertHours} h): check the MX, the upstream account and the firewall`
+                : `inbound Direct traffic within the last ${config.silenceAlertHours} h`,
+            },
+      );
+    }
     return out;
   }
 
@@ -269,6 +284,19 @@ export class MailService {
       onTimedOut: () => this.#options.onChange?.(),
     });
     deliveries.start();
+    // risk-5: no inbound Direct traffic for the configured period is worth an alert.
+    const silenceMs = (config.silenceAlertHours ?? 0) * 60 * 60 * 1000;
+    const silence =
+      silenceMs > 0
+        ? new SilenceMonitor({
+            lastInbound: () => store.lastInboundAt(),
+            thresholdMs: silenceMs,
+            pollMs: Math.max(50, Math.min(60_000, Math.floor(silenceMs / 4))),
+            logger,
+            onAlert: () => this.#options.onChange?.(),
+          })
+        : undefined;
+    silence?.start();
     const parts: {
       relay?: RelayWorker;
       inbound?: RunningSmtp;
@@ -284,6 +312,7 @@ export class MailService {
       submission: parts.submission,
       upstream: parts.upstream,
       deliveries,
+      silence,
       localDomains,
     });
     try {
@@ -351,6 +380,13 @@ export class MailService {
           // The local domain is not known per message here; the first identity domain's
           // inbound anchors verify (one practice, one domain is the common case).
           open: agent.opener(fallbackDomain),
+          // Through the mail agent: pulled messages are answered with MDNs and notifications
+          // pulled this way are applied, as for inbound SMTP.
+          receive: async (raw, envelope) => {
+            const stored = await agent.deliver(raw, envelope);
+            if (!stored.duplicate) parts.relay?.wake();
+            return stored;
+          },
           account: {
             host: up.host,
             port: up.port,
@@ -436,6 +472,7 @@ export class MailService {
         'deliveries',
         () => {
           running.deliveries.stop();
+          running.silence?.stop();
           return undefined;
         },
       ],

@@ -61,6 +61,14 @@ export interface ImapPullOptions {
   readonly store: MailStore;
   /** Decrypts and verifies in memory (the security agent with the profile's identities). */
   readonly open: OpenFn;
+  /**
+   * Stores one pulled message; default `store.receive(…, open)`. The HISP passes its mail
+   * agent's `deliver`, so pulled messages get delivery notifications like any other.
+   */
+  readonly receive?: (
+    raw: Buffer,
+    envelope: { from: string; to: string[] },
+  ) => Promise<{ id: number; duplicate: boolean }>;
   readonly account: UpstreamAccount;
   /** What happens upstream once a message is committed locally. */
   readonly afterStore: AfterStore;
@@ -185,6 +193,7 @@ export class ImapPull {
   readonly #profile: Profile;
   readonly #store: MailStore;
   readonly #open: OpenFn;
+  readonly #receive: ImapPullOptions['receive'];
   readonly #account: UpstreamAccount;
   readonly #mailbox: string;
   readonly #afterStore: AfterStore;
@@ -223,6 +232,7 @@ export class ImapPull {
     }
     this.#profile = options.profile;
     this.#store = options.store;
+    this.#receive = options.receive;
     this.#open = options.open;
     this.#account = account;
     this.#mailbox = account.mailbox ?? 'INBOX';
@@ -574,7 +584,11 @@ export class ImapPull {
     }
     let result: { id: number; duplicate: boolean };
     try {
-      result = await this.#store.receive({ raw, envelope: envelopeOf(raw) }, this.#open);
+      const envelope = envelopeOf(raw);
+      result =
+        this.#receive === undefined
+          ? await this.#store.receive({ raw, envelope }, this.#open)
+          : await this.#receive(raw, envelope);
     } catch (error) {
       const code = HispError.from(error).code;
       const attempts = this.#recordFailure(uidValidity, uid, code, false);

@@ -229,12 +229,23 @@ export class MailAgent {
    * delivery notification; answer with MDNs once trust passes.
    */
   async receive(raw: Buffer, envelope: SmtpEnvelope): Promise<SmtpDecision> {
+    await this.deliver(raw, envelope);
+    return { accepted: true };
+  }
+
+  /**
+   * The work behind `receive`, also used for messages pulled from an upstream mailbox: store
+   * (untrusted ones in 'untrusted'), then for a trusted one apply it if it is a notification
+   * or answer it with MDNs. A notification that cannot be sent is logged, not thrown: the
+   * message itself is safely stored, and failing here would only make the sender resend it.
+   */
+  async deliver(raw: Buffer, envelope: SmtpEnvelope): Promise<{ id: number; duplicate: boolean }> {
     const localDomain = domainOf(envelope.to[0] ?? '');
     const store = this.#options.store;
     let inner: Buffer | undefined;
     let signer: string | undefined;
     const open = this.opener(localDomain);
-    const { id, duplicate } = await store.receive(
+    const stored = await store.receive(
       { raw, envelope: { from: envelope.from, to: [...envelope.to] } },
       async (bytes, hints) => {
         const opened = await open(bytes, hints);
@@ -245,18 +256,26 @@ export class MailAgent {
         return opened;
       },
     );
-    if (duplicate) return { accepted: true };
+    if (stored.duplicate) {
+      inner?.fill(0);
+      return stored;
+    }
     if (inner === undefined) {
       // Stored in 'untrusted' (nothing is lost); no notification goes back for it.
-      this.#logger.info('untrusted message kept, no MDN', { id });
-      return { accepted: true };
+      this.#logger.info('untrusted message kept, no MDN', { id: stored.id });
+      return stored;
     }
     try {
       await this.#afterTrusted(inner, envelope, signer);
+    } catch (error) {
+      this.#logger.warn('delivery notification not sent', {
+        id: stored.id,
+        code: HispError.from(error).code,
+      });
     } finally {
       inner.fill(0);
     }
-    return { accepted: true };
+    return stored;
   }
 
   async #afterTrusted(
@@ -274,6 +293,7 @@ export class MailAgent {
     const wants = shouldSendMdn(headers, headerValue(parsed, 'content-type') ?? '');
     if (!wants.processed) return;
     const originalId = headerValue(parsed, 'message-id')?.trim() ?? '';
+    const subject = headerValue(parsed, 'subject');
     const sender = envelope.from;
     // One notification per recipient of ours (a message may name several).
     const ours = envelope.to.filter(
@@ -285,7 +305,13 @@ export class MailAgent {
         : (['processed'] as const)) {
         const mdnId = `<${randomBytes(12).toString('hex')}@${domainOf(recipient)}>`;
         const mdn = buildMdn({
-          original: { messageId: originalId, from: sender, to: recipient, headers },
+          original: {
+            messageId: originalId,
+            from: sender,
+            to: recipient,
+            headers,
+            ...(subject === undefined ? {} : { subject }),
+          },
           disposition,
           finalDestinationDelivery: disposition === 'dispatched',
           now: this.#now(),

@@ -450,6 +450,23 @@ describe('sealpost serve --config: the upstream mailbox', () => {
           () => b.err().slice(-4000) + dovecot.output(),
         );
         expect(pulled.trusted).toBe(true);
+        // Pulled mail goes through the mail agent like SMTP mail: B answers A with its
+        // notifications (queued here: B has no relay configured).
+        const notified = await until(
+          'B’s delivery notifications to A, queued',
+          () => {
+            const rows = storeB
+              .list('outbox')
+              .filter(
+                (row) =>
+                  row.recipients.some((r) => r.includes('dr.adams@practice-a.test')) &&
+                  row.subject.includes('Via the upstream mailbox'),
+              );
+            return rows.length >= 2 ? rows : undefined;
+          },
+          () => b.err().slice(-4000),
+        );
+        expect(notified.length).toBe(2); // processed and dispatched
         const upstream = (
           (await call(b, 'status', {})).result as {
             components: { name: string; state: string; detail?: string }[];
@@ -465,6 +482,28 @@ describe('sealpost serve --config: the upstream mailbox', () => {
       await dovecot.stop();
     }
   }, 60_000);
+});
+
+describe('risk-5 sealpost serve --config: the silence alert', () => {
+  it('the traffic component turns degraded when no inbound message arrived for the period', async () => {
+    // 0.0002 h = 0.72 s: B's last inbound message (earlier tests) or its start is older.
+    const b = await serve(1, await writeConfig('b-silence', { silenceAlertHours: 0.0002 }));
+    try {
+      let traffic: { state: string; detail?: string } | undefined;
+      const deadline = Date.now() + 20_000;
+      while (traffic?.state !== 'degraded' && Date.now() < deadline) {
+        const status = (await call(b, 'status', {})).result as {
+          components: { name: string; state: string; detail?: string }[];
+        };
+        traffic = status.components.find((c) => c.name === 'traffic');
+        if (traffic?.state !== 'degraded') await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(traffic).toMatchObject({ state: 'degraded' });
+      expect(traffic?.detail).toMatch(/no inbound Direct message for .* check the MX/);
+    } finally {
+      expect(await b.stop()).toBe(0);
+    }
+  });
 });
 
 describe('sealpost serve --config: usage errors', () => {

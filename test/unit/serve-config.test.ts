@@ -154,6 +154,8 @@ describe('parseServeConfig', () => {
     );
     expect(refused({ dns: [] })).toMatch(/"dns" must be a list/);
     expect(refused({ dns: ['127.0.0.1'] })).toMatch(/"dns\[0\]" must be "HOST:PORT"/);
+    expect(refused({ silenceAlertHours: 0 })).toMatch(/"silenceAlertHours" must be a number/);
+    expect(refused({ silenceAlertHours: '24' })).toMatch(/"silenceAlertHours" must be a number/);
   });
 
   it('risk-3 TLS for MX delivery cannot be switched off, only excepted per domain', () => {
