@@ -97,6 +97,18 @@ export const CertificateAlertSchema = z.strictObject({
 });
 export type CertificateAlert = z.infer<typeof CertificateAlertSchema>;
 
+/** A sent message's delivery changed for one recipient (what the mail window tells the user). */
+export const DeliveryEventSchema = z.strictObject({
+  /** The message's id in the mailbox. */
+  id: z.number().int().positive(),
+  recipient: AddressSchema,
+  state: z.enum(['processed', 'dispatched', 'failed', 'timed-out']),
+  /** Why, for a failure: a reason code (a registry code or a relay reason) and a sentence. */
+  reason: z.strictObject({ code: z.string().max(64), message: z.string().max(2000) }).optional(),
+  at: z.iso.datetime(),
+});
+export type DeliveryEvent = z.infer<typeof DeliveryEventSchema>;
+
 interface CallSpec {
   readonly description: string;
   readonly params: z.ZodType;
@@ -165,6 +177,11 @@ export const events = {
   status: {
     description: 'The HISP status: sent to each new connection and whenever it changes.',
     data: StatusSchema,
+  },
+  delivery: {
+    description:
+      'A sent message was processed, dispatched or failed for a recipient (by a delivery notification, or a permanent relay failure).',
+    data: DeliveryEventSchema,
   },
   certificateAlert: {
     description:

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { CertificateAlert, ComponentStatus } from '../api/contract.js';
+import type { CertificateAlert, ComponentStatus, DeliveryEvent } from '../api/contract.js';
 import type { HostedZone } from '../certs/hosting/dnsResponder.js';
 import { HispError } from '../api/errors.js';
 import { AGENT_LIMITS } from '../agent/limits.js';
@@ -195,6 +195,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
   const stack: (() => Promise<void> | void)[] = [() => session.lock('stop')];
   try {
     let broadcastAlert: (alert: CertificateAlert) => void = () => undefined;
+    let broadcastDelivery: (event: DeliveryEvent) => void = () => undefined;
     // Revocation answers also kept in the profile's database, so they survive a restart.
     const profileDb = () => (session.locked ? undefined : session.profile.db);
     const recipients = new RecipientService({
@@ -215,6 +216,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
             dnsServers,
             logger,
             onChange: () => notify(),
+            onDelivery: (event) => broadcastDelivery(event),
           });
     const running = await startHeadless({
       mode: 'server',
@@ -231,6 +233,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     stack.push(() => running.stop());
     notify = () => running.hisp.statusChanged();
     broadcastAlert = (alert) => running.hisp.channel.broadcast('certificateAlert', alert);
+    broadcastDelivery = (event) => running.hisp.channel.broadcast('delivery', event);
     running.hisp.addComponent('discovery', () => discoveryStatus(recipients, dnsServers));
 
     if (mail !== undefined) {

@@ -13,7 +13,7 @@
  * encrypts; the submitted bytes themselves are never relayed.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ComponentStatus } from '../api/contract.js';
+import type { ComponentStatus, DeliveryEvent } from '../api/contract.js';
 import { HispError } from '../api/errors.js';
 import {
   decodeBody,
@@ -59,6 +59,8 @@ export interface MailServiceOptions {
   readonly upstreamPollMs?: number;
   /** Told when a component's state changes (the HISP re-sends its status). */
   readonly onChange?: () => void;
+  /** A sent message's delivery changed for a recipient (the `delivery` event). */
+  readonly onDelivery?: (event: DeliveryEvent) => void;
 }
 
 /** Largest message taken from a local mail client. */
@@ -276,6 +278,8 @@ export class MailService {
       findCertificates: (from, addresses) => recipients.check(from, addresses),
       certificateDer: (fingerprint) => recipients.certificateDer(fingerprint),
       logger,
+      onDelivery: (id, recipient, state) =>
+        this.#options.onDelivery?.({ id, recipient, state, at: new Date().toISOString() }),
     });
     // Recipients that owe a delivery notification past the timeout (1 h) become timed-out.
     const deliveries = new DeliveryMonitor({
@@ -367,7 +371,16 @@ export class MailService {
           deliverOptions: { dnsServers },
           ...(this.#options.relayPollMs === undefined ? {} : { pollMs: this.#options.relayPollMs }),
           logger,
-          onFailed: () => this.#options.onChange?.(),
+          onFailed: (id, recipient, reason) => {
+            this.#options.onChange?.();
+            this.#options.onDelivery?.({
+              id,
+              recipient,
+              state: 'failed',
+              reason: { code: reason.code.slice(0, 64), message: reason.message.slice(0, 2000) },
+              at: new Date().toISOString(),
+            });
+          },
         });
         parts.relay.start();
       }

@@ -45,6 +45,12 @@ export interface MailAgentOptions {
   readonly allowSha1CertificateSignatures?: boolean;
   /** Revocation checking of senders (default soft: unknown status is reported, not fatal). */
   readonly revocation?: 'soft' | 'hard' | 'off';
+  /** A delivery notification changed a recipient's state (applied, not merely recorded late). */
+  readonly onDelivery?: (
+    id: number,
+    recipient: string,
+    state: 'processed' | 'dispatched' | 'failed',
+  ) => void;
 }
 
 export interface ComposeInput {
@@ -360,7 +366,10 @@ export class MailAgent {
         });
         return;
       }
-      store.recordMdn(original, row.recipient, kind);
+      const after = store.recordMdn(original, row.recipient, kind);
+      if (after.state === kind && row.state !== kind) {
+        this.#options.onDelivery?.(original, row.recipient, kind);
+      }
     };
     if (notification.kind === 'mdn') {
       const kind =

@@ -10,8 +10,16 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
+import WebSocket from 'ws';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BEARER_PROTOCOL_PREFIX,
+  HispClient,
+  WebSocketTransport,
+  WIRE_PROTOCOL,
+  type DeliveryEvent,
+} from '../../hisp/api/index.js';
 import { parseCertificate, type ParsedCertificate } from '../../hisp/certs/certificate.js';
 import { startDnsResponder, type DnsResponder } from '../../hisp/certs/hosting/dnsResponder.js';
 import { generateKey, issueCertificate } from '../../hisp/certs/issue.js';
@@ -260,6 +268,21 @@ describe('sealpost serve --config: Direct mail between two practices', () => {
         expect.objectContaining({ name: 'upstream', state: 'off' }),
       ]);
 
+      // The mail window's view: delivery events over the bridge's WebSocket.
+      const url = new URL(a.bridge.url);
+      const socket = new WebSocket(
+        `ws://${url.host}/api/ws`,
+        [WIRE_PROTOCOL, BEARER_PROTOCOL_PREFIX + a.bridge.token],
+        { headers: { origin: url.origin } },
+      );
+      const events = new HispClient(new WebSocketTransport(socket), { timeoutMs: 20_000 });
+      const deliveries: DeliveryEvent[] = [];
+      events.on('delivery', (event) => deliveries.push(event));
+      await new Promise((resolve, reject) => {
+        socket.once('open', resolve);
+        socket.once('error', reject);
+      });
+
       const sent = await call(a, 'sendMessage', {
         from: PRACTICES[0].address,
         to: [PRACTICES[1].address, 'nobody@practice-b.test'],
@@ -297,6 +320,13 @@ describe('sealpost serve --config: Direct mail between two practices', () => {
       );
       expect(tracked.map((row) => row.recipient)).toEqual([PRACTICES[1].address]);
       expect(['processed', 'dispatched']).toContain(tracked[0]?.state);
+      const event = await until(
+        'a delivery event for B at A’s mail window',
+        () => deliveries.find((e) => e.id === result.id && e.recipient === PRACTICES[1].address),
+        () => a?.err().slice(-4000) ?? '',
+      );
+      expect(['processed', 'dispatched']).toContain(event.state);
+      events.close();
 
       // risk-15: what A keeps and what B received are S/MIME, never the text.
       for (const bytes of [storeA.ciphertext(result.id), storeB.ciphertext(received.id)]) {
