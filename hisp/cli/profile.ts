@@ -7,11 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { HispError, isErrorCode } from '../api/errors.js';
-import {
-  keychainMasterKeySource,
-  vaultMasterKeySource,
-  type MasterKeySource,
-} from '../keys/masterKey.js';
+import type { MasterKeySource } from '../keys/masterKey.js';
 import {
   BRIDGE_FILE,
   initProfile,
@@ -23,7 +19,7 @@ import {
 import { parseCommandArgs } from './args.js';
 import { readInputFile, readSecret } from './files.js';
 import { UsageError, type CliIo } from './io.js';
-import { keySourceFor, PROFILE_OPTIONS, profileDirOf } from './profileAccess.js';
+import { keySourceFor, masterKeySourceOf, PROFILE_OPTIONS, profileDirOf } from './profileAccess.js';
 
 export const PROFILE_HELP = `Usage: sealpost profile init   --profile DIR [--vault --pass SPEC]
                                [--from-export FILE --export-pass SPEC]
@@ -117,15 +113,12 @@ export async function profileCommand(args: readonly string[], io: CliIo): Promis
         `the vault passphrase must be at least ${MIN_PASSPHRASE} characters`,
       );
     }
-    keySource = vaultMasterKeySource({
-      file: join(dir, VAULT_FILE),
-      passphrase: Buffer.from(passphrase, 'utf8'),
-    });
+    keySource = masterKeySourceOf('vault', dir, Buffer.from(passphrase, 'utf8'));
   } else {
     if (values.pass !== undefined) {
       throw new UsageError(command, '--pass is for --vault profiles only');
     }
-    keySource = keychainMasterKeySource();
+    keySource = masterKeySourceOf('keychain', dir, undefined);
   }
   if ((values['from-export'] === undefined) !== (values['export-pass'] === undefined)) {
     throw new UsageError(command, '--from-export FILE and --export-pass SPEC go together');

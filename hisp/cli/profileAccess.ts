@@ -34,6 +34,48 @@ export function profileDirOf(command: string, value: string | undefined): string
   return resolve(value);
 }
 
+/**
+ * The vault passphrase `--pass` names, for a profile kept by `kind`: required for a vault
+ * profile, refused for a keychain profile (undefined then).
+ */
+export async function profilePassphrase(
+  command: string,
+  kind: KeySourceKind,
+  passSpec: string | undefined,
+  io: CliIo,
+): Promise<Buffer | undefined> {
+  if (kind === 'keychain') {
+    if (passSpec !== undefined) {
+      throw new UsageError(
+        command,
+        'this profile keeps its key in the system keychain; --pass is only for vault profiles',
+      );
+    }
+    return undefined;
+  }
+  if (passSpec === undefined) {
+    throw new UsageError(
+      command,
+      'this profile keeps its key in a passphrase vault: give --pass env:NAME or --pass file:PATH',
+    );
+  }
+  return Buffer.from(await readSecret(command, passSpec, io.env), 'utf8');
+}
+
+/** The keychain, or the vault file of the profile in `dir` opened with `passphrase`. */
+export function masterKeySourceOf(
+  kind: KeySourceKind,
+  dir: string,
+  passphrase: Buffer | undefined,
+): MasterKeySource {
+  return kind === 'keychain'
+    ? keychainMasterKeySource()
+    : vaultMasterKeySource({
+        file: join(dir, VAULT_FILE),
+        passphrase: passphrase ?? Buffer.alloc(0),
+      });
+}
+
 /** The key source for a profile kept by `kind`; a vault needs the passphrase. */
 export async function keySourceFor(
   command: string,
@@ -42,23 +84,7 @@ export async function keySourceFor(
   passSpec: string | undefined,
   io: CliIo,
 ): Promise<MasterKeySource> {
-  if (kind === 'keychain') {
-    if (passSpec !== undefined) {
-      throw new UsageError(
-        command,
-        'this profile keeps its key in the system keychain; --pass is only for vault profiles',
-      );
-    }
-    return keychainMasterKeySource();
-  }
-  if (passSpec === undefined) {
-    throw new UsageError(
-      command,
-      'this profile keeps its key in a passphrase vault: give --pass env:NAME or --pass file:PATH',
-    );
-  }
-  const passphrase = Buffer.from(await readSecret(command, passSpec, io.env), 'utf8');
-  return vaultMasterKeySource({ file: join(dir, VAULT_FILE), passphrase });
+  return masterKeySourceOf(kind, dir, await profilePassphrase(command, kind, passSpec, io));
 }
 
 /** Open the profile named by --profile/--pass; the caller closes it. */

@@ -10,18 +10,22 @@ import { OcspCache } from '../certs/ocsp.js';
 import { certCacheBacking } from '../store/certCache.js';
 import { readCertificates, type ParsedCertificate } from '../certs/certificate.js';
 import { createHttpFetcher } from '../certs/fetch.js';
-import { keychainMasterKeySource, vaultMasterKeySource } from '../keys/masterKey.js';
 import { ProfileSession } from '../host/session.js';
 import { createLogger } from '../log/logger.js';
 import { startHeadless } from '../host/headless.js';
 import { MailService } from '../host/mailService.js';
-import { BRIDGE_FILE, readProfileInfo, VAULT_FILE, writePrivateFile } from '../store/profile.js';
+import { BRIDGE_FILE, readProfileInfo, writePrivateFile } from '../store/profile.js';
 import { parseCommandArgs, parseListen } from './args.js';
 import { loadServeConfig, type ServeConfig } from './serveConfig.js';
-import { readInputFile, readSecret } from './files.js';
+import { readInputFile } from './files.js';
 import { UsageError, type CliIo } from './io.js';
 import { systemResolvers } from './certs.js';
-import { profileDirOf, PROFILE_OPTIONS_HELP } from './profileAccess.js';
+import {
+  masterKeySourceOf,
+  profileDirOf,
+  profilePassphrase,
+  PROFILE_OPTIONS_HELP,
+} from './profileAccess.js';
 
 export const SERVE_HELP = `Usage: sealpost serve --profile DIR [--pass SPEC] [--listen HOST:PORT] [--tls-ca FILE]
                       [--config FILE] [--dns HOST:PORT ...] [--auto-lock-minutes N]
@@ -99,9 +103,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     'allow-private-fetch': { type: 'boolean' },
     config: { type: 'string' },
   });
-  if (values.profile === undefined || values.profile === '') {
-    throw new UsageError(command, '--profile DIR is required');
-  }
+  const profileDir = profileDirOf(command, values.profile);
   const listen = parseListen(command, values.listen ?? '127.0.0.1:0');
   const dns = await dnsOptions(values);
   const config: ServeConfig | undefined =
@@ -136,30 +138,9 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     sink: (line) => io.stderr(`${line}\n`),
     bindings: { process: 'sealpost-serve' },
   });
-  const profileDir = profileDirOf(command, values.profile);
   const info = await readProfileInfo(profileDir);
   // The vault passphrase given at start is kept only until the profile is open.
-  const startPassphrase =
-    info.keySource === 'vault'
-      ? Buffer.from(
-          await (async () => {
-            if (values.pass === undefined) {
-              throw new UsageError(
-                command,
-                'this profile keeps its key in a passphrase vault: give --pass env:NAME or --pass file:PATH',
-              );
-            }
-            return readSecret(command, values.pass, io.env);
-          })(),
-          'utf8',
-        )
-      : undefined;
-  if (info.keySource === 'keychain' && values.pass !== undefined) {
-    throw new UsageError(
-      command,
-      'this profile keeps its key in the system keychain; --pass is only for vault profiles',
-    );
-  }
+  const startPassphrase = await profilePassphrase(command, info.keySource, values.pass, io);
   const autoLockMinutes = Number(values['auto-lock-minutes'] ?? '0');
   if (!Number.isFinite(autoLockMinutes) || autoLockMinutes < 0 || autoLockMinutes > 24 * 60) {
     throw new UsageError(command, '--auto-lock-minutes wants minutes from 0 (never) to 1440');
@@ -179,13 +160,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     bundlePollMs: BUNDLE_POLL_MS,
     idleLockMs: autoLockMinutes * 60_000,
     onChange: () => notify(),
-    keySource: (kind, passphrase) =>
-      kind === 'keychain'
-        ? keychainMasterKeySource()
-        : vaultMasterKeySource({
-            file: join(profileDir, VAULT_FILE),
-            passphrase: passphrase ?? Buffer.alloc(0),
-          }),
+    keySource: (kind, passphrase) => masterKeySourceOf(kind, profileDir, passphrase),
   });
   try {
     await session.unlock(startPassphrase);
