@@ -20,6 +20,7 @@
  * ```
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { isLoopbackHost } from '../host/loopback.js';
 import { readInputFile } from './files.js';
 import { UsageError } from './io.js';
 
@@ -189,10 +190,6 @@ function listen(value: unknown, key: string): Listen {
   return { host: match[1].replace(/^\[(.*)\]$/, '$1'), port: number };
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
 function path(obj: Json, key: string, name: string, base: string): string {
   return resolve(base, text(obj, key, name, 4096));
 }
@@ -336,7 +333,7 @@ export function parseServeConfig(value: unknown, base: string): ServeConfigSpec 
     required(o, key, 'listen');
     required(o, key, 'pass');
     const where = listen(o['listen'], `${key}.listen`);
-    if (!isLoopback(where.host)) {
+    if (!isLoopbackHost(where.host)) {
       // risk-20: the submission endpoint is for this computer only.
       throw bad(`${key}.listen`, 'must be a loopback address (127.0.0.1 or ::1)');
     }

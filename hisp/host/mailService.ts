@@ -12,6 +12,7 @@
  * submits (From, To, Cc, Subject, the text) and hands that to MailAgent.send, which signs and
  * encrypts; the submitted bytes themselves are never relayed.
  */
+import { domainOf } from '../agent/mime/address.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ComponentStatus, DeliveryEvent } from '../api/contract.js';
 import { HispError } from '../api/errors.js';
@@ -78,8 +79,6 @@ interface Running {
   readonly silence: SilenceMonitor | undefined;
   readonly localDomains: readonly string[];
 }
-
-const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();

@@ -13,6 +13,7 @@
  * (never for an MDN or DSN) — `dispatched` too when the sender asked for it, since storing
  * in the mailbox is the final delivery here.
  */
+import { domainOf } from '../agent/mime/address.js';
 import { randomBytes } from 'node:crypto';
 import type { RecipientCheck } from '../api/contract.js';
 import { HispError } from '../api/errors.js';
@@ -70,8 +71,6 @@ export interface SendResult {
     readonly check: RecipientCheck;
   }[];
 }
-
-const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 
 function headerLine(name: string, value: string): string {
   if (/[\r\n]/.test(value)) throw new HispError('BAD_REQUEST', `The ${name} must be one line.`);

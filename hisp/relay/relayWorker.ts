@@ -27,7 +27,7 @@
 import { HispError } from '../api/errors.js';
 import { readHeaderBlock, headerValue } from '../agent/mime/headers.js';
 import { MIME_LIMITS } from '../agent/mime/limits.js';
-import { parseAddressList } from '../agent/mime/address.js';
+import { parseAddressList, domainOf } from '../agent/mime/address.js';
 import { createSilentLogger, type Logger } from '../log/logger.js';
 import type { MailStore, QueueRow, VerificationReason } from '../store/mail.js';
 import {
@@ -87,10 +87,6 @@ interface Group {
   readonly messageId: number;
   readonly target: RelayTarget;
   readonly rows: QueueRow[];
-}
-
-function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 }
 
 function targetKey(t: RelayTarget): string {

@@ -11,7 +11,8 @@
  *   to the HISP's send path, which signs and encrypts it — nothing goes out in plaintext
  *   (risk-15).
  */
-import { isIP } from 'node:net';
+import { isLoopbackHost } from '../host/loopback.js';
+import { domainOf } from '../agent/mime/address.js';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { HispError } from '../api/errors.js';
 import type { Logger } from '../log/logger.js';
@@ -65,8 +66,6 @@ function smtpError(code: number, message: string): Error {
   error.responseCode = code;
   return error;
 }
-
-const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 
 /**
  * Is this an S/MIME Direct message (an enveloped-data body, or the signed form that some
@@ -194,13 +193,9 @@ export function startInboundSmtp(options: InboundSmtpOptions): Promise<RunningSm
   return listen(server, options);
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-}
-
 /** The local submission endpoint for another mail client (off unless configured). */
 export function startSubmission(options: SubmissionOptions): Promise<RunningSmtp> {
-  if (!isLoopback(options.host)) {
+  if (!isLoopbackHost(options.host)) {
     // risk-20: the submission endpoint is for this computer only.
     return Promise.reject(
       new HispError(

@@ -340,3 +340,8 @@ export function normalizeAddress(address: string): string {
   }
   return a.toLowerCase();
 }
+
+/** The domain of an address (after its last '@'), lowercase. */
+export function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}

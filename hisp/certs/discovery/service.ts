@@ -6,6 +6,7 @@
  * is a new cache), and counts rejected certificates in one monitor for the whole HISP, which
  * raises the certificate alert (risks 10 and 11).
  */
+import { domainOf } from '../../agent/mime/address.js';
 import { createHash } from 'node:crypto';
 import type { CertificateAlert, RecipientCheck } from '../../api/contract.js';
 import { HispError, type ErrorCode, type Reason } from '../../api/errors.js';
@@ -118,7 +119,7 @@ export class RecipientService {
         `${JSON.stringify(from)} is not a Direct address to send from.`,
       );
     }
-    const fromDomain = from.slice(from.lastIndexOf('@') + 1).toLowerCase();
+    const fromDomain = domainOf(from);
     const anchors = this.#options.anchors(fromDomain);
     const anchorKey = createHash('sha256')
       .update(anchors.map((anchor) => anchor.fingerprintSha256).join(','))
