@@ -146,9 +146,8 @@ export async function startDemoPractices(dir: string, logger: Logger): Promise<R
       const agent = new MailAgent({
         store,
         identities,
-        inboundAnchors: (domain) => trust.anchorsFor(domain, 'inbound'),
-        findCertificates: (from, addresses) => recipients.check(from, addresses),
-        certificateDer: (fingerprint) => recipients.certificateDer(fingerprint),
+        trust,
+        recipients,
         revocation: 'off',
         logger,
       });

@@ -273,9 +273,8 @@ export class MailService {
     const agent = new MailAgent({
       store,
       identities,
-      inboundAnchors: (domain) => trust.anchorsFor(domain, 'inbound'),
-      findCertificates: (from, addresses) => recipients.check(from, addresses),
-      certificateDer: (fingerprint) => recipients.certificateDer(fingerprint),
+      trust,
+      recipients,
       logger,
       onDelivery: (id, recipient, state) =>
         this.#options.onDelivery?.({ id, recipient, state, at: new Date().toISOString() }),

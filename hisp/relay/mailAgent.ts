@@ -21,7 +21,8 @@ import { decryptAndVerify } from '../agent/inbound.js';
 import { headerValue, parseMime } from '../agent/mime/index.js';
 import { signAndEncrypt } from '../agent/outbound.js';
 import { collect } from '../agent/types.js';
-import type { ParsedCertificate } from '../certs/certificate.js';
+import type { RecipientService } from '../certs/discovery/service.js';
+import type { TrustStore } from '../certs/trust/store.js';
 import type { IdentityStore } from '../keys/identities.js';
 import type { Logger } from '../log/logger.js';
 import type { MailStore, OpenFn } from '../store/mail.js';
@@ -31,15 +32,11 @@ import type { SmtpDecision, SmtpEnvelope } from './smtpServer.js';
 export interface MailAgentOptions {
   readonly store: MailStore;
   readonly identities: IdentityStore;
-  /** The inbound anchors of a local domain (trust store). */
-  readonly inboundAnchors: (localDomain: string) => readonly ParsedCertificate[];
-  /** Find usable certificates for recipients (RecipientService.check). */
-  readonly findCertificates: (
-    from: string,
-    addresses: readonly string[],
-  ) => Promise<readonly RecipientCheck[]>;
-  /** Certificates by fingerprint from the last check (RecipientService keeps DER). */
-  readonly certificateDer: (fingerprintSha256: string) => Buffer | undefined;
+  /** The profile's trust store: the inbound anchors of the local domain verify senders. */
+  readonly trust: Pick<TrustStore, 'anchorsFor'>;
+  /** Recipient checks (discovery with the sending domain's outbound anchors) and the DER of
+   * the certificates they found usable. */
+  readonly recipients: Pick<RecipientService, 'check' | 'certificateDer'>;
   readonly logger: Logger;
   readonly now?: () => Date;
   /** Legacy trust domains (the reference implementation's SHA-1 test CA). */
@@ -136,14 +133,14 @@ export class MailAgent {
     if (identity === undefined) {
       throw new HispError('IDENTITY_NOT_FOUND', `This profile has no identity for ${from}.`);
     }
-    const checks = await this.#options.findCertificates(from, recipients);
+    const checks = await this.#options.recipients.check(from, recipients);
     const usable: string[] = [];
     const certs: Buffer[] = [];
     for (const check of checks) {
       const der =
         check.state === 'found'
           ? check.certificates
-              .map((cert) => this.#options.certificateDer(cert.fingerprintSha256))
+              .map((cert) => this.#options.recipients.certificateDer(cert.fingerprintSha256))
               .find((value) => value !== undefined)
           : undefined;
       if (der === undefined) continue;
@@ -209,7 +206,7 @@ export class MailAgent {
       );
       const result = await decryptAndVerify(raw, {
         keys,
-        anchors: this.#options.inboundAnchors(localDomain),
+        anchors: this.#options.trust.anchorsFor(localDomain, 'inbound'),
         revocation: this.#options.revocation ?? 'soft',
         logger: this.#logger,
         consumeInput: hints?.owned === true,

@@ -137,9 +137,8 @@ beforeAll(async () => {
   agent = new MailAgent({
     store,
     identities,
-    inboundAnchors: (domain) => trust.anchorsFor(domain, 'inbound'),
-    findCertificates: (from, addresses) => recipients.check(from, addresses),
-    certificateDer: (fp) => recipients.certificateDer(fp),
+    trust,
+    recipients,
     revocation: 'off',
     logger,
   });
