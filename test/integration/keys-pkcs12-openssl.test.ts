@@ -5,6 +5,7 @@
  * files, and the ETT's legacy testCert.p12. Every file lives in a temp dir removed afterwards;
  * no key material is printed.
  */
+import { convertLegacyPkcs12 } from '../services/openssl-direct.js';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -359,30 +360,7 @@ describe('readPkcs12 against OpenSSL 3 files', () => {
   });
 
   it('the ETT testCert.p12 converted with the two-step commands reads, and its key matches its certificate', async () => {
-    const tmpPem = join(tmp.path, 'tmp.pem');
-    const converted = join(tmp.path, 'ett-new.p12');
-    await run('openssl', [
-      'pkcs12',
-      '-legacy',
-      '-in',
-      ettP12,
-      '-nodes',
-      '-out',
-      tmpPem,
-      '-passin',
-      'pass:',
-    ]);
-    await run('openssl', [
-      'pkcs12',
-      '-export',
-      '-in',
-      tmpPem,
-      '-out',
-      converted,
-      '-passout',
-      'pass:',
-    ]);
-    await run('shred', ['-u', tmpPem]);
+    const converted = await convertLegacyPkcs12(ettP12, tmp.path);
     const contents = readPkcs12(await readFile(converted), '');
     expect(() => assertKeyMatchesCertificate(contents.key, contents.certDer)).not.toThrow();
     expect(

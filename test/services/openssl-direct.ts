@@ -177,3 +177,36 @@ export async function opensslReceive(
   );
   return readFile(verified);
 }
+
+/**
+ * The two-step conversion our PKCS12_UNSUPPORTED message gives for a legacy (RC2) PKCS#12
+ * file with an empty password: `-legacy` to PEM, then export again with OpenSSL 3's defaults.
+ * The intermediate PEM (it holds the private key) is shredded. Returns the new file's path.
+ */
+export async function convertLegacyPkcs12(legacy: string, dir: string): Promise<string> {
+  const tmpPem = join(dir, 'tmp.pem');
+  const converted = join(dir, 'converted.p12');
+  await run('openssl', [
+    'pkcs12',
+    '-legacy',
+    '-in',
+    legacy,
+    '-nodes',
+    '-out',
+    tmpPem,
+    '-passin',
+    'pass:',
+  ]);
+  await run('openssl', [
+    'pkcs12',
+    '-export',
+    '-in',
+    tmpPem,
+    '-out',
+    converted,
+    '-passout',
+    'pass:',
+  ]);
+  await run('shred', ['-u', tmpPem]);
+  return converted;
+}

@@ -5,6 +5,7 @@
  * implementation's certificates and the ETT's legacy PKCS#12. Every file lives in a temp dir
  * removed afterwards; no key material is printed.
  */
+import { convertLegacyPkcs12 } from '../services/openssl-direct.js';
 import { createSign, createVerify, randomBytes, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
@@ -468,30 +469,7 @@ describe('PKCS#12 files that are not imported', () => {
     expect(error.message).toContain('openssl pkcs12 -legacy -in old.p12 -nodes -out tmp.pem');
     expect(error.message).toContain('openssl pkcs12 -export -in tmp.pem -out new.p12');
     // The two-step conversion from the message.
-    const tmpPem = join(tmp.path, 'tmp.pem');
-    const converted = join(tmp.path, 'ett-new.p12');
-    await run('openssl', [
-      'pkcs12',
-      '-legacy',
-      '-in',
-      ettP12,
-      '-nodes',
-      '-out',
-      tmpPem,
-      '-passin',
-      'pass:',
-    ]);
-    await run('openssl', [
-      'pkcs12',
-      '-export',
-      '-in',
-      tmpPem,
-      '-out',
-      converted,
-      '-passout',
-      'pass:',
-    ]);
-    await run('shred', ['-u', tmpPem]);
+    const converted = await convertLegacyPkcs12(ettP12, tmp.path);
     const identity = identityOf(await readFile(converted), '');
     expect(identity.cert.publicKey.bits).toBe(1024);
     const store = new IdentityStore(profileB);
