@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CODE_LIST } from './errors.js';
+import { LIMITS } from './limits.js';
 
 export const PRODUCT = 'sealpost';
 
@@ -109,6 +110,209 @@ export const DeliveryEventSchema = z.strictObject({
 });
 export type DeliveryEvent = z.infer<typeof DeliveryEventSchema>;
 
+/** The mailbox folders, in the order the folder pane shows them. */
+export const FOLDER_LIST = [
+  'inbox',
+  'sent',
+  'drafts',
+  'outbox',
+  'untrusted',
+  'archive',
+  'trash',
+] as const;
+export const FolderSchema = z.enum(FOLDER_LIST);
+export type Folder = z.infer<typeof FolderSchema>;
+
+const MessageRefSchema = z.number().int().positive();
+const HeaderTextSchema = z.string().max(4000);
+/** A reason stored with a message or a delivery step: usually a registry code; kept as text
+ * because messages stored by an older version may carry codes this version no longer knows. */
+const StoredReasonSchema = z.strictObject({
+  code: z.string().max(64),
+  message: z.string().max(2000),
+});
+
+export const FolderCountSchema = z.strictObject({
+  folder: FolderSchema,
+  total: z.number().int().nonnegative(),
+  unseen: z.number().int().nonnegative(),
+});
+export type FolderCount = z.infer<typeof FolderCountSchema>;
+
+/** Per-recipient delivery of a sent message, counted (the Sent list's delivery column). */
+export const DeliverySummarySchema = z.strictObject({
+  recipients: z.number().int().nonnegative(),
+  pending: z.number().int().nonnegative(),
+  relayed: z.number().int().nonnegative(),
+  processed: z.number().int().nonnegative(),
+  dispatched: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  timedOut: z.number().int().nonnegative(),
+});
+export type DeliverySummary = z.infer<typeof DeliverySummarySchema>;
+
+/** One row of the message list: read from the encrypted index, nothing decrypted. */
+export const MessageSummarySchema = z.strictObject({
+  id: MessageRefSchema,
+  folder: FolderSchema,
+  direction: z.enum(['in', 'out']),
+  seen: z.boolean(),
+  flagged: z.boolean(),
+  answered: z.boolean(),
+  /** When it arrived, or was stored as sent. */
+  receivedAt: z.iso.datetime(),
+  /** The message's own Date header, when it parses. */
+  sentAt: z.iso.datetime().optional(),
+  subject: HeaderTextSchema,
+  sender: HeaderTextSchema,
+  recipients: z.array(HeaderTextSchema).max(1000),
+  snippet: z.string().max(1000),
+  hasAttachments: z.boolean(),
+  size: z.number().int().nonnegative(),
+  /** Signature and sender trusted when it arrived (always true for what we sent). */
+  trusted: z.boolean(),
+  /** Outbound only. */
+  delivery: DeliverySummarySchema.optional(),
+});
+export type MessageSummary = z.infer<typeof MessageSummarySchema>;
+
+export const DeliveryStepSchema = z.strictObject({
+  state: z.enum([
+    'queued',
+    'relayed',
+    'retrying',
+    'failed',
+    'processed',
+    'dispatched',
+    'timed-out',
+    'late',
+  ]),
+  at: z.iso.datetime(),
+  reason: StoredReasonSchema.optional(),
+});
+export type DeliveryStep = z.infer<typeof DeliveryStepSchema>;
+
+/** A sent message's delivery to one recipient: where it is now and how it got there. */
+export const DeliveryRecipientSchema = z.strictObject({
+  recipient: AddressSchema,
+  /** The relay queue: queued, sending, relayed, failed (absent: never queued). */
+  queue: z.enum(['queued', 'sending', 'relayed', 'failed']).optional(),
+  /** Delivery notifications: pending until the recipient's HISP answers. */
+  notification: z.enum(['pending', 'processed', 'dispatched', 'failed', 'timed-out']).optional(),
+  steps: z.array(DeliveryStepSchema).max(200),
+});
+export type DeliveryRecipient = z.infer<typeof DeliveryRecipientSchema>;
+
+export const AttachmentInfoSchema = z.strictObject({
+  index: z.number().int().nonnegative(),
+  filename: z.string().max(1000),
+  contentType: z.string().max(255),
+  size: z.number().int().nonnegative(),
+});
+
+/** What the reading pane shows: the decrypted message, and whether and why it is trusted. */
+export const OpenedMessageSchema = z.strictObject({
+  summary: MessageSummarySchema,
+  from: HeaderTextSchema,
+  to: z.array(HeaderTextSchema).max(1000),
+  cc: z.array(HeaderTextSchema).max(1000),
+  date: z.iso.datetime().optional(),
+  messageId: z.string().max(998).optional(),
+  /** False when the message could not be decrypted: no body, and the reasons say why. */
+  decrypted: z.boolean(),
+  /** Plain-text body, to be shown as text (never as HTML). */
+  text: z
+    .string()
+    .max(64 * 1024 * 1024)
+    .optional(),
+  /** HTML body exactly as sent: NOT sanitised; the UI sanitises it and renders it sandboxed. */
+  html: z
+    .string()
+    .max(64 * 1024 * 1024)
+    .optional(),
+  attachments: z.array(AttachmentInfoSchema).max(1000),
+  verification: z.strictObject({
+    trusted: z.boolean(),
+    /** The signer's Direct address. */
+    signer: z.string().max(320).optional(),
+    /** The signer certificate's subject. */
+    signerSubject: z.string().max(2000).optional(),
+    /** The trust anchor the signer chains to. */
+    anchor: z.string().max(2000).optional(),
+    reasons: z.array(StoredReasonSchema).max(64),
+  }),
+  /** Outbound only: per recipient. */
+  delivery: z.array(DeliveryRecipientSchema).max(1000).optional(),
+});
+export type OpenedMessage = z.infer<typeof OpenedMessageSchema>;
+
+/** A file attached in the compose window, as base64 (the whole message travels in one call). */
+const ComposeAttachmentSchema = z.strictObject({
+  filename: z.string().min(1).max(255),
+  contentType: z.string().max(255),
+  dataBase64: z.base64().max(Math.ceil((LIMITS.composeAttachmentBytes * 4) / 3) + 4),
+});
+export type ComposeAttachment = z.infer<typeof ComposeAttachmentSchema>;
+
+const DraftFieldsSchema = z.strictObject({
+  to: z.array(AddressSchema).max(100),
+  cc: z.array(AddressSchema).max(100),
+  subject: z.string().max(998),
+  text: z.string().max(10 * 1024 * 1024),
+  /** The Message-ID this answers. */
+  inReplyTo: z.string().max(998).optional(),
+  attachments: z.array(ComposeAttachmentSchema).max(LIMITS.composeAttachments),
+});
+
+export const DraftSchema = DraftFieldsSchema.extend({
+  id: MessageRefSchema,
+  updatedAt: z.iso.datetime(),
+});
+export type Draft = z.infer<typeof DraftSchema>;
+
+export const DraftSummarySchema = z.strictObject({
+  id: MessageRefSchema,
+  updatedAt: z.iso.datetime(),
+  to: z.array(AddressSchema).max(100),
+  cc: z.array(AddressSchema).max(100),
+  subject: z.string().max(998),
+});
+
+export const IdentitySchema = z.strictObject({
+  /** A Direct address this identity signs for (a domain-bound certificate: `@domain`). */
+  address: z.string().max(320),
+  bound: z.enum(['address', 'domain']),
+  fingerprintSha256: FingerprintSchema,
+  subject: z.string().max(2000),
+  notAfter: z.iso.datetime(),
+});
+
+/** Something the user must know about that is not tied to one message. */
+export const AlertSchema = z.strictObject({
+  kind: z.enum(['silence', 'relay']),
+  message: z.string().max(2000),
+  at: z.iso.datetime(),
+});
+export type Alert = z.infer<typeof AlertSchema>;
+
+export const MailboxEventSchema = z.strictObject({
+  folders: z.array(FolderCountSchema).max(FOLDER_LIST.length),
+  /** Messages that just arrived in the Inbox or Untrusted (for the aria-live notice). */
+  arrived: z
+    .array(
+      z.strictObject({
+        id: MessageRefSchema,
+        folder: FolderSchema,
+        subject: HeaderTextSchema,
+        sender: HeaderTextSchema,
+      }),
+    )
+    .max(100),
+});
+export type MailboxEvent = z.infer<typeof MailboxEventSchema>;
+
+const IdsSchema = z.array(MessageRefSchema).min(1).max(1000);
+
 interface CallSpec {
   readonly description: string;
   readonly params: z.ZodType;
@@ -148,13 +352,18 @@ export const calls = {
   },
   sendMessage: {
     description:
-      "Compose a plain-text message and send it: signed with the sender's identity, encrypted for each recipient whose certificate discovery finds (the others are refused on their own, with the reason), stored and queued for relay. The result says per recipient what happened.",
+      "Compose a plain-text message (with attachments) and send it: signed with the sender's identity, encrypted for each recipient whose certificate discovery finds (the others are refused on their own, with the reason; each Bcc recipient gets a copy of its own), stored and queued for relay. The result says per recipient what happened. A draft named by `draftId` is deleted once the message is queued.",
     params: z.strictObject({
       from: AddressSchema,
       to: z.array(AddressSchema).min(1).max(100),
       cc: z.array(AddressSchema).max(100).optional(),
+      bcc: z.array(AddressSchema).max(100).optional(),
       subject: z.string().max(998),
       text: z.string().max(10 * 1024 * 1024),
+      attachments: z.array(ComposeAttachmentSchema).max(LIMITS.composeAttachments).optional(),
+      inReplyTo: z.string().max(998).optional(),
+      references: z.array(z.string().max(998)).max(100).optional(),
+      draftId: MessageRefSchema.optional(),
     }),
     result: z.strictObject({
       /** The stored message (absent when nothing could be sent). */
@@ -171,6 +380,96 @@ export const calls = {
         .max(200),
     }),
   },
+  identities: {
+    description: "The profile's Direct identities: the addresses it can send from.",
+    params: NoParams,
+    result: z.strictObject({ identities: z.array(IdentitySchema).max(1000) }),
+  },
+  folders: {
+    description: 'Each folder with its number of messages and unread messages.',
+    params: NoParams,
+    result: z.strictObject({ folders: z.array(FolderCountSchema).max(FOLDER_LIST.length) }),
+  },
+  listMessages: {
+    description:
+      'A page of a folder, newest first, from the encrypted index (nothing is decrypted). `offset` lets a virtualized list jump anywhere.',
+    params: z.strictObject({
+      folder: FolderSchema,
+      offset: z.number().int().nonnegative().max(10_000_000).optional(),
+      limit: z.number().int().min(1).max(500).optional(),
+    }),
+    result: z.strictObject({
+      messages: z.array(MessageSummarySchema).max(500),
+      total: z.number().int().nonnegative(),
+    }),
+  },
+  searchMessages: {
+    description:
+      'Full-text search over subject, sender and body through the encrypted index, best matches first.',
+    params: z.strictObject({
+      text: z.string().min(1).max(500),
+      folder: FolderSchema.optional(),
+      limit: z.number().int().min(1).max(500).optional(),
+    }),
+    result: z.strictObject({ messages: z.array(MessageSummarySchema).max(500) }),
+  },
+  openMessage: {
+    description:
+      'Decrypt and verify one message in memory for the reading pane (audited), and mark it read.',
+    params: z.strictObject({ id: MessageRefSchema }),
+    result: OpenedMessageSchema,
+  },
+  messageDelivery: {
+    description: "A sent message's delivery, per recipient, step by step.",
+    params: z.strictObject({ id: MessageRefSchema }),
+    result: z.strictObject({ recipients: z.array(DeliveryRecipientSchema).max(1000) }),
+  },
+  updateMessages: {
+    description: 'Mark messages read or unread, flag or unflag them, or move them to a folder.',
+    params: z.strictObject({
+      ids: IdsSchema,
+      seen: z.boolean().optional(),
+      flagged: z.boolean().optional(),
+      folder: FolderSchema.exclude(['drafts', 'outbox']).optional(),
+    }),
+    result: z.strictObject({ updated: z.number().int().nonnegative() }),
+  },
+  deleteMessages: {
+    description:
+      'Move messages to Trash; messages already in Trash are deleted for good (their bytes and index entries are erased).',
+    params: z.strictObject({ ids: IdsSchema }),
+    result: z.strictObject({
+      trashed: z.number().int().nonnegative(),
+      deleted: z.number().int().nonnegative(),
+    }),
+  },
+  getAttachment: {
+    description:
+      "One attachment's bytes, decrypted in memory (audited), to open or save. Its name and type are in `openMessage`'s `attachments`.",
+    params: z.strictObject({ id: MessageRefSchema, index: z.number().int().nonnegative() }),
+    result: z.strictObject({ dataBase64: z.base64() }),
+  },
+  listDrafts: {
+    description: 'The saved drafts, most recently changed first.',
+    params: NoParams,
+    result: z.strictObject({ drafts: z.array(DraftSummarySchema).max(10_000) }),
+  },
+  getDraft: {
+    description: 'One draft, with its attachments.',
+    params: z.strictObject({ id: MessageRefSchema }),
+    result: DraftSchema,
+  },
+  saveDraft: {
+    description:
+      'Save a draft (encrypted with the rest of the profile): a new one without `id`, else replace that draft.',
+    params: DraftFieldsSchema.extend({ id: MessageRefSchema.optional() }),
+    result: z.strictObject({ id: MessageRefSchema, updatedAt: z.iso.datetime() }),
+  },
+  deleteDraft: {
+    description: 'Delete a draft for good.',
+    params: z.strictObject({ id: MessageRefSchema }),
+    result: z.strictObject({}),
+  },
 } as const satisfies Record<string, CallSpec>;
 
 export const events = {
@@ -180,13 +479,23 @@ export const events = {
   },
   delivery: {
     description:
-      'A sent message was processed, dispatched or failed for a recipient (by a delivery notification, or a permanent relay failure).',
+      'A sent message was processed, dispatched, failed or timed out for a recipient (by a delivery notification, a permanent relay failure, or no notification within the configured time).',
     data: DeliveryEventSchema,
   },
   certificateAlert: {
     description:
       'Many invalid certificates for one recipient domain within a short time (a spoofed DNS answer or a broken CA: risks 10 and 11). Sent once each time a domain crosses the threshold.',
     data: CertificateAlertSchema,
+  },
+  mailbox: {
+    description:
+      'The mailbox changed (mail arrived, a message was sent, moved or deleted): the folder counts, and what just arrived.',
+    data: MailboxEventSchema,
+  },
+  alert: {
+    description:
+      'Something the user must know that concerns no single message: no inbound mail for the configured time (risk-5), or the relay failing.',
+    data: AlertSchema,
   },
 } as const satisfies Record<string, EventSpec>;
 

@@ -347,6 +347,54 @@ export const ERROR_CODES = {
     description: 'The mail server refused the account name or password.',
     userFixable: true,
   },
+  CERT_NAME_CONSTRAINTS: {
+    description:
+      "A certificate names an address or domain that its issuing authority is not allowed to certify (the authority's name constraints exclude it).",
+    userFixable: true,
+  },
+  RELAY_REJECTED: {
+    description:
+      "The recipient's mail server (or the relay) permanently refused the recipient. Check the address.",
+    userFixable: true,
+  },
+  RELAY_DEFERRED: {
+    description:
+      'The mail server asked to try again later. Sealpost keeps retrying with increasing pauses.',
+    userFixable: false,
+  },
+  RELAY_TLS_REQUIRED: {
+    description:
+      'The mail server does not offer an encrypted connection (TLS), so Sealpost did not send through it.',
+    userFixable: true,
+  },
+  RELAY_AUTH_FAILED: {
+    description: 'The relay server refused the account name or password.',
+    userFixable: true,
+  },
+  RELAY_CONNECTION: {
+    description:
+      'The mail server could not be reached, or the connection broke. Sealpost keeps retrying.',
+    userFixable: false,
+  },
+  RELAY_NO_ROUTE: {
+    description:
+      "The recipient's domain names no mail server (no MX or address record), so the message cannot be delivered.",
+    userFixable: true,
+  },
+  RELAY_MESSAGE_REFUSED: {
+    description: 'The mail server refused the message itself (for example, it is too large).',
+    userFixable: true,
+  },
+  DELIVERY_TIMED_OUT: {
+    description:
+      "No delivery notification came back from the recipient's HISP in the time allowed, so delivery cannot be confirmed.",
+    userFixable: true,
+  },
+  DELIVERY_FAILED: {
+    description:
+      "The recipient's HISP reported that it could not deliver the message to the recipient.",
+    userFixable: true,
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -33,6 +33,7 @@ import {
   tagMatches,
   type Tlv,
 } from '../asn1/ber.js';
+import type { DirectoryName, NameConstraints, SubtreeBase } from './nameConstraints.js';
 
 /**
  * Bounds of the certificate readers (risk-16). They sit here, next to the only code that
@@ -111,6 +112,18 @@ export interface ParsedCertificate {
   /** From the subjectAltName extension only (never the subject DN e-mail). */
   readonly rfc822Names: readonly string[];
   readonly dnsNames: readonly string[];
+  /** SAN directoryNames and iPAddresses (4 or 16 octets): for name constraints only. */
+  readonly directoryNames: readonly DirectoryName[];
+  readonly ipAddresses: readonly Buffer[];
+  /** The subject DN's emailAddress attributes: checked against rfc822Name constraints
+   * (RFC 5280 §4.2.1.10), never used to bind an address (DESIGN.md §4). */
+  readonly subjectEmailAddresses: readonly string[];
+  /** The subject DN's RDNs as comparison keys (directoryName constraints). */
+  readonly subjectRdns: readonly (readonly string[])[];
+  /** The nameConstraints extension; undefined = absent. */
+  readonly nameConstraints: NameConstraints | undefined;
+  /** id-pkix-ocsp-nocheck is present (a delegated OCSP responder not itself checked). */
+  readonly ocspNoCheck: boolean;
   /** undefined = the extension is absent. */
   readonly keyUsage: ReadonlySet<KeyUsageName> | undefined;
   /** OIDs; undefined = the extension is absent. */
@@ -143,6 +156,7 @@ const OID = {
   subjectAltName: '2.5.29.17',
   issuerAltName: '2.5.29.18',
   basicConstraints: '2.5.29.19',
+  nameConstraints: '2.5.29.30',
   crlDistributionPoints: '2.5.29.31',
   certificatePolicies: '2.5.29.32',
   authorityKeyIdentifier: '2.5.29.35',
@@ -150,6 +164,8 @@ const OID = {
   authorityInfoAccess: '1.3.6.1.5.5.7.1.1',
   caIssuers: '1.3.6.1.5.5.7.48.2',
   ocsp: '1.3.6.1.5.5.7.48.1',
+  ocspNoCheck: '1.3.6.1.5.5.7.48.1.5',
+  emailAddress: '1.2.840.113549.1.9.1',
   signedData: '1.2.840.113549.1.7.2',
 } as const;
 
@@ -161,11 +177,13 @@ const HANDLED_EXTENSIONS = new Set<string>([
   OID.subjectAltName,
   OID.issuerAltName,
   OID.basicConstraints,
+  OID.nameConstraints,
   OID.crlDistributionPoints,
   OID.certificatePolicies,
   OID.authorityKeyIdentifier,
   OID.extKeyUsage,
   OID.authorityInfoAccess,
+  OID.ocspNoCheck,
 ]);
 
 const HASH_OIDS: Readonly<Record<string, SignatureHash>> = {
@@ -579,6 +597,10 @@ export interface NameView {
   readonly text: string;
   /** RFC 5280 §7.1 comparison key: attribute types with case- and space-folded values. */
   readonly key: string;
+  /** The same keys per RDN, most significant RDN first (`key` is their JSON). */
+  readonly rdns: readonly (readonly string[])[];
+  /** Values of the emailAddress attributes. */
+  readonly emailAddresses: readonly string[];
   readonly der: Buffer;
 }
 
@@ -669,20 +691,28 @@ function readName(reader: BerReader, name: Tlv, what: string): NameView {
     )
     .reverse()
     .join(',');
-  const key = JSON.stringify(
-    rdns.map((rdn) =>
-      rdn
-        .map((atv) => {
-          const folded =
-            atv.value === undefined
-              ? `#${hex(atv.raw)}`
-              : atv.value.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
-          return `${atv.type}=${folded}`;
-        })
-        .sort(),
-    ),
+  const rdnKeys = rdns.map((rdn) =>
+    rdn
+      .map((atv) => {
+        const folded =
+          atv.value === undefined
+            ? `#${hex(atv.raw)}`
+            : atv.value.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
+        return `${atv.type}=${folded}`;
+      })
+      .sort(),
   );
-  return { text, key, der: asBuffer(reader.raw(name)) };
+  const emailAddresses = rdns
+    .flat()
+    .filter((atv) => atv.type === OID.emailAddress)
+    .map((atv) => atv.value ?? `#${hex(atv.raw)}`);
+  return {
+    text,
+    key: JSON.stringify(rdnKeys),
+    rdns: rdnKeys,
+    emailAddresses,
+    der: asBuffer(reader.raw(name)),
+  };
 }
 
 // ── Extensions ───────────────────────────────────────────────────────────────────────────
@@ -724,6 +754,10 @@ function readKeyUsage(reader: BerReader, value: Tlv): Set<KeyUsageName> {
 export interface GeneralName {
   readonly type: number;
   readonly text: string | undefined;
+  /** A directoryName's name. */
+  readonly directoryName?: DirectoryName;
+  /** An iPAddress's octets. */
+  readonly bytes?: Buffer;
 }
 
 function readGeneralName(reader: BerReader, tlv: Tlv, what: string): GeneralName {
@@ -737,7 +771,7 @@ function readGeneralName(reader: BerReader, tlv: Tlv, what: string): GeneralName
       return { type: tlv.tagNumber, text: latin1(reader.content(tlv)) };
     case 7:
       if (tlv.constructed) throw bad();
-      return { type: 7, text: undefined };
+      return { type: 7, text: undefined, bytes: Buffer.from(reader.content(tlv)) };
     case 8:
       if (tlv.constructed) throw bad();
       if (decodeOid(reader.content(tlv)) === undefined) throw bad();
@@ -751,8 +785,8 @@ function readGeneralName(reader: BerReader, tlv: Tlv, what: string): GeneralName
     case 4: {
       const [name] = reader.fieldList(tlv, 'directoryName', 1, 1);
       if (name === undefined) throw bad();
-      readName(reader, name, `${what} directoryName`);
-      return { type: 4, text: undefined };
+      const view = readName(reader, name, `${what} directoryName`);
+      return { type: 4, text: undefined, directoryName: { text: view.text, rdns: view.rdns } };
     }
     case 3:
       if (!tlv.constructed) throw bad();
@@ -834,6 +868,10 @@ function ia5(value: string | undefined, what: string): string {
 interface ExtensionView {
   rfc822Names: string[];
   dnsNames: string[];
+  directoryNames: DirectoryName[];
+  ipAddresses: Buffer[];
+  nameConstraints: NameConstraints | undefined;
+  ocspNoCheck: boolean;
   keyUsage: Set<KeyUsageName> | undefined;
   extKeyUsage: string[] | undefined;
   basicConstraints: { ca: boolean; pathLength?: number } | undefined;
@@ -864,6 +902,10 @@ function readExtensions(reader: BerReader, wrapper: Tlv | undefined): ExtensionV
   const view: ExtensionView = {
     rfc822Names: [],
     dnsNames: [],
+    directoryNames: [],
+    ipAddresses: [],
+    nameConstraints: undefined,
+    ocspNoCheck: false,
     keyUsage: undefined,
     extKeyUsage: undefined,
     basicConstraints: undefined,
@@ -897,12 +939,99 @@ function readExtensions(reader: BerReader, wrapper: Tlv | undefined): ExtensionV
       if (critical) view.unhandledCriticalExtensions.push(id);
       continue;
     }
-    readExtension(id, extnValue, view);
+    readExtension(id, extnValue, critical, view);
   }
   return view;
 }
 
-function readExtension(id: string, extnValue: Uint8Array, view: ExtensionView): void {
+/** GeneralName choices by tag number, for messages. */
+const GENERAL_NAME_FORMS = [
+  'otherName',
+  'rfc822Name',
+  'dNSName',
+  'x400Address',
+  'directoryName',
+  'ediPartyName',
+  'uniformResourceIdentifier',
+  'iPAddress',
+  'registeredID',
+];
+
+/**
+ * The nameConstraints extension (RFC 5280 §4.2.1.10; the ASN.1 is in nameConstraints.ts).
+ * Subtrees with a minimum other than 0 or with a maximum (which RFC 5280 forbids) and
+ * iPAddress subtrees that are not address and mask are kept as problems for path
+ * validation to refuse, not as parse errors: the certificate stays readable.
+ */
+function readNameConstraints(extnValue: Uint8Array, critical: boolean): NameConstraints {
+  const what = 'nameConstraints';
+  const { reader, root } = extensionValue(extnValue, what);
+  const fields = reader.fields(
+    reader.expect(root, UNIVERSAL.SEQUENCE, 'NameConstraints'),
+    'NameConstraints',
+  );
+  const permittedTlv = fields.optional(contextTag(0, true));
+  const excludedTlv = fields.optional(contextTag(1, true));
+  fields.end();
+  const problems: string[] = [];
+  const subtrees = (tlv: Tlv | undefined, which: string): SubtreeBase[] | undefined => {
+    if (tlv === undefined) return undefined;
+    const list = reader.childList(tlv, `${which} subtrees`);
+    if (list.length === 0) throw malformed(`the ${what} ${which}Subtrees field is empty`);
+    return list.map((element) => {
+      const subtree = reader.fields(
+        reader.expect(element, UNIVERSAL.SEQUENCE, 'GeneralSubtree'),
+        'GeneralSubtree',
+      );
+      const general = readGeneralName(reader, subtree.any('base'), what);
+      const minimum = subtree.optional(contextTag(0, false));
+      const maximum = subtree.optional(contextTag(1, false));
+      subtree.end();
+      const form = GENERAL_NAME_FORMS[general.type] ?? `GeneralName [${general.type}]`;
+      if (minimum !== undefined && reader.content(minimum).some((b) => b !== 0)) {
+        problems.push(
+          `a ${which} ${form} subtree has a minimum other than 0 (RFC 5280 forbids it)`,
+        );
+      }
+      if (maximum !== undefined) {
+        problems.push(`a ${which} ${form} subtree has a maximum (RFC 5280 forbids it)`);
+      }
+      switch (general.type) {
+        case 1:
+          return { form: 'rfc822Name', value: ia5(general.text, 'rfc822Name constraint') };
+        case 2:
+          return { form: 'dNSName', value: ia5(general.text, 'dNSName constraint') };
+        case 4:
+          if (general.directoryName === undefined) throw malformed(`a ${what} is not well-formed`);
+          return { form: 'directoryName', name: general.directoryName };
+        case 7: {
+          const bytes = general.bytes ?? Buffer.alloc(0);
+          if (bytes.byteLength !== 8 && bytes.byteLength !== 32) {
+            problems.push(
+              `a ${which} iPAddress subtree is ${bytes.byteLength} octets, not an address and mask (8 or 32)`,
+            );
+          }
+          return { form: 'iPAddress', bytes };
+        }
+        default:
+          return { form: 'other', label: form };
+      }
+    });
+  };
+  return {
+    critical,
+    permitted: subtrees(permittedTlv, 'permitted'),
+    excluded: subtrees(excludedTlv, 'excluded'),
+    problems,
+  };
+}
+
+function readExtension(
+  id: string,
+  extnValue: Uint8Array,
+  critical: boolean,
+  view: ExtensionView,
+): void {
   switch (id) {
     case OID.subjectAltName: {
       // SubjectAltName ::= GeneralNames
@@ -915,9 +1044,19 @@ function readExtension(id: string, extnValue: Uint8Array, view: ExtensionView): 
       for (const name of names) {
         if (name.type === 1) view.rfc822Names.push(ia5(name.text, 'rfc822Name'));
         else if (name.type === 2) view.dnsNames.push(ia5(name.text, 'dNSName'));
+        else if (name.type === 4 && name.directoryName !== undefined) {
+          view.directoryNames.push(name.directoryName);
+        } else if (name.type === 7 && name.bytes !== undefined) view.ipAddresses.push(name.bytes);
       }
       break;
     }
+    case OID.nameConstraints:
+      view.nameConstraints = readNameConstraints(extnValue, critical);
+      break;
+    case OID.ocspNoCheck:
+      // OCSPNoCheck ::= NULL (RFC 6960 §4.2.2.2.1); its presence is what counts.
+      view.ocspNoCheck = true;
+      break;
     case OID.keyUsage: {
       const { reader, root } = extensionValue(extnValue, 'keyUsage');
       view.keyUsage = readKeyUsage(reader, root);
@@ -1226,6 +1365,12 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
     fingerprintSha256: createHash('sha256').update(bytes).digest('hex'),
     rfc822Names: Object.freeze(extensions.rfc822Names),
     dnsNames: Object.freeze(extensions.dnsNames),
+    directoryNames: Object.freeze(extensions.directoryNames),
+    ipAddresses: Object.freeze(extensions.ipAddresses),
+    subjectEmailAddresses: Object.freeze([...subject.emailAddresses]),
+    subjectRdns: subject.rdns,
+    nameConstraints: extensions.nameConstraints,
+    ocspNoCheck: extensions.ocspNoCheck,
     keyUsage: extensions.keyUsage,
     extKeyUsage:
       extensions.extKeyUsage === undefined ? undefined : Object.freeze(extensions.extKeyUsage),

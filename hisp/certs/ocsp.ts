@@ -1,8 +1,20 @@
 /**
- * OCSP (RFC 6960) as a second revocation source: the request for one certificate, the POST
- * to the responder named in its AIA, the BasicOCSPResponse read with the bounded BER reader,
+ * OCSP (RFC 6960) as a second revocation source: the request for one certificate, sent to
+ * the responder named in its AIA, the BasicOCSPResponse read with the bounded BER reader,
  * its signature checked against the issuer or a delegated responder the issuer authorized,
  * and a small cache of answers until their nextUpdate.
+ *
+ * Transport (RFC 6960 A.1, RFC 5019 §5): a request whose base64 is under 255 characters is
+ * sent as GET `{url}/{url-encoded base64}` without a nonce, so HTTP caches in between can
+ * answer (freshness then rests on thisUpdate/nextUpdate); when the GET fails with an HTTP
+ * 4xx/5xx, answers with something that is not an OCSP response or with malformedRequest, or
+ * gives a successful answer that cannot be used (stale, say, from a cache), and for larger
+ * requests or URLs with a query, the request is POSTed with a nonce.
+ *
+ * Delegated responders (RFC 6960 §4.2.2.2): a responder certificate issued by the CA with
+ * id-kp-OCSPSigning may sign; the answer records it (`responderCertificate`). Whether the
+ * responder itself is revoked is path validation's job (path.ts): one with
+ * id-pkix-ocsp-nocheck is not checked, any other is checked against CRLs.
  *
  * ```asn
  * OCSPRequest ::= SEQUENCE { tbsRequest TBSRequest, optionalSignature [0] EXPLICIT ... OPTIONAL }
@@ -86,8 +98,10 @@ export const OCSP_LIMITS = {
   responderCertificates: 8,
   /** Clock skew allowed on thisUpdate, in milliseconds. */
   clockSkewMs: 5 * 60 * 1000,
-  /** Nonce octets sent. */
+  /** Nonce octets sent (POST only). */
   nonceBytes: 16,
+  /** A request whose base64 is shorter than this goes as GET (RFC 5019 §5). */
+  getBase64Chars: 255,
 } as const;
 
 export const OCSP_CONTENT_TYPE = 'application/ocsp-request';
@@ -109,6 +123,10 @@ export interface OcspAnswer {
   readonly url?: string;
   /** The responder could not be asked or its answer could not be used (not: it said unknown). */
   readonly responderFailed?: boolean;
+  /** Base64 DER of the delegated responder certificate that signed (absent: the issuer signed). */
+  readonly responderCertificate?: string;
+  /** How the request went (absent for answers not fetched). */
+  readonly method?: 'GET' | 'POST';
 }
 
 // ── The request ──────────────────────────────────────────────────────────────────────────
@@ -565,6 +583,7 @@ function decide(
   }
   // The signer: the issuer itself, or a delegated responder the issuer signed (RFC 6960 §4.2.2.2).
   let signer: string | undefined;
+  let responderCertificate: string | undefined;
   if (verifiesWith(response, issuer)) {
     signer = 'the issuer';
   } else {
@@ -584,6 +603,7 @@ function decide(
         continue;
       }
       signer = `delegated responder ${describeCertificate(candidate)}`;
+      responderCertificate = candidate.der.toString('base64');
       break;
     }
     if (signer === undefined) {
@@ -610,6 +630,7 @@ function decide(
     thisUpdate: single.thisUpdate,
     ...(single.nextUpdate === undefined ? {} : { nextUpdate: single.nextUpdate }),
     signer,
+    ...(responderCertificate === undefined ? {} : { responderCertificate }),
   };
   if (single.status === 'good') {
     return { status: 'good', detail: `${from} says good (signed by ${signer})`, ...dates };
@@ -631,8 +652,86 @@ function decide(
 
 // ── Asking a responder ───────────────────────────────────────────────────────────────────
 /**
- * POST an OCSP request for `cert` to `url` and check the answer. Never throws: a fetcher
- * without POST, a network failure or a bad answer is `unknown` saying why.
+ * The GET URL for `der` at the responder `url` (RFC 6960 A.1: the URL-encoded base64 after a
+ * `/`), or undefined when the request is too large for GET (RFC 5019 §5) or the URL carries
+ * a query or fragment a path cannot be appended to.
+ */
+export function ocspGetUrl(url: string, der: Uint8Array): string | undefined {
+  const base64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+  if (base64.length >= OCSP_LIMITS.getBase64Chars) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (parsed.search !== '' || parsed.hash !== '' || url.includes('?') || url.includes('#')) {
+    return undefined;
+  }
+  return `${url.endsWith('/') ? url : `${url}/`}${encodeURIComponent(base64)}`;
+}
+
+/**
+ * The responseStatus of an OCSPResponse (0 successful, 1 malformedRequest, ...), or
+ * undefined when `bytes` are not an OCSPResponse at all (e.g. a web page).
+ */
+export function ocspResponseStatus(bytes: Uint8Array): number | undefined {
+  if (bytes.byteLength === 0 || bytes.byteLength > OCSP_LIMITS.responseBytes) return undefined;
+  try {
+    const { reader, root } = readAsn1Bounded(bytes, OCSP_LIMITS.asn1, 'the OCSP response');
+    const [status] = reader.fieldList(
+      reader.expect(root, UNIVERSAL.SEQUENCE, 'OCSPResponse'),
+      'OCSPResponse',
+      1,
+      2,
+    );
+    const content = reader.content(
+      reader.expect(status, { tagClass: 0, tagNumber: 10, constructed: false }, 'responseStatus'),
+    );
+    return content.byteLength === 1 ? content[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The delegated responder certificate that signed `answer`, if one did (and it parses). */
+export function delegatedResponder(answer: OcspAnswer): ParsedCertificate | undefined {
+  if (answer.responderCertificate === undefined) return undefined;
+  try {
+    return parseCertificate(Buffer.from(answer.responderCertificate, 'base64'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A failed fetch that got an HTTP error status (the responder is there but refused GET). */
+function isHttpErrorStatus(error: unknown): boolean {
+  // fetch.ts words a status failure "Could not fetch from HOST: HTTP 405." (fetchFailed).
+  return (
+    error instanceof HispError &&
+    error.code === 'FETCH_FAILED' &&
+    /: HTTP [45]\d\d\.$/.test(error.message)
+  );
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export interface QueryOcspOptions {
+  /** Send a nonce with a POST (default true); a GET never carries one (RFC 5019). */
+  readonly nonce?: boolean;
+  /** Try GET for small requests first (default true). */
+  readonly get?: boolean;
+  /** How the responder is named in details (default: the URL). */
+  readonly source?: string;
+}
+
+/**
+ * Ask the OCSP responder at `url` about `cert` and check the answer: GET when the request is
+ * small enough, POST otherwise or when the GET is refused (see the module comment). Never
+ * throws: a fetcher that cannot send the request, a network failure or a bad answer is
+ * `unknown` saying why.
  */
 export async function queryOcsp(
   url: string,
@@ -640,22 +739,66 @@ export async function queryOcsp(
   issuer: ParsedCertificate,
   fetcher: Fetcher,
   at: Date,
-  options: { readonly nonce?: boolean; readonly source?: string } = {},
+  options: QueryOcspOptions = {},
 ): Promise<OcspAnswer> {
   const source = options.source ?? url;
-  if (fetcher.post === undefined) {
-    return {
-      status: 'unknown',
-      detail: `the OCSP responder ${source} was not asked (this fetcher cannot POST)`,
-    };
-  }
+  const notAsked = (why: string): OcspAnswer => ({
+    status: 'unknown',
+    detail: `the OCSP responder ${source} could not be asked: ${why}`,
+    responderFailed: true,
+  });
   let request: OcspRequest;
+  let plain: OcspRequest;
   try {
     request = buildOcspRequest(cert, issuer, { nonce: options.nonce ?? true });
+    plain =
+      request.nonce === undefined ? request : buildOcspRequest(cert, issuer, { nonce: false });
   } catch (error) {
     return {
       status: 'unknown',
-      detail: `no OCSP request could be made: ${error instanceof Error ? error.message : String(error)}`,
+      detail: `no OCSP request could be made: ${errorText(error)}`,
+    };
+  }
+
+  const refusedGet: string[] = [];
+  let unusableGet: OcspAnswer | undefined;
+  const getUrl = options.get === false ? undefined : ocspGetUrl(url, plain.der);
+  if (getUrl !== undefined) {
+    let body: Buffer | undefined;
+    try {
+      body = await fetcher.get(getUrl, { maxBytes: OCSP_LIMITS.responseBytes });
+    } catch (error) {
+      if (!isHttpErrorStatus(error)) return notAsked(errorText(error));
+      refusedGet.push(`GET failed (${errorText(error)})`);
+    }
+    if (body !== undefined) {
+      const status = ocspResponseStatus(body);
+      if (status !== undefined && status !== 1) {
+        const answer: OcspAnswer = {
+          ...checkOcspResponse(body, cert, issuer, at, { source }),
+          method: 'GET',
+        };
+        // A successful but unusable answer (stale, for another request, badly signed) may come
+        // from a cache in between: the POST, with a nonce, reaches the responder itself.
+        if (status !== 0 || answer.responderFailed !== true) return answer;
+        unusableGet = answer;
+        refusedGet.push(`the GET answer was unusable (${answer.detail})`);
+      } else {
+        refusedGet.push(
+          status === undefined
+            ? 'GET was answered with something that is not an OCSP response'
+            : 'GET was answered malformedRequest',
+        );
+      }
+    }
+  }
+  const after = refusedGet.length > 0 ? ` after ${refusedGet.join('; ')}` : '';
+  if (fetcher.post === undefined) {
+    if (unusableGet !== undefined) return unusableGet;
+    return {
+      status: 'unknown',
+      detail: `the OCSP responder ${source} was not asked${after ? ` by POST${after}` : ''} (this fetcher cannot POST)`,
+      ...(refusedGet.length > 0 ? { responderFailed: true } : {}),
     };
   }
   let body: Buffer;
@@ -665,13 +808,12 @@ export async function queryOcsp(
       contentType: OCSP_CONTENT_TYPE,
     });
   } catch (error) {
-    return {
-      status: 'unknown',
-      detail: `the OCSP responder ${source} could not be asked: ${error instanceof Error ? error.message : String(error)}`,
-      responderFailed: true,
-    };
+    return notAsked(`${errorText(error)}${after ? ` (POST${after})` : ''}`);
   }
-  return checkOcspResponse(body, cert, issuer, at, { nonce: request.nonce, source });
+  return {
+    ...checkOcspResponse(body, cert, issuer, at, { nonce: request.nonce, source }),
+    method: 'POST',
+  };
 }
 
 // ── OcspCache ────────────────────────────────────────────────────────────────────────────
@@ -778,6 +920,7 @@ function reviveAnswer(bytes: Buffer): OcspAnswer | undefined {
         : {}),
       ...text('signer'),
       ...text('url'),
+      ...text('responderCertificate'),
     };
   } catch {
     return undefined;

@@ -12,11 +12,16 @@
  *    AGENT_LIMITS.chainLength and a certificate never appears twice in a path.
  * 2. Check every certificate of the path: validity at `at`; for intermediates cA=true,
  *    keyCertSign (where a key usage exists) and pathLenConstraint; MD5/SHA-1 signatures and
- *    RSA keys under 2048 bits (the anchor's key included; its self-signature is not checked).
+ *    RSA keys under 2048 bits (the anchor's key included; its self-signature is not checked);
+ *    name constraints of every CA (the anchor's too) on every certificate below it
+ *    (nameConstraints.ts; CERT_NAME_CONSTRAINTS).
  * 3. Revocation of every non-anchor certificate: the caller's CRLs, then the CRL cache, then
  *    OCSP (the OCSP cache, then the AIA OCSP responders), then the CRL distribution points;
  *    the first definite good/revoked answer wins. revoked always fails; unknown fails under
- *    'hard' and is reported under 'soft' (risk-12: explicit and visible either way).
+ *    'hard' and is reported under 'soft' (risk-12: explicit and visible either way). An OCSP
+ *    answer signed by a delegated responder without id-pkix-ocsp-nocheck needs that responder
+ *    checked too (against CRLs only): revoked, the answer is not used; unknown, it is a
+ *    REVOCATION_UNKNOWN of its own.
  *
  * Every problem is reported (deduplicated), each naming the certificate and the check: these
  * reasons and the warn log line are the monitoring signal for risks 10 and 11.
@@ -32,7 +37,19 @@ import {
 } from './certificate.js';
 import { checkCrl, readCrl, type CrlCache, type CrlVerdict, type ParsedCrl } from './crl.js';
 import type { Fetcher } from './fetch.js';
-import { OCSP_LIMITS, queryOcsp, type OcspAnswer, type OcspCache } from './ocsp.js';
+import {
+  OCSP_LIMITS,
+  delegatedResponder,
+  queryOcsp,
+  type OcspAnswer,
+  type OcspCache,
+} from './ocsp.js';
+import {
+  checkNameConstraints,
+  constraintRefusals,
+  type ConstrainedNames,
+  type NameViolation,
+} from './nameConstraints.js';
 import { validityReasons, weakKeyReason, weakSignatureReason } from './policy.js';
 import type { AiaCache } from './aia.js';
 
@@ -66,6 +83,9 @@ export interface RevocationEntry {
   readonly status: RevocationStatus;
   /** Where the answer came from (a URL, "given CRL", "cache: URL"), or why there is none. */
   readonly source?: string;
+  /** The delegated OCSP responder whose answer was used, and its own status: not-checked when
+   * it carries id-pkix-ocsp-nocheck, otherwise from CRLs (RFC 6960 §4.2.2.2.1). */
+  readonly responder?: RevocationEntry;
 }
 
 export interface PathResult {
@@ -145,6 +165,7 @@ class Validation {
   readonly #crlsByUrl = new Map<string, ParsedCrl | string>();
   #givenCrls: { crl?: ParsedCrl; error?: string }[] | undefined;
   readonly #ocspByUrl = new Map<string, OcspAnswer>();
+  readonly #responders = new Map<string, Promise<RevocationEntry>>();
   #signatureChecks = 0;
   #crlFetches = 0;
   #ocspQueries = 0;
@@ -424,6 +445,7 @@ class Validation {
         }
       }
     }
+    reasons.push(...nameConstraintReasons(chain, anchor));
     return reasons;
   }
 
@@ -526,13 +548,20 @@ class Validation {
       }
       const Role = capitalize(roleOf(i));
       const who = describeCertificate(cert);
-      const answer = await this.#statusOf(cert, issuer);
+      const answer = await this.#statusOf(cert, issuer, true);
       entries.push({
         subject: cert.subject,
         fingerprintSha256: cert.fingerprintSha256,
         status: answer.status,
         source: answer.source,
+        ...(answer.responder === undefined ? {} : { responder: answer.responder }),
       });
+      if (answer.responder?.status === 'unknown') {
+        reasons.push({
+          code: 'REVOCATION_UNKNOWN',
+          message: `The revocation status of the delegated OCSP responder "${answer.responder.subject}" (SHA-256 ${answer.responder.fingerprintSha256.slice(0, 16)}), whose answer for ${role(Role)} ${who} was used, is unknown (${answer.responder.source ?? 'no source'}); it does not carry id-pkix-ocsp-nocheck, so it must be checked; ${mode === 'hard' ? 'hard-fail: trust fails' : 'soft-fail: trust stands, reported'}.`,
+        });
+      }
       if (answer.status === 'revoked') {
         reasons.push({
           code: 'CERT_REVOKED',
@@ -563,10 +592,20 @@ class Validation {
     return this.#givenCrls;
   }
 
+  /**
+   * The status of `cert` from the sources in order; `useOcsp` false for a delegated OCSP
+   * responder, which is checked against CRLs only (asking OCSP about the responder could
+   * loop back to it).
+   */
   async #statusOf(
     cert: ParsedCertificate,
     issuer: ParsedCertificate,
-  ): Promise<{ status: 'good' | 'revoked' | 'unknown'; source: string }> {
+    useOcsp: boolean,
+  ): Promise<{
+    status: 'good' | 'revoked' | 'unknown';
+    source: string;
+    responder?: RevocationEntry;
+  }> {
     const notes: string[] = [];
     const decide = (verdict: CrlVerdict, source: string) => {
       if (verdict.status === 'good') return { status: 'good' as const, source };
@@ -610,8 +649,10 @@ class Validation {
     }
 
     // 3. OCSP: the cache, then the responders named in the AIA.
-    const ocsp = await this.#ocspStatus(cert, issuer, notes);
-    if (ocsp !== undefined) return ocsp;
+    if (useOcsp) {
+      const ocsp = await this.#ocspStatus(cert, issuer, notes);
+      if (ocsp !== undefined) return ocsp;
+    }
 
     // 4. The distribution points.
     for (const url of cert.crlDistributionPoints) {
@@ -676,12 +717,43 @@ class Validation {
     return { status: 'unknown', source: notes.join('; ') };
   }
 
+  /**
+   * The delegated OCSP responder's own revocation entry (once per validation): not checked
+   * when it carries id-pkix-ocsp-nocheck, otherwise checked against CRLs (RFC 6960
+   * §4.2.2.2.1). It is issued by `issuer`, as checkOcspResponse made sure.
+   */
+  #responderEntry(
+    responder: ParsedCertificate,
+    issuer: ParsedCertificate,
+  ): Promise<RevocationEntry> {
+    const key = `${responder.fingerprintSha256}/${issuer.fingerprintSha256}`;
+    let entry = this.#responders.get(key);
+    if (entry === undefined) {
+      entry = (async (): Promise<RevocationEntry> => {
+        const base = { subject: responder.subject, fingerprintSha256: responder.fingerprintSha256 };
+        if (responder.ocspNoCheck) {
+          return {
+            ...base,
+            status: 'not-checked',
+            source: 'it carries id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1)',
+          };
+        }
+        const status = await this.#statusOf(responder, issuer, false);
+        return { ...base, status: status.status, source: status.source };
+      })();
+      this.#responders.set(key, entry);
+    }
+    return entry;
+  }
+
   /** A definite OCSP answer for `cert` (cache first, then its AIA responders), else notes. */
   async #ocspStatus(
     cert: ParsedCertificate,
     issuer: ParsedCertificate,
     notes: string[],
-  ): Promise<{ status: 'good' | 'revoked'; source: string } | undefined> {
+  ): Promise<
+    { status: 'good' | 'revoked'; source: string; responder?: RevocationEntry } | undefined
+  > {
     const urls = cert.ocsp.filter((url) => /^https?:\/\//i.test(url));
     if (urls.length === 0) return undefined;
     const at = this.#at.getTime();
@@ -702,11 +774,37 @@ class Validation {
       }
       return undefined;
     };
+    // A definite answer counts unless its delegated responder is itself revoked.
+    const accept = async (answer: OcspAnswer, cached: boolean) => {
+      const decided = definite(answer, cached);
+      if (decided === undefined) return undefined;
+      if (answer.responderCertificate === undefined) return decided;
+      const where = `${shortUrl(answer.url ?? '')}${cached ? ' (cached)' : ''}`;
+      const responder = delegatedResponder(answer);
+      if (responder === undefined) {
+        notes.push(
+          `the OCSP answer from ${where} names a responder certificate that cannot be read`,
+        );
+        return undefined;
+      }
+      const entry = await this.#responderEntry(responder, issuer);
+      if (entry.status === 'revoked') {
+        notes.push(
+          `the OCSP answer from ${where} is signed by the delegated responder ${describeCertificate(responder)}, which is revoked (${entry.source ?? 'no source'}), so it is not used`,
+        );
+        this.#logger.warn('OCSP responder revoked', {
+          url: shortUrl(answer.url ?? ''),
+          responder: responder.subject,
+        });
+        return undefined;
+      }
+      return { ...decided, responder: entry };
+    };
 
     const cache = this.#options.ocspCache;
     const cached = cache?.get(cert, issuer);
     if (cached !== undefined && usable(cached)) {
-      const answer = definite(cached, true);
+      const answer = await accept(cached, true);
       if (answer !== undefined) return answer;
     }
     const fetcher = this.#options.fetcher;
@@ -739,14 +837,22 @@ class Validation {
         if (answer.status === 'unknown') {
           if (answer.responderFailed === true) cache?.setFailure(url, answer.detail);
           this.#logger.warn('OCSP answer unusable', { url: where, reason: answer.detail });
-        } else {
-          cache?.set(cert, issuer, answer);
-          this.#logger.debug('OCSP answered', { url: where, status: answer.status });
+          notes.push(answer.detail);
+          continue;
         }
+        this.#logger.debug('OCSP answered', {
+          url: where,
+          status: answer.status,
+          method: answer.method,
+        });
+        const accepted = await accept(answer, false);
+        if (accepted === undefined) continue;
+        cache?.set(cert, issuer, answer);
+        return accepted;
       }
-      const decided = definite(answer, false);
+      const decided = await accept(answer, false);
       if (decided !== undefined) return decided;
-      notes.push(answer.detail);
+      if (answer.status === 'unknown') notes.push(answer.detail);
     }
     return undefined;
   }
@@ -777,6 +883,65 @@ class Validation {
       this.#logger.debug('certificate path trusted', fields);
     }
   }
+}
+
+/** The names of `cert` that name constraints apply to (RFC 5280 §6.1.3 (b), (c)). */
+function constrainedNames(cert: ParsedCertificate): ConstrainedNames {
+  return {
+    rfc822Names: cert.rfc822Names,
+    emailAddresses: cert.subjectEmailAddresses,
+    dnsNames: cert.dnsNames,
+    directoryNames: [
+      ...(cert.subjectRdns.length > 0 ? [{ text: cert.subject, rdns: cert.subjectRdns }] : []),
+      ...cert.directoryNames,
+    ],
+    ipAddresses: cert.ipAddresses,
+  };
+}
+
+function describeViolation(violation: NameViolation): string {
+  const list = violation.subtrees.join(', ');
+  return violation.kind === 'excluded'
+    ? `its ${violation.form} "${violation.name}" is in the excluded subtree ${list}`
+    : `its ${violation.form} "${violation.name}" is outside the permitted ${violation.form} subtrees (${list})`;
+}
+
+/**
+ * Name constraints (RFC 5280 §6.1.3 (b)/(c), §6.1.4 (g)): the constraints of every CA in the
+ * path — the anchor's too, as OpenSSL applies them — hold for every certificate below it,
+ * except self-issued intermediates (key rollover). Critical or not, the extension is applied.
+ */
+function nameConstraintReasons(
+  chain: readonly ParsedCertificate[],
+  anchor: ParsedCertificate | undefined,
+): Reason[] {
+  const reasons: Reason[] = [];
+  const last = chain.length - 1;
+  for (let j = 1; j < chain.length; j++) {
+    const ca = chain[j];
+    const constraints = ca?.nameConstraints;
+    if (ca === undefined || constraints === undefined) continue;
+    const caRole = anchor !== undefined && j === last ? 'trust anchor' : roleOf(j);
+    const caWho = `${caRole} ${describeCertificate(ca)}`;
+    const refusals = constraintRefusals(constraints);
+    if (refusals.length > 0) {
+      reasons.push({
+        code: 'CERT_NAME_CONSTRAINTS',
+        message: `The name constraints of ${caWho} cannot be applied (${refusals.join('; ')}), so the path cannot be accepted.`,
+      });
+    }
+    for (let i = 0; i < j; i++) {
+      const cert = chain[i];
+      if (cert === undefined || (i > 0 && cert.selfIssued)) continue;
+      const violations = checkNameConstraints(constrainedNames(cert), constraints);
+      if (violations.length === 0) continue;
+      reasons.push({
+        code: 'CERT_NAME_CONSTRAINTS',
+        message: `${capitalize(roleOf(i))} ${describeCertificate(cert)} is outside the name constraints of ${caWho}: ${violations.map(describeViolation).join('; ')}.`,
+      });
+    }
+  }
+  return reasons;
 }
 
 function roleOf(index: number): string {

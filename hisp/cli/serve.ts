@@ -1,6 +1,4 @@
-import { rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { CertificateAlert, ComponentStatus, DeliveryEvent } from '../api/contract.js';
 import type { HostedZone } from '../certs/hosting/dnsResponder.js';
 import { HispError } from '../api/errors.js';
 import { AGENT_LIMITS } from '../agent/limits.js';
@@ -12,9 +10,9 @@ import { readCertificates, type ParsedCertificate } from '../certs/certificate.j
 import { createHttpFetcher } from '../certs/fetch.js';
 import { ProfileSession } from '../host/session.js';
 import { createLogger } from '../log/logger.js';
-import { startHeadless } from '../host/headless.js';
+import { HispEvents, startHeadless, writeBridgeFile } from '../host/headless.js';
 import { MailService } from '../host/mailService.js';
-import { BRIDGE_FILE, readProfileInfo, writePrivateFile } from '../store/profile.js';
+import { BRIDGE_FILE, readProfileInfo } from '../store/profile.js';
 import { parseCommandArgs, parseListen } from './args.js';
 import { loadServeConfig, type ServeConfig } from './serveConfig.js';
 import { readInputFile } from './files.js';
@@ -50,7 +48,9 @@ ${PROFILE_OPTIONS_HELP}
   --config FILE        send and receive Direct mail as this JSON file says (see docs/relay.md):
                        {"inbound": {"listen", "tlsCert", "tlsKey", "maxBytes"?},
                         "relay": {"smarthost": {"host", "port", "secure", "user"?, "pass"?,
-                                  "ca"?}} or {"mx": {"tlsRequired"?: true, "exceptions"?}},
+                                  "ca"?}} or {"mx": {"tlsRequired"?: true, "exceptions"?,
+                                  "port"?}}  ("port": for tests and labs; production
+                                  MX is port 25, the default),
                         "upstream": {"host", "port", "secure", "user", "pass", "ca"?,
                                      "mailbox"?, "afterStore", "moveTo"?},
                         "submission": {"listen", "tlsCert", "tlsKey", "user", "pass"},
@@ -152,14 +152,15 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     publicOnly: values['allow-private-fetch'] !== true,
     ...(ca === undefined ? {} : { ca: [ca] }),
   });
-  let notify = (): void => undefined;
+  // The services below are made before the HISP they report to.
+  const events = new HispEvents();
   const session = new ServeSession({
     dir: profileDir,
     logger,
     fetcher,
     bundlePollMs: BUNDLE_POLL_MS,
     idleLockMs: autoLockMinutes * 60_000,
-    onChange: () => notify(),
+    onChange: events.statusChanged,
     keySource: (kind, passphrase) => masterKeySourceOf(kind, profileDir, passphrase),
   });
   try {
@@ -169,8 +170,6 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
   }
   const stack: (() => Promise<void> | void)[] = [() => session.lock('stop')];
   try {
-    let broadcastAlert: (alert: CertificateAlert) => void = () => undefined;
-    let broadcastDelivery: (event: DeliveryEvent) => void = () => undefined;
     // Revocation answers also kept in the profile's database, so they survive a restart.
     const profileDb = () => (session.locked ? undefined : session.profile.db);
     const recipients = new RecipientService({
@@ -180,7 +179,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
       dnsServers,
       logger,
       fetcher,
-      onAlert: (alert) => broadcastAlert(alert),
+      onAlert: events.certificateAlert,
     });
     const mail =
       config === undefined
@@ -190,14 +189,18 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
             recipients,
             dnsServers,
             logger,
-            onChange: () => notify(),
-            onDelivery: (event) => broadcastDelivery(event),
+            onChange: events.statusChanged,
+            onDelivery: events.delivery,
+            onMailbox: events.mailbox,
+            onAlert: events.alert,
           });
     const running = await startHeadless({
       mode: 'server',
       throwaway: false,
       recipients,
       session,
+      events,
+      discovery: { recipients, dnsServers },
       ...(mail === undefined ? {} : { mail }),
       profileName: basename(profileDir),
       host: listen.host,
@@ -206,10 +209,6 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
       logger,
     });
     stack.push(() => running.stop());
-    notify = () => running.hisp.statusChanged();
-    broadcastAlert = (alert) => running.hisp.channel.broadcast('certificateAlert', alert);
-    broadcastDelivery = (event) => running.hisp.channel.broadcast('delivery', event);
-    running.hisp.addComponent('discovery', () => discoveryStatus(recipients, dnsServers));
 
     if (mail !== undefined) {
       // Mail runs while the profile is open: started now, stopped before every lock (the
@@ -229,16 +228,6 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
           }
         },
       };
-      for (const name of mail.components().map((component) => component.name)) {
-        running.hisp.addComponent(
-          name,
-          () =>
-            mail.components().find((component) => component.name === name) ?? {
-              name,
-              state: 'off',
-            },
-        );
-      }
     }
 
     if (dns !== undefined) {
@@ -275,11 +264,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     }
 
     const bridgeFile = join(profileDir, BRIDGE_FILE);
-    stack.push(() => rm(bridgeFile, { force: true }));
-    await writePrivateFile(
-      bridgeFile,
-      `${JSON.stringify({ url: running.bridge.url, token: running.bridge.token, pid: process.pid })}\n`,
-    );
+    stack.push(await writeBridgeFile(bridgeFile, running.bridge));
     io.stdout(
       `Sealpost HISP serving ${running.bridge.url} (profile ${profileDir}); the access token is in ${bridgeFile}\n`,
     );
@@ -306,22 +291,6 @@ class ServeSession extends ProfileSession {
     await this.hooks?.beforeLock();
     await super.lock(reason);
   }
-}
-
-function discoveryStatus(
-  recipients: RecipientService,
-  dnsServers: readonly { host: string; port: number }[],
-): ComponentStatus {
-  const { checks, alert } = recipients.summary();
-  const servers = dnsServers.map((server) => `${server.host}:${server.port}`).join(', ');
-  return {
-    name: 'discovery',
-    state: alert === undefined ? 'ok' : 'degraded',
-    detail:
-      alert === undefined
-        ? `${checks} recipient lookup(s); DNS ${servers}`
-        : `${alert.count} invalid certificates for ${alert.domain} within ${Math.round(alert.windowMs / 60_000)} min (${alert.reasons.map((entry) => entry.code).join(', ')}): a spoofed answer or a broken CA; DNS ${servers}`,
-  };
 }
 
 interface DnsSetup {

@@ -9,7 +9,7 @@
  *   "inbound": { "listen": "HOST:PORT", "tlsCert": "path", "tlsKey": "path", "maxBytes": 67108864 },
  *   "relay": { "smarthost": { "host": "…", "port": 587, "secure": "starttls", "user": "…",
  *                             "pass": "env:NAME", "ca": "path" } },
- *   "relay": { "mx": { "tlsRequired": true, "exceptions": ["legacy.example"] } },
+ *   "relay": { "mx": { "tlsRequired": true, "exceptions": ["legacy.example"], "port": 25 } },
  *   "upstream": { "host": "…", "port": 993, "secure": "implicit", "user": "…", "pass": "file:PATH",
  *                 "ca": "path", "mailbox": "INBOX", "afterStore": "move", "moveTo": "Sealpost" },
  *   "submission": { "listen": "127.0.0.1:PORT", "tlsCert": "path", "tlsKey": "path",
@@ -40,6 +40,18 @@ export interface Listen {
   readonly port: number;
 }
 
+/** Direct delivery to each recipient domain's MX hosts. */
+export interface MxRelay {
+  readonly kind: 'mx';
+  /** Domains whose MX hosts may be used without TLS (risk-3: everyone else needs it). */
+  readonly exceptions: readonly string[];
+  /**
+   * The SMTP port of every MX host, for tests and labs: production MX is port 25 (the
+   * default), since MX records carry no port.
+   */
+  readonly port?: number;
+}
+
 /** A secret as the file names it: `env:NAME` or `file:PATH` (path resolved). */
 export type SecretSpec = { readonly env: string } | { readonly file: string };
 
@@ -61,7 +73,7 @@ export interface ServeConfigSpec {
         readonly pass?: SecretSpec;
         readonly ca?: string;
       }
-    | { readonly kind: 'mx'; readonly exceptions: readonly string[] };
+    | MxRelay;
   readonly upstream?: {
     readonly host: string;
     readonly port: number;
@@ -102,7 +114,7 @@ export interface ServeConfig {
         readonly auth?: { readonly user: string; readonly pass: string };
         readonly ca?: Buffer;
       }
-    | { readonly kind: 'mx'; readonly exceptions: readonly string[] };
+    | MxRelay;
   readonly upstream?: {
     readonly host: string;
     readonly port: number;
@@ -271,7 +283,7 @@ export function parseServeConfig(value: unknown, base: string): ServeConfigSpec 
       };
     } else {
       const key = 'relay.mx';
-      const o = object(relay['mx'], key, ['tlsRequired', 'exceptions']);
+      const o = object(relay['mx'], key, ['tlsRequired', 'exceptions', 'port']);
       if (o['tlsRequired'] !== undefined && o['tlsRequired'] !== true) {
         // risk-3: TLS is required for MX delivery; only named domains are exceptions.
         throw bad(
@@ -290,6 +302,8 @@ export function parseServeConfig(value: unknown, base: string): ServeConfigSpec 
       spec.relay = {
         kind: 'mx',
         exceptions: (exceptions as string[]).map((d) => d.toLowerCase()),
+        // For tests and labs; production MX is port 25.
+        ...(o['port'] === undefined ? {} : { port: port(o, key, 'port') }),
       };
     }
   }

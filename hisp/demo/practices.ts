@@ -1,33 +1,38 @@
 /**
  * The two-practice demo (issue: "`npm run demo`: two practices, A and B, each with its own
  * domain, PKI under one demo anchor, HISP and inbound SMTP endpoint, on loopback, with a DNS
- * responder serving their CERT and MX records").
+ * responder serving their CERT and MX records; the UI opens for both").
  *
- * Everything is real and local: a demo anchor and one Direct certificate per practice made
- * here (hisp/certs/issue.ts), two profiles with their encrypted databases, our DNS responder
- * publishing both certificates, discovery finding them through it, the security agent signing
- * and encrypting, each practice's relay worker delivering over STARTTLS to the other's
- * inbound SMTP endpoint, and delivery notifications coming back the same way.
+ * Each practice is a HISP put together the way `sealpost serve` puts one together: a profile
+ * with its Direct identity and trust anchor, recipient discovery, the mail service (inbound
+ * SMTP with STARTTLS, a relay worker, delivery tracking: hisp/host/mailService.ts) and a
+ * HISP with its own loopback bridge serving the mail UI (hisp/host/headless.ts). Only the
+ * setting differs: a demo anchor and the practices' certificates made here
+ * (hisp/certs/issue.ts), our DNS responder publishing both certificates, and each practice's
+ * relay pointed at the other's inbound SMTP as a smarthost — MX records carry no port, and on
+ * loopback each practice's endpoint is a port of its own.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { HispError } from '../api/errors.js';
 import { parseCertificate, type ParsedCertificate } from '../certs/certificate.js';
 import { RecipientService } from '../certs/discovery/service.js';
 import { startDnsResponder, type DnsResponder } from '../certs/hosting/dnsResponder.js';
 import { generateKey, issueCertificate } from '../certs/issue.js';
 import { TrustStore } from '../certs/trust/store.js';
+import { HispEvents, startHeadless, type RunningHisp } from '../host/headless.js';
+import { MailService } from '../host/mailService.js';
 import { IdentityStore } from '../keys/identities.js';
 import { vaultMasterKeySource } from '../keys/masterKey.js';
 import type { Logger } from '../log/logger.js';
-import { MailAgent } from '../relay/mailAgent.js';
-import { RelayWorker } from '../relay/relayWorker.js';
-import { startInboundSmtp, type RunningSmtp } from '../relay/smtpServer.js';
-import { MailStore } from '../store/mail.js';
 import { initProfile, VAULT_FILE, type Profile } from '../store/profile.js';
 
 export interface PracticeSpec {
+  /** Also the practice's directory under the demo's data directory. */
   readonly name: string;
+  readonly label: string;
   readonly domain: string;
   readonly address: string;
   readonly displayName: string;
@@ -36,12 +41,14 @@ export interface PracticeSpec {
 export const DEMO_PRACTICES: readonly [PracticeSpec, PracticeSpec] = [
   {
     name: 'practice-a',
+    label: 'Practice A',
     domain: 'practice-a.test',
     address: 'dr.adams@practice-a.test',
     displayName: 'Dr. Adams (Practice A)',
   },
   {
     name: 'practice-b',
+    label: 'Practice B',
     domain: 'practice-b.test',
     address: 'dr.baker@practice-b.test',
     displayName: 'Dr. Baker (Practice B)',
@@ -50,11 +57,14 @@ export const DEMO_PRACTICES: readonly [PracticeSpec, PracticeSpec] = [
 
 export interface RunningPractice {
   readonly spec: PracticeSpec;
+  /** The profile's directory (`<dir>/<spec.name>`). */
+  readonly dir: string;
   readonly profile: Profile;
-  readonly store: MailStore;
-  readonly agent: MailAgent;
-  readonly relay: RelayWorker;
-  readonly smtp: RunningSmtp;
+  readonly mail: MailService;
+  /** The practice's HISP and its loopback bridge (the mail UI and the API contract). */
+  readonly running: RunningHisp;
+  /** The practice's inbound SMTP port on 127.0.0.1. */
+  readonly smtpPort: number;
 }
 
 export interface RunningDemo {
@@ -65,10 +75,50 @@ export interface RunningDemo {
   stop(): Promise<void>;
 }
 
-/** Start both practices in `dir` (each profile in its own subdirectory). */
-export async function startDemoPractices(dir: string, logger: Logger): Promise<RunningDemo> {
+export interface DemoOptions {
+  /** Both profiles go in `dir/practice-a` and `dir/practice-b`, which must not exist yet. */
+  readonly dir: string;
+  /** The install root: the bridges serve the built UI from its dist/renderer. */
+  readonly root: string;
+  readonly logger: Logger;
+  /** Shown in each HISP's status: the profiles are removed when the demo stops. */
+  readonly throwaway: boolean;
+  /** Relay worker poll when nothing was due (it is woken on every send anyway). */
+  readonly relayPollMs?: number;
+}
+
+/** Largest message a demo practice takes over SMTP. */
+const DEMO_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago. Each practice's relay must name the
+ * other's inbound port before either listens; a port taken in between fails the start with
+ * the listener's error, nothing worse.
+ */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() =>
+        port > 0
+          ? resolvePort(port)
+          : reject(new HispError('INTERNAL', 'No free loopback port for the demo.')),
+      );
+    });
+  });
+}
+
+/** Start both practices, each a full HISP with its own bridge, in `options.dir`. */
+export async function startDemoPractices(options: DemoOptions): Promise<RunningDemo> {
+  const { dir, logger } = options;
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const stack: (() => Promise<void> | void)[] = [];
+  const unwind = async (): Promise<void> => {
+    for (const undo of stack.splice(0).reverse()) await undo();
+  };
   try {
     // The demo PKI: one anchor, a Direct certificate per practice, a TLS certificate for SMTP.
     const [rootKey, tlsKey, ...practiceKeys] = await Promise.all([
@@ -83,16 +133,19 @@ export async function startDemoPractices(dir: string, logger: Logger): Promise<R
         ca: true,
       }),
     );
-    const tlsCert = issueCertificate({
-      subject: { commonName: 'localhost', organization: 'Sealpost Demo' },
-      issuer: { cert: anchor, key: rootKey },
-      key: tlsKey,
-      dnsNames: ['localhost'],
-      purpose: 'tls-server',
-    });
     const tls = {
-      key: tlsKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-      cert: parseCertificate(tlsCert).x509.toString(),
+      key: Buffer.from(tlsKey.export({ type: 'pkcs8', format: 'pem' }) as string),
+      cert: Buffer.from(
+        parseCertificate(
+          issueCertificate({
+            subject: { commonName: 'localhost', organization: 'Sealpost Demo' },
+            issuer: { cert: anchor, key: rootKey },
+            key: tlsKey,
+            dnsNames: ['localhost'],
+            purpose: 'tls-server',
+          }),
+        ).x509.toString(),
+      ),
     };
     const certs = DEMO_PRACTICES.map((spec, index) =>
       parseCertificate(
@@ -118,79 +171,91 @@ export async function startDemoPractices(dir: string, logger: Logger): Promise<R
       })),
     });
     stack.push(() => dns.close());
+    const dnsServers = [{ host: '127.0.0.1', port: dns.port }];
 
-    const smtpPorts = new Map<string, number>();
+    const ports = [await freeLoopbackPort(), await freeLoopbackPort()] as const;
     const practices: RunningPractice[] = [];
     for (const [index, spec] of DEMO_PRACTICES.entries()) {
+      const log = logger.child({ practice: spec.name });
       const profileDir = join(dir, spec.name);
-      const passphrase = randomBytes(24);
       const profile = await initProfile(profileDir, {
-        keySource: vaultMasterKeySource({ file: join(profileDir, VAULT_FILE), passphrase }),
+        keySource: vaultMasterKeySource({
+          file: join(profileDir, VAULT_FILE),
+          passphrase: randomBytes(24),
+        }),
       });
       stack.push(() => profile.close());
-      const identities = new IdentityStore(profile);
-      await identities.import({
+      await new IdentityStore(profile).import({
         key: practiceKeys[index] ?? rootKey,
         cert: certs[index] ?? anchor,
       });
       const trust = TrustStore.forProfile(profile);
       trust.addAnchors([anchor], { domain: spec.domain, direction: 'both' });
-      const store = new MailStore(profile, { logger });
+
+      // From here on as `sealpost serve` does it (hisp/cli/serve.ts).
+      const events = new HispEvents();
       const recipients = new RecipientService({
         anchors: (domain) => trust.anchorsFor(domain, 'outbound'),
-        dnsServers: [{ host: '127.0.0.1', port: dns.port }],
+        dnsServers,
         // The demo PKI publishes no CRL or OCSP service: revocation is not checked here.
         revocation: 'off',
-        logger,
+        logger: log,
+        onAlert: events.certificateAlert,
       });
-      const agent = new MailAgent({
-        store,
-        identities,
-        trust,
+      const smtpPort = ports[index] ?? 0;
+      const mail = new MailService({
+        config: {
+          inbound: {
+            listen: { host: '127.0.0.1', port: smtpPort },
+            tls,
+            maxBytes: DEMO_MAX_BYTES,
+          },
+          relay: {
+            kind: 'smarthost',
+            host: 'localhost',
+            port: ports[1 - index] ?? 0,
+            secure: 'starttls',
+            ca: Buffer.from(anchor.x509.toString()),
+          },
+        },
         recipients,
-        revocation: 'off',
-        logger,
+        dnsServers,
+        logger: log,
+        relayPollMs: options.relayPollMs ?? 250,
+        onChange: events.statusChanged,
+        onDelivery: events.delivery,
+        onMailbox: events.mailbox,
+        onAlert: events.alert,
       });
-      const smtp = await startInboundSmtp({
+      await mail.start(profile, trust);
+      stack.push(() => mail.stop());
+      const running = await startHeadless({
+        mode: 'demo',
+        profileName: `${spec.label} (${spec.address})`,
+        throwaway: options.throwaway,
         host: '127.0.0.1',
         port: 0,
-        tls,
-        maxBytes: 64 * 1024 * 1024,
-        localDomains: [spec.domain],
-        logger,
-        accept: (raw, envelope) => agent.receive(raw, envelope),
+        root: options.root,
+        logger: log,
+        recipients,
+        mail,
+        events,
+        discovery: { recipients, dnsServers },
       });
-      stack.push(() => smtp.close());
-      smtpPorts.set(spec.domain, smtp.port);
-      const relay = new RelayWorker({
-        store,
-        // MX records carry no port: on loopback each practice's endpoint is its own port.
-        target: (domain) => ({
-          kind: 'smarthost',
-          host: '127.0.0.1',
-          port: smtpPorts.get(domain) ?? 25,
-          secure: 'starttls',
-          tls: { ca: [anchor.x509.toString()], servername: 'localhost' },
-        }),
-        pollMs: 250,
-        logger,
+      stack.push(() => running.stop());
+      practices.push({
+        spec,
+        dir: profileDir,
+        profile,
+        mail,
+        running,
+        smtpPort,
       });
-      relay.start();
-      stack.push(() => relay.stop());
-      practices.push({ spec, profile, store, agent, relay, smtp });
     }
     const [a, b] = practices as [RunningPractice, RunningPractice];
-    return {
-      dir,
-      anchor,
-      dns,
-      practices: [a, b],
-      stop: async () => {
-        for (const undo of stack.reverse()) await undo();
-      },
-    };
+    return { dir, anchor, dns, practices: [a, b], stop: unwind };
   } catch (error) {
-    for (const undo of stack.reverse()) await undo();
+    await unwind();
     throw error;
   }
 }

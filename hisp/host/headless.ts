@@ -1,14 +1,26 @@
-/** A HISP with its loopback bridge: what `sealpost serve` and `sealpost demo` run. */
+/**
+ * A HISP with its loopback bridge: what `sealpost serve` runs for its profile and what
+ * `sealpost demo` runs for each of its two practices. One way to put a practice's HISP
+ * together, so the demo is the server, not a copy of it: the services built before the HISP
+ * (recipient checks, the mail service) reach it through {@link HispEvents}; the mail
+ * service's and discovery's health join the status; `bridge.json` tells local tools where
+ * the bridge listens.
+ */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type {
+  Alert,
+  CertificateAlert,
+  ComponentStatus,
+  DeliveryEvent,
+  MailboxEvent,
+} from '../api/contract.js';
+import type { RecipientService } from '../certs/discovery/service.js';
 import type { Logger } from '../log/logger.js';
+import { writePrivateFile } from '../store/profile.js';
 import { Bridge } from './bridge.js';
-import {
-  Hisp,
-  type HispMode,
-  type MailSender,
-  type RecipientChecker,
-  type SessionControl,
-} from './hisp.js';
+import { Hisp, type HispMode, type RecipientChecker, type SessionControl } from './hisp.js';
+import type { MailService } from './mailService.js';
 
 export interface HeadlessOptions {
   readonly mode: HispMode;
@@ -20,7 +32,15 @@ export interface HeadlessOptions {
   readonly logger: Logger;
   readonly recipients?: RecipientChecker;
   readonly session?: SessionControl;
-  readonly mail?: MailSender;
+  /** The practice's mail: `sendMessage` runs on it and its components join the status. */
+  readonly mail?: MailService;
+  /** Bound to the new HISP (the services made before it talk to it through this). */
+  readonly events?: HispEvents;
+  /** Recipient discovery and the DNS servers it asks: a `discovery` status component. */
+  readonly discovery?: {
+    readonly recipients: RecipientService;
+    readonly dnsServers: readonly { readonly host: string; readonly port: number }[];
+  };
 }
 
 export interface RunningHisp {
@@ -33,6 +53,40 @@ export function uiDirOf(root: string): string {
   return join(root, 'dist', 'renderer');
 }
 
+/**
+ * What the HISP's services need from it before it exists (they are made first, since the
+ * HISP is given them): status changes, certificate alerts and delivery events. Nothing is
+ * sent until {@link startHeadless} binds it.
+ */
+export class HispEvents {
+  #hisp: Hisp | undefined;
+
+  bind(hisp: Hisp): void {
+    this.#hisp = hisp;
+  }
+
+  /** Re-send the status to every mail window. */
+  readonly statusChanged = (): void => {
+    this.#hisp?.statusChanged();
+  };
+
+  readonly certificateAlert = (alert: CertificateAlert): void => {
+    this.#hisp?.channel.broadcast('certificateAlert', alert);
+  };
+
+  readonly delivery = (event: DeliveryEvent): void => {
+    this.#hisp?.channel.broadcast('delivery', event);
+  };
+
+  readonly mailbox = (event: MailboxEvent): void => {
+    this.#hisp?.channel.broadcast('mailbox', event);
+  };
+
+  readonly alert = (alert: Alert): void => {
+    this.#hisp?.channel.broadcast('alert', alert);
+  };
+}
+
 export async function startHeadless(options: HeadlessOptions): Promise<RunningHisp> {
   const hisp = new Hisp({
     mode: options.mode,
@@ -42,6 +96,7 @@ export async function startHeadless(options: HeadlessOptions): Promise<RunningHi
     ...(options.session === undefined ? {} : { session: options.session }),
     ...(options.mail === undefined ? {} : { mail: options.mail }),
   });
+  options.events?.bind(hisp);
   const bridge = await Bridge.start({
     channel: hisp.channel,
     logger: options.logger,
@@ -54,6 +109,25 @@ export async function startHeadless(options: HeadlessOptions): Promise<RunningHi
     state: 'ok',
     detail: `loopback port ${bridge.port}`,
   }));
+  const { discovery, mail } = options;
+  if (discovery !== undefined) {
+    hisp.addComponent('discovery', () =>
+      discoveryStatus(discovery.recipients, discovery.dnsServers),
+    );
+  }
+  if (mail !== undefined) {
+    // The mail service names its components by what is configured, running or not.
+    for (const name of mail.components().map((component) => component.name)) {
+      hisp.addComponent(
+        name,
+        () =>
+          mail.components().find((component) => component.name === name) ?? {
+            name,
+            state: 'off',
+          },
+      );
+    }
+  }
   hisp.start();
   let stopped = false;
   return {
@@ -65,5 +139,33 @@ export async function startHeadless(options: HeadlessOptions): Promise<RunningHi
       hisp.stop();
       await bridge.close();
     },
+  };
+}
+
+/**
+ * Write `file` (mode 600, whole or not at all) with where the bridge listens and its token:
+ * `{"url", "token", "pid"}`. Resolves to a function that removes it again.
+ */
+export async function writeBridgeFile(file: string, bridge: Bridge): Promise<() => Promise<void>> {
+  await writePrivateFile(
+    file,
+    `${JSON.stringify({ url: bridge.url, token: bridge.token, pid: process.pid })}\n`,
+  );
+  return () => rm(file, { force: true });
+}
+
+function discoveryStatus(
+  recipients: RecipientService,
+  dnsServers: readonly { host: string; port: number }[],
+): ComponentStatus {
+  const { checks, alert } = recipients.summary();
+  const servers = dnsServers.map((server) => `${server.host}:${server.port}`).join(', ');
+  return {
+    name: 'discovery',
+    state: alert === undefined ? 'ok' : 'degraded',
+    detail:
+      alert === undefined
+        ? `${checks} recipient lookup(s); DNS ${servers}`
+        : `${alert.count} invalid certificates for ${alert.domain} within ${Math.round(alert.windowMs / 60_000)} min (${alert.reasons.map((entry) => entry.code).join(', ')}): a spoofed answer or a broken CA; DNS ${servers}`,
   };
 }

@@ -14,6 +14,8 @@ import {
 import type { Logger } from '../log/logger.js';
 import { ChannelServer } from './channelServer.js';
 import { VERSION } from './version.js';
+import { decodeAttachments, mailboxHandlers, type MailboxParts } from './mailbox.js';
+import type { ComposeInput, SendResult } from '../relay/mailAgent.js';
 
 export type HispMode = Status['mode'];
 
@@ -27,26 +29,17 @@ export interface HispOptions {
   /** The profile, when this HISP has one (absent in the demo). */
   readonly session?: SessionControl;
   /** Sending mail (hisp/host/mailService.ts MailService); absent when serve has no mail. */
-  readonly mail?: MailSender;
+  readonly mail?: MailHost;
 }
 
-/** What `sendMessage` runs on: hisp/host/mailService.ts MailService. */
-export interface MailSender {
-  send(input: {
-    from: string;
-    to: readonly string[];
-    cc?: readonly string[];
-    subject: string;
-    text: string;
-  }): Promise<{
-    readonly id: number | undefined;
-    readonly messageId: string | undefined;
-    readonly recipients: readonly {
-      readonly address: string;
-      readonly state: 'queued' | 'refused';
-      readonly check: RecipientCheck;
-    }[];
-  }>;
+/** What the mail calls run on: hisp/host/mailService.ts MailService. */
+export interface MailHost {
+  /** Compose, sign, encrypt and queue; PROFILE_LOCKED when locked. */
+  send(input: ComposeInput): Promise<SendResult>;
+  /** The running mailbox; PROFILE_LOCKED when locked. */
+  parts(): MailboxParts;
+  /** Folder counts changed by a call (every mail window gets the `mailbox` event). */
+  mailboxChanged(): void;
 }
 
 /** The profile behind the HISP, which can be locked: hisp/host/session.ts ProfileSession. */
@@ -117,23 +110,23 @@ export class Hisp {
         };
       },
       sendMessage: async (params) => {
-        if (options.session?.locked === true) {
-          throw new HispError('PROFILE_LOCKED', 'The profile is locked. Unlock it to continue.');
-        }
-        const mail = options.mail;
-        if (mail === undefined) {
-          throw new HispError(
-            'BAD_REQUEST',
-            'This HISP sends no mail: start it with a mail configuration (sealpost serve --config FILE).',
-          );
-        }
+        const mail = this.#mail();
+        const attachments = decodeAttachments(params.attachments);
         const sent = await mail.send({
           from: params.from,
           to: params.to,
           ...(params.cc === undefined ? {} : { cc: params.cc }),
+          ...(params.bcc === undefined ? {} : { bcc: params.bcc }),
           subject: params.subject,
           text: params.text,
+          ...(attachments.length === 0 ? {} : { attachments }),
+          ...(params.inReplyTo === undefined ? {} : { inReplyTo: params.inReplyTo }),
+          ...(params.references === undefined ? {} : { references: params.references }),
         });
+        if (params.draftId !== undefined && sent.id !== undefined) {
+          mail.parts().store.deleteDraft(params.draftId);
+          mail.mailboxChanged();
+        }
         return {
           ...(sent.id === undefined ? {} : { id: sent.id }),
           ...(sent.messageId === undefined ? {} : { messageId: sent.messageId }),
@@ -144,12 +137,31 @@ export class Hisp {
           })),
         };
       },
+      ...mailboxHandlers(
+        () => this.#mail().parts(),
+        () => this.#options.mail?.mailboxChanged(),
+      ),
     };
     this.channel = new ChannelServer({
       handlers: withActivity(handlers, options.session),
       logger: options.logger,
       onConnect: (connection) => connection.emit('status', this.status()),
     });
+  }
+
+  /** The mail service, unlocked. */
+  #mail(): MailHost {
+    if (this.#options.session?.locked === true) {
+      throw new HispError('PROFILE_LOCKED', 'The profile is locked. Unlock it to continue.');
+    }
+    const mail = this.#options.mail;
+    if (mail === undefined) {
+      throw new HispError(
+        'PROFILE_NOT_FOUND',
+        'This HISP runs without a mailbox: start it with a profile and a mail configuration (sealpost serve --profile DIR --config FILE).',
+      );
+    }
+    return mail;
   }
 
   #session(): SessionControl {

@@ -1,7 +1,8 @@
 /**
- * The mail side of `sealpost serve` for one profile: the wiring of hisp/demo/practices.ts
- * (MailStore, IdentityStore, trust store, MailAgent, RelayWorker, inbound SMTP) plus the
- * upstream IMAP pull and the local submission endpoint, as the practice's config file asks.
+ * The mail side of one practice's HISP (`sealpost serve`, and each practice of the demo):
+ * MailStore, IdentityStore, trust store, MailAgent, RelayWorker, inbound SMTP, the upstream
+ * IMAP pull and the local submission endpoint, as the practice's config file asks; and the
+ * events the mail windows hear (mailbox, delivery, alert).
  *
  * It runs only while the profile is unlocked: `start` on unlock, `stop` before the profile
  * closes on lock (everything that holds the profile — listeners, workers, the store — is
@@ -9,22 +10,14 @@
  * `upstream` (and `submission` when configured) say how it goes.
  *
  * Nothing leaves unencrypted (risk-15): the submission endpoint parses what a mail client
- * submits (From, To, Cc, Subject, the text) and hands that to MailAgent.send, which signs and
- * encrypts; the submitted bytes themselves are never relayed.
+ * submits (hisp/relay/submission.ts: From, To, Cc, Bcc from the envelope, Subject, the text
+ * and the attachments) and hands that to MailAgent.send, which signs and encrypts; the
+ * submitted bytes themselves are never relayed.
  */
 import { domainOf } from '../agent/mime/address.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ComponentStatus, DeliveryEvent } from '../api/contract.js';
+import type { Alert, ComponentStatus, DeliveryEvent, MailboxEvent } from '../api/contract.js';
 import { HispError } from '../api/errors.js';
-import {
-  decodeBody,
-  decodeCharset,
-  decodeEncodedWords,
-  headerValue,
-  parseAddressList,
-  parseMime,
-  type MimeEntity,
-} from '../agent/mime/index.js';
 import type { RecipientService } from '../certs/discovery/service.js';
 import type { TrustStore } from '../certs/trust/store.js';
 import type { ServeConfig } from '../cli/serveConfig.js';
@@ -34,6 +27,7 @@ import { ImapPull } from '../relay/imapPull.js';
 import { MailAgent, type ComposeInput, type SendResult } from '../relay/mailAgent.js';
 import { DeliveryMonitor, SilenceMonitor } from '../relay/monitors.js';
 import { RelayWorker } from '../relay/relayWorker.js';
+import { composeFromSubmission } from '../relay/submission.js';
 import type { RelayTarget } from '../relay/smtpClient.js';
 import {
   startInboundSmtp,
@@ -43,6 +37,7 @@ import {
   type SmtpEnvelope,
 } from '../relay/smtpServer.js';
 import { MailStore } from '../store/mail.js';
+import { folderCounts, type MailboxParts } from './mailbox.js';
 import type { Profile } from '../store/profile.js';
 
 export type MailConfig = Omit<ServeConfig, 'dns'>;
@@ -62,6 +57,10 @@ export interface MailServiceOptions {
   readonly onChange?: () => void;
   /** A sent message's delivery changed for a recipient (the `delivery` event). */
   readonly onDelivery?: (event: DeliveryEvent) => void;
+  /** Mail arrived, was sent or changed folder (the `mailbox` event). */
+  readonly onMailbox?: (event: MailboxEvent) => void;
+  /** Something the user must know about, not tied to a message (the `alert` event). */
+  readonly onAlert?: (alert: Alert) => void;
 }
 
 /** Largest message taken from a local mail client. */
@@ -70,6 +69,7 @@ const SUBMISSION_MAX_BYTES = 32 * 1024 * 1024;
 interface Running {
   readonly profile: Profile;
   readonly store: MailStore;
+  readonly identities: IdentityStore;
   readonly agent: MailAgent;
   readonly relay: RelayWorker | undefined;
   readonly inbound: RunningSmtp | undefined;
@@ -169,7 +169,48 @@ export class MailService {
     const result = await running.agent.send(input);
     running.relay?.wake();
     this.#options.onChange?.();
+    this.#mailboxChanged(running.store, []);
     return result;
+  }
+
+  /** Tell the mail windows the folder counts changed (and what arrived, if anything). */
+  mailboxChanged(): void {
+    const running = this.#running;
+    if (running !== undefined) this.#mailboxChanged(running.store, []);
+  }
+
+  #mailboxChanged(store: MailStore, arrivedIds: readonly number[]): void {
+    const onMailbox = this.#options.onMailbox;
+    if (onMailbox === undefined) return;
+    try {
+      const arrived = arrivedIds
+        .map((id) => store.get(id))
+        .filter((row) => row.folder === 'inbox' || row.folder === 'untrusted')
+        .map((row) => ({
+          id: row.id,
+          folder: row.folder,
+          subject: row.subject.slice(0, 4000),
+          sender: row.sender.slice(0, 4000),
+        }));
+      onMailbox({ folders: folderCounts(store), arrived });
+    } catch (error) {
+      // A closed store (locked meanwhile) has nothing to report.
+      this.#log.debug('mailbox event not sent', { code: HispError.from(error).code });
+    }
+  }
+
+  /** The running mailbox, for the mail window's calls; PROFILE_LOCKED when locked. */
+  parts(): MailboxParts {
+    const running = this.#running;
+    if (running === undefined) {
+      throw new HispError('PROFILE_LOCKED', 'The profile is locked. Unlock it to continue.');
+    }
+    return {
+      store: running.store,
+      identities: running.identities,
+      agent: running.agent,
+      localDomains: running.localDomains,
+    };
   }
 
   components(): ComponentStatus[] {
@@ -276,6 +317,7 @@ export class MailService {
       trust,
       recipients,
       logger,
+      onArrived: (id) => this.#mailboxChanged(store, [id]),
       onDelivery: (id, recipient, state) =>
         this.#options.onDelivery?.({ id, recipient, state, at: new Date().toISOString() }),
     });
@@ -283,7 +325,23 @@ export class MailService {
     const deliveries = new DeliveryMonitor({
       store,
       logger,
-      onTimedOut: () => this.#options.onChange?.(),
+      onTimedOut: (rows) => {
+        this.#options.onChange?.();
+        const at = new Date().toISOString();
+        for (const row of rows) {
+          this.#options.onDelivery?.({
+            id: row.messageId,
+            recipient: row.recipient,
+            state: 'timed-out',
+            reason: {
+              code: 'DELIVERY_TIMED_OUT',
+              message:
+                "No delivery notification came back from the recipient's HISP in time, so delivery cannot be confirmed.",
+            },
+            at,
+          });
+        }
+      },
     });
     deliveries.start();
     // risk-5: no inbound Direct traffic for the configured period is worth an alert.
@@ -295,7 +353,14 @@ export class MailService {
             thresholdMs: silenceMs,
             pollMs: Math.max(50, Math.min(60_000, Math.floor(silenceMs / 4))),
             logger,
-            onAlert: () => this.#options.onChange?.(),
+            onAlert: (state) => {
+              this.#options.onChange?.();
+              this.#options.onAlert?.({
+                kind: 'silence',
+                message: `No Direct message has arrived for ${Math.floor(state.sinceMs / 3_600_000)} hours (the alert is set at ${config.silenceAlertHours ?? 0} h). Check the practice's MX record, the upstream mail account and the firewall: mail may be going astray.`,
+                at: new Date().toISOString(),
+              });
+            },
           })
         : undefined;
     silence?.start();
@@ -308,6 +373,7 @@ export class MailService {
     const partial = (): Running => ({
       profile,
       store,
+      identities,
       agent,
       relay: parts.relay,
       inbound: parts.inbound,
@@ -365,12 +431,15 @@ export class MailService {
                   kind: 'mx',
                   domain,
                   tlsRequired: !relay.exceptions.includes(domain.toLowerCase()),
+                  ...(relay.port === undefined ? {} : { port: relay.port }),
                 },
           deliverOptions: { dnsServers },
           ...(this.#options.relayPollMs === undefined ? {} : { pollMs: this.#options.relayPollMs }),
           logger,
+          onRelayed: () => this.#mailboxChanged(store, []),
           onFailed: (id, recipient, reason) => {
             this.#options.onChange?.();
+            this.#mailboxChanged(store, []);
             this.#options.onDelivery?.({
               id,
               recipient,
@@ -531,6 +600,9 @@ export class MailService {
       if (error instanceof HispError && error.code === 'BAD_REQUEST') {
         return { accepted: false, code: 554, message: `5.6.0 ${error.message}` };
       }
+      if (error instanceof HispError && error.code === 'LIMIT_EXCEEDED') {
+        return { accepted: false, code: 552, message: `5.3.4 ${error.message}` };
+      }
       throw error;
     }
   }
@@ -575,69 +647,4 @@ function queueSummary(profile: Profile): {
     }
     return { queued: counts.queued, failed: counts.failed, lastError };
   });
-}
-
-function addresses(value: string | undefined, what: string): string[] {
-  if (value === undefined || value.trim() === '') return [];
-  try {
-    return parseAddressList(value).map((entry) => entry.address);
-  } catch {
-    throw new HispError('BAD_REQUEST', `The ${what} header cannot be read.`);
-  }
-}
-
-function leaves(entity: MimeEntity): MimeEntity[] {
-  return entity.children.length === 0 ? [entity] : entity.children.flatMap(leaves);
-}
-
-/**
- * From, To, Cc, Subject and the plain text of a submitted RFC 5322 message. Recipients only
- * in the envelope (Bcc) and attachments are refused: the send path takes neither yet.
- */
-export function composeFromSubmission(raw: Buffer, envelope: SmtpEnvelope): ComposeInput {
-  const message = parseMime(raw);
-  const from = addresses(headerValue(message, 'from'), 'From');
-  if (from.length !== 1 || from[0] === undefined) {
-    throw new HispError('BAD_REQUEST', 'The message must have exactly one From address.');
-  }
-  const to = addresses(headerValue(message, 'to'), 'To');
-  const cc = addresses(headerValue(message, 'cc'), 'Cc');
-  if (to.length + cc.length === 0) {
-    throw new HispError('BAD_REQUEST', 'The message has no To or Cc recipient.');
-  }
-  const listed = new Set([...to, ...cc].map((a) => a.toLowerCase()));
-  if (envelope.to.some((rcpt) => !listed.has(rcpt.toLowerCase()))) {
-    throw new HispError(
-      'BAD_REQUEST',
-      'Blind copies (recipients not in To or Cc) cannot be sent through Direct submission.',
-    );
-  }
-  const parts = leaves(message);
-  const textPart = parts.find((part) => part.contentType.mediaType === 'text/plain');
-  const attachments = parts.filter(
-    (part) =>
-      part.contentType.type !== 'text' ||
-      /attachment/i.test(headerValue(part, 'content-disposition') ?? ''),
-  );
-  if (attachments.length > 0) {
-    throw new HispError('BAD_REQUEST', 'Attachments cannot be sent through submission yet.');
-  }
-  if (textPart === undefined && parts.some((part) => part.body.length > 0)) {
-    throw new HispError('BAD_REQUEST', 'The message has no plain-text part.');
-  }
-  const text =
-    textPart === undefined
-      ? ''
-      : decodeCharset(decodeBody(textPart), textPart.contentType.params['charset'] ?? 'utf-8');
-  const subject = decodeEncodedWords(headerValue(message, 'subject') ?? '')
-    .replace(/\s*\r?\n\s*/g, ' ')
-    .trim()
-    .slice(0, 998);
-  return {
-    from: from[0],
-    to,
-    ...(cc.length > 0 ? { cc } : {}),
-    subject,
-    text: text.replace(/\r\n/g, '\n'),
-  };
 }

@@ -52,17 +52,24 @@ abstract class PeriodicCheck {
   }
 }
 
+/** A sent message's recipient whose delivery notification did not come in time. */
+export interface TimedOut {
+  readonly messageId: number;
+  readonly recipient: string;
+}
+
 export class DeliveryMonitor extends PeriodicCheck {
   readonly #store: MailStore;
   readonly #timeoutMs: number;
-  readonly #onTimedOut: ((count: number) => void) | undefined;
+  readonly #onTimedOut: ((rows: readonly TimedOut[]) => void) | undefined;
 
   constructor(
     options: Periodic & {
       readonly store: MailStore;
       /** Default one hour. */
       readonly timeoutMs?: number;
-      readonly onTimedOut?: (count: number) => void;
+      /** The recipients that just timed out (their `delivery` events). */
+      readonly onTimedOut?: (rows: readonly TimedOut[]) => void;
     },
   ) {
     super(options, 60_000);
@@ -73,12 +80,12 @@ export class DeliveryMonitor extends PeriodicCheck {
 
   /** Marks overdue recipients `timed-out`; returns how many. */
   check(): number {
-    const count = this.#store.timeOutMdns(new Date(this.now().getTime() - this.#timeoutMs));
-    if (count > 0) {
-      this.logger.warn('delivery notifications timed out', { recipients: count });
-      this.#onTimedOut?.(count);
+    const rows = this.#store.timeOutMdns(new Date(this.now().getTime() - this.#timeoutMs));
+    if (rows.length > 0) {
+      this.logger.warn('delivery notifications timed out', { recipients: rows.length });
+      this.#onTimedOut?.(rows);
     }
-    return count;
+    return rows.length;
   }
 }
 

@@ -21,6 +21,9 @@
  *   Message-ID, and Direct HISPs de-duplicate on Message-ID the same way.
  * - The rows of one message that go to the same target (the smarthost, or one recipient
  *   domain's MX) share one SMTP transaction; outcomes are still per recipient.
+ * - A row with its own copy (a Bcc recipient: encrypted to that recipient and the sender
+ *   only) is never grouped: its bytes go in an SMTP transaction of its own, with one RCPT,
+ *   so neither the envelope nor the message tells anyone else about the blind copy.
  *
  * Logs carry queue and message ids, counts and reason codes; never addresses or content.
  */
@@ -73,6 +76,8 @@ export interface RelayWorkerOptions {
    * Called after the 'failed' state committed; an exception from it is logged and ignored.
    */
   readonly onFailed?: (messageId: number, recipient: string, reason: VerificationReason) => void;
+  /** A recipient's copy was handed to the next hop (the message may have left the Outbox). */
+  readonly onRelayed?: (messageId: number, recipient: string) => void;
   /** Passed to deliver (resolver, EHLO name, timeouts). */
   readonly deliverOptions?: DeliverOptions;
   /** Injectable for tests; default smtpClient.deliver. */
@@ -87,6 +92,8 @@ interface Group {
   readonly messageId: number;
   readonly target: RelayTarget;
   readonly rows: QueueRow[];
+  /** The row whose own copy this group sends (then `rows` is that row alone). */
+  readonly ownCopy?: number;
 }
 
 function targetKey(t: RelayTarget): string {
@@ -118,6 +125,7 @@ export class RelayWorker {
   readonly #now: () => Date;
   readonly #log: Logger;
   readonly #onFailed: RelayWorkerOptions['onFailed'];
+  readonly #onRelayed: RelayWorkerOptions['onRelayed'];
   readonly #deliverOptions: DeliverOptions;
   readonly #deliver: DeliverFn;
   readonly #pollMs: number;
@@ -135,6 +143,7 @@ export class RelayWorker {
     this.#now = options.now ?? (() => new Date());
     this.#log = (options.logger ?? createSilentLogger()).child({ component: 'relay-worker' });
     this.#onFailed = options.onFailed;
+    this.#onRelayed = options.onRelayed;
     this.#deliverOptions = {
       ...options.deliverOptions,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
@@ -216,8 +225,13 @@ export class RelayWorker {
         this.#log.error('no relay target', { queueId: row.id, code: HispError.from(error).code });
         continue;
       }
-      const key = `${row.messageId}|${targetKey(target)}`;
-      const group = groups.get(key) ?? { messageId: row.messageId, target, rows: [] };
+      const key = row.ownCopy ? `copy|${row.id}` : `${row.messageId}|${targetKey(target)}`;
+      const group = groups.get(key) ?? {
+        messageId: row.messageId,
+        target,
+        rows: [],
+        ...(row.ownCopy ? { ownCopy: row.id } : {}),
+      };
       group.rows.push(row);
       groups.set(key, group);
     }
@@ -234,13 +248,16 @@ export class RelayWorker {
     return attempted;
   }
 
-  /** One SMTP transaction for the rows of one message going to one target. */
+  /** One SMTP transaction for the rows of one message going to one target (or one own copy). */
   async #attempt(group: Group): Promise<number> {
     const rows = group.rows.filter((row) => this.#claim(row));
     if (rows.length === 0) return 0;
     let raw: Buffer;
     try {
-      raw = this.#store.ciphertext(group.messageId);
+      raw =
+        group.ownCopy === undefined
+          ? this.#store.ciphertext(group.messageId)
+          : this.#store.queueCiphertext(group.ownCopy);
     } catch (error) {
       const code = HispError.from(error).code;
       this.#log.warn('queued message unreadable', { id: group.messageId, code });
@@ -333,6 +350,11 @@ export class RelayWorker {
     try {
       if (outcome.outcome === 'relayed') {
         this.#store.markRelayed(row.id);
+        try {
+          this.#onRelayed?.(row.messageId, row.recipient);
+        } catch (error) {
+          this.#log.error('relayed notice threw', { code: HispError.from(error).code });
+        }
         return;
       }
       const now = this.#now();

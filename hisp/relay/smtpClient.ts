@@ -19,7 +19,7 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { SMTPConnectionOptions, SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection';
-import { HispError } from '../api/errors.js';
+import { HispError, type ErrorCode } from '../api/errors.js';
 import { createSilentLogger, type Logger } from '../log/logger.js';
 
 /** A configured outbound relay (a submission service of the practice's mail provider). */
@@ -112,7 +112,7 @@ export const RELAY_REASONS = {
   message: 'RELAY_MESSAGE_REFUSED',
   /** A DNS lookup failed (temporary). */
   dns: 'DNS_FAILED',
-} as const;
+} as const satisfies Record<string, ErrorCode>;
 
 const RESPONSE_MAX = 500;
 const CLOSE_WAIT_MS = 10_000;

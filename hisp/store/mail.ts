@@ -7,10 +7,19 @@
  * here writes a file or logs content: log lines carry ids, sizes and codes only.
  *
  * The outbound queue (one row per message and recipient), MDN tracking (per recipient) and
- * drafts live in the same database, so a message and its queue rows commit together.
+ * drafts live in the same database, so a message and its queue rows commit together. A
+ * blind-copy (Bcc) recipient's queue row carries its own encrypted copy (migration 7); the
+ * message keeps one ciphertext, the one the sender's Sent folder opens.
+ *
+ * Every change of a recipient's delivery state appends a `delivery_events` row in the same
+ * transaction: queued (enqueue), relayed (markRelayed), retrying / failed (markFailed with or
+ * without a retry time), processed / dispatched / failed (recordMdn, from a notification;
+ * one that came after the state was final is recorded with `late: true` and changed nothing)
+ * and timed-out (timeOutMdns). `deliveryTimeline` reads them per recipient.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { FOLDER_LIST } from '../api/contract.js';
 import { HispError } from '../api/errors.js';
 import { headerValue, parseMime } from '../agent/mime/index.js';
 import { createSilentLogger, type Logger } from '../log/logger.js';
@@ -29,15 +38,8 @@ import type { Profile } from './profile.js';
 
 export type { AttachmentInfo } from './mail-content.js';
 
-export const FOLDERS = [
-  'inbox',
-  'sent',
-  'drafts',
-  'outbox',
-  'untrusted',
-  'archive',
-  'trash',
-] as const;
+/** The mailbox folders (the contract's list: one definition for the UI and the store). */
+export const FOLDERS = FOLDER_LIST;
 export type Folder = (typeof FOLDERS)[number];
 export type Direction = 'in' | 'out';
 
@@ -49,6 +51,10 @@ export interface VerificationReason {
 export interface Verification {
   readonly trusted: boolean;
   readonly signer?: string | undefined;
+  /** The signer certificate's subject DN. */
+  readonly signerSubject?: string | undefined;
+  /** The subject DN of the trust anchor the signer chained to. */
+  readonly anchor?: string | undefined;
   readonly reasons: readonly VerificationReason[];
 }
 
@@ -130,6 +136,12 @@ export interface SentInput {
   readonly enqueue?: readonly string[];
   /** Default 'outbox' when enqueuing, else 'sent'. */
   readonly folder?: Folder;
+  /**
+   * Blind-copy recipients, each with its own copy (signed and encrypted to that recipient and
+   * the sender only): queued alone with that copy, and listed in the index's recipients so
+   * the sender sees them (the inner message never names them).
+   */
+  readonly bcc?: readonly { readonly recipient: string; readonly raw: Buffer }[];
 }
 
 export type QueueState = 'queued' | 'sending' | 'relayed' | 'failed';
@@ -144,6 +156,8 @@ export interface QueueRow {
   readonly lastError: VerificationReason | undefined;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** The row carries its own encrypted copy (a Bcc recipient): sent alone, with those bytes. */
+  readonly ownCopy: boolean;
 }
 
 export type MdnState = 'pending' | 'processed' | 'dispatched' | 'failed' | 'timed-out';
@@ -158,6 +172,48 @@ export interface MdnRow {
   readonly updatedAt: string;
   /** Notifications that came after the row reached a final state (kept, never applied). */
   readonly lateNotifications: readonly { readonly kind: MdnNotification; readonly at: string }[];
+}
+
+/** What a delivery event records (see the module comment for who appends which). */
+export type DeliveryEventState =
+  'queued' | 'relayed' | 'retrying' | 'failed' | 'processed' | 'dispatched' | 'timed-out';
+
+export interface DeliveryEvent {
+  readonly state: DeliveryEventState;
+  /** ISO 8601. */
+  readonly at: string;
+  /** An error-registry code (relay failures, DELIVERY_FAILED, DELIVERY_TIMED_OUT). */
+  readonly code?: string;
+  /** The server's reply or our explanation; never message content. */
+  readonly message?: string;
+  /** A notification that came after the recipient's state was final: kept, not applied. */
+  readonly late?: true;
+}
+
+/** One recipient of a sent message: where its queue row and notification stand, and how. */
+export interface DeliveryRecipient {
+  readonly recipient: string;
+  readonly queue: QueueState | undefined;
+  readonly mdn: MdnState | undefined;
+  /** Oldest first. */
+  readonly events: readonly DeliveryEvent[];
+}
+
+/**
+ * Per sent message, how many recipients are where, for the list view. A recipient counts
+ * under every fact that holds: `relayed` (handed to the next hop) includes those whose
+ * notification came since; `failed` is failed for good by the relay or by a notification;
+ * `pending` has no outcome yet: not failed, and no notification yet (still queued, or
+ * relayed and waiting for its `processed`).
+ */
+export interface DeliverySummary {
+  readonly recipients: number;
+  readonly relayed: number;
+  readonly processed: number;
+  readonly dispatched: number;
+  readonly failed: number;
+  readonly timedOut: number;
+  readonly pending: number;
 }
 
 export interface DraftAttachment {
@@ -236,6 +292,7 @@ interface QueueDbRow {
   last_error: string | null;
   created_at: string;
   updated_at: string;
+  own_copy: number;
 }
 
 interface MdnDbRow {
@@ -263,6 +320,12 @@ const ROUTING_HEADERS = ['message-id', 'from', 'sender', 'to', 'cc', 'date', 'in
 const LIST_LIMIT_MAX = 500;
 /** Bytes per chunk of a streamed attachment. */
 const STREAM_CHUNK = 64 * 1024;
+
+/** Queue columns without the (possibly large) own copy: whether there is one is enough. */
+const QUEUE_SELECT = `
+  SELECT id, message_id, recipient, state, attempts, next_attempt_at, last_error, created_at,
+         updated_at, ciphertext IS NOT NULL AS own_copy
+    FROM outbound_queue`;
 
 const INDEX_SELECT = `
   SELECT m.id, m.direction, m.folder, m.seen, m.flagged, m.answered, m.received_at, m.size,
@@ -328,6 +391,7 @@ function queueRow(row: QueueDbRow): QueueRow {
       row.last_error === null ? undefined : (JSON.parse(row.last_error) as VerificationReason),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    ownCopy: row.own_copy === 1,
   };
 }
 
@@ -362,6 +426,8 @@ function verificationSummary(v: Verification): Verification {
   return {
     trusted: v.trusted === true,
     ...(v.signer === undefined ? {} : { signer: v.signer }),
+    ...(v.signerSubject === undefined ? {} : { signerSubject: v.signerSubject }),
+    ...(v.anchor === undefined ? {} : { anchor: v.anchor }),
     reasons: v.reasons.map(({ code, message }) => ({ code, message })),
   };
 }
@@ -526,10 +592,16 @@ export class MailStore {
    */
   storeSent(input: SentInput): { id: number; duplicate: boolean } {
     const content = readInner(input.inner);
-    const facts = indexFacts(content);
+    const bcc = input.bcc ?? [];
+    const read = indexFacts(content);
+    const facts: IndexFacts =
+      bcc.length === 0
+        ? read
+        : { ...read, recipients: [...read.recipients, ...bcc.map((copy) => copy.recipient)] };
     const digest = sha256(input.raw);
     const routing = routingOf(input.raw);
-    const folder = checkFolder(input.folder ?? (input.enqueue?.length ? 'outbox' : 'sent'));
+    const queues = (input.enqueue?.length ?? 0) + bcc.length > 0;
+    const folder = checkFolder(input.folder ?? (queues ? 'outbox' : 'sent'));
     return this.#write((db) => {
       const again =
         (facts.messageId === undefined
@@ -547,8 +619,15 @@ export class MailStore {
         messageId: facts.messageId,
         facts,
       });
-      if (input.enqueue !== undefined) this.#enqueue(db, id, input.enqueue);
-      this.#log.info('sent message stored', { id, size: input.raw.length });
+      if (input.enqueue !== undefined && input.enqueue.length > 0) {
+        this.#enqueue(db, id, input.enqueue);
+      }
+      for (const copy of bcc) this.#enqueue(db, id, [copy.recipient], copy.raw);
+      this.#log.info('sent message stored', {
+        id,
+        size: input.raw.length,
+        ...(bcc.length > 0 ? { separateCopies: bcc.length } : {}),
+      });
       return { id, duplicate: false };
     });
   }
@@ -625,16 +704,25 @@ export class MailStore {
     return id;
   }
 
-  /** The list view of a folder, newest first; reads only the index, never decrypts. */
-  list(folder: Folder, options: { limit?: number; before?: number } = {}): IndexRow[] {
+  /**
+   * The list view of a folder, newest first; reads only the index, never decrypts. `before`
+   * pages by id; `offset` skips that many rows (a virtualized list jumping to a position).
+   */
+  list(
+    folder: Folder,
+    options: { limit?: number; before?: number; offset?: number } = {},
+  ): IndexRow[] {
     checkFolder(folder);
     const limit = Math.min(Math.max(1, Math.floor(options.limit ?? 100)), LIST_LIMIT_MAX);
     const before = options.before === undefined ? Number.MAX_SAFE_INTEGER : checkId(options.before);
+    const offset = Math.max(0, Math.floor(options.offset ?? 0));
     return this.#read((db) =>
       (
         db
-          .prepare(`${INDEX_SELECT} WHERE m.folder = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?`)
-          .all(folder, before, limit) as IndexDbRow[]
+          .prepare(
+            `${INDEX_SELECT} WHERE m.folder = ? AND m.id < ? ORDER BY m.id DESC LIMIT ? OFFSET ?`,
+          )
+          .all(folder, before, limit, offset) as IndexDbRow[]
       ).map(indexRow),
     );
   }
@@ -884,7 +972,13 @@ export class MailStore {
     return this.#write((db) => this.#enqueue(db, messageId, recipients));
   }
 
-  #enqueue(db: Sqlite, messageId: number, recipients: readonly string[]): QueueRow[] {
+  /** With `ownCopy`, the rows carry those bytes instead of sharing the message's. */
+  #enqueue(
+    db: Sqlite,
+    messageId: number,
+    recipients: readonly string[],
+    ownCopy?: Buffer,
+  ): QueueRow[] {
     const message = db.prepare('SELECT direction FROM messages WHERE id = ?').get(messageId) as
       { direction: Direction } | undefined;
     if (message === undefined) throw notFound(messageId);
@@ -895,16 +989,55 @@ export class MailStore {
     const at = this.#iso();
     const insert = db.prepare(
       `INSERT INTO outbound_queue (message_id, recipient, state, attempts, next_attempt_at,
-                                   created_at, updated_at)
-       VALUES (?, ?, 'queued', 0, ?, ?, ?)
+                                   created_at, updated_at, ciphertext)
+       VALUES (?, ?, 'queued', 0, ?, ?, ?, ?)
        ON CONFLICT (message_id, recipient) DO NOTHING`,
     );
-    for (const recipient of recipients) insert.run(messageId, recipient, at, at, at);
+    for (const recipient of recipients) {
+      if (insert.run(messageId, recipient, at, at, at, ownCopy ?? null).changes === 1) {
+        this.#event(db, messageId, recipient, { state: 'queued' });
+      }
+    }
     return (
-      db
-        .prepare('SELECT * FROM outbound_queue WHERE message_id = ? ORDER BY id')
-        .all(messageId) as QueueDbRow[]
+      db.prepare(`${QUEUE_SELECT} WHERE message_id = ? ORDER BY id`).all(messageId) as QueueDbRow[]
     ).map(queueRow);
+  }
+
+  /** Append one delivery event (in the caller's transaction). */
+  #event(db: Sqlite, messageId: number, recipient: string, event: Omit<DeliveryEvent, 'at'>): void {
+    db.prepare(
+      `INSERT INTO delivery_events (message_id, recipient, state, late, at, code, message)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      messageId,
+      recipient,
+      event.state,
+      event.late === true ? 1 : 0,
+      this.#iso(),
+      event.code ?? null,
+      event.message ?? null,
+    );
+  }
+
+  /**
+   * The bytes to send for one queue row: its own copy (a Bcc recipient) or else the
+   * message's ciphertext. @throws MESSAGE_NOT_FOUND when the row (or its message) is gone.
+   */
+  queueCiphertext(queueId: number): Buffer {
+    checkId(queueId);
+    const row = this.#read(
+      (db) =>
+        db
+          .prepare(
+            `SELECT coalesce(q.ciphertext, m.ciphertext) AS bytes
+               FROM outbound_queue q JOIN messages m ON m.id = q.message_id WHERE q.id = ?`,
+          )
+          .get(queueId) as { bytes: Buffer } | undefined,
+    );
+    if (row === undefined) {
+      throw new HispError('MESSAGE_NOT_FOUND', `The queued message ${queueId} is gone.`);
+    }
+    return row.bytes;
   }
 
   /** Queue rows of one message. */
@@ -913,7 +1046,7 @@ export class MailStore {
     return this.#read((db) =>
       (
         db
-          .prepare('SELECT * FROM outbound_queue WHERE message_id = ? ORDER BY id')
+          .prepare(`${QUEUE_SELECT} WHERE message_id = ? ORDER BY id`)
           .all(messageId) as QueueDbRow[]
       ).map(queueRow),
     );
@@ -926,7 +1059,7 @@ export class MailStore {
       (
         db
           .prepare(
-            `SELECT * FROM outbound_queue WHERE state = 'queued' AND next_attempt_at <= ?
+            `${QUEUE_SELECT} WHERE state = 'queued' AND next_attempt_at <= ?
               ORDER BY next_attempt_at, id LIMIT ?`,
           )
           .all(this.#iso(), limit) as QueueDbRow[]
@@ -974,6 +1107,7 @@ export class MailStore {
         `UPDATE outbound_queue SET state = 'relayed', next_attempt_at = NULL, last_error = NULL,
                 updated_at = ? WHERE id = ?`,
       ).run(this.#iso(), queueId);
+      this.#event(db, row.message_id, row.recipient, { state: 'relayed' });
       const open = db
         .prepare(
           `SELECT count(*) AS n FROM outbound_queue
@@ -1007,6 +1141,14 @@ export class MailStore {
       if (result.changes === 0) {
         throw new HispError('NOT_FOUND', `No queue entry ${queueId} waiting to be sent.`);
       }
+      const row = db
+        .prepare('SELECT message_id, recipient FROM outbound_queue WHERE id = ?')
+        .get(queueId) as { message_id: number; recipient: string };
+      this.#event(db, row.message_id, row.recipient, {
+        state: retryAt === undefined ? 'failed' : 'retrying',
+        code: error.code,
+        message: error.message,
+      });
     });
   }
 
@@ -1066,6 +1208,18 @@ export class MailStore {
         row.state === 'timed-out' ||
         (row.state === 'processed' && row.requested_dispatched === 0);
       const applies = !final && !(row.state === 'processed' && kind === 'processed');
+      const failure =
+        kind === 'failed'
+          ? {
+              code: 'DELIVERY_FAILED',
+              message: "The recipient's HISP reported that it could not deliver the message.",
+            }
+          : {};
+      this.#event(db, messageId, recipient, {
+        state: kind,
+        ...failure,
+        ...(applies ? {} : { late: true }),
+      });
       if (applies) {
         db.prepare(
           'UPDATE mdn_tracking SET state = ?, updated_at = ? WHERE message_id = ? AND recipient = ?',
@@ -1085,18 +1239,160 @@ export class MailStore {
     });
   }
 
-  /** Rows still waiting (pending, or processed awaiting dispatched) since before `cutoff`. */
-  timeOutMdns(cutoff: Date): number {
-    return this.#write(
+  /**
+   * Rows still waiting (pending, or processed awaiting dispatched) since before `cutoff`
+   * become 'timed-out'. Returns them (message id and recipient), oldest first.
+   */
+  timeOutMdns(cutoff: Date): { messageId: number; recipient: string }[] {
+    return this.#write((db) => {
+      const rows = db
+        .prepare(
+          `SELECT message_id, recipient FROM mdn_tracking
+            WHERE created_at < ?
+              AND (state = 'pending' OR (state = 'processed' AND requested_dispatched = 1))
+            ORDER BY created_at, message_id, recipient`,
+        )
+        .all(cutoff.toISOString()) as { message_id: number; recipient: string }[];
+      const update = db.prepare(
+        `UPDATE mdn_tracking SET state = 'timed-out', updated_at = ?
+          WHERE message_id = ? AND recipient = ?`,
+      );
+      const minutes = Math.round((this.#now().getTime() - cutoff.getTime()) / 60_000);
+      for (const row of rows) {
+        update.run(this.#iso(), row.message_id, row.recipient);
+        this.#event(db, row.message_id, row.recipient, {
+          state: 'timed-out',
+          code: 'DELIVERY_TIMED_OUT',
+          message: `No delivery notification came within ${minutes} minutes.`,
+        });
+      }
+      return rows.map((row) => ({ messageId: row.message_id, recipient: row.recipient }));
+    });
+  }
+
+  /**
+   * The per-recipient delivery timeline of a sent message: each recipient's queue and
+   * notification state and its events, oldest first. Recipients in the order they were
+   * first recorded. @throws MESSAGE_NOT_FOUND
+   */
+  deliveryTimeline(messageId: number): DeliveryRecipient[] {
+    checkId(messageId);
+    return this.#read((db) => {
+      if (db.prepare('SELECT 1 FROM messages WHERE id = ?').get(messageId) === undefined) {
+        throw notFound(messageId);
+      }
+      const queue = new Map(
+        (
+          db
+            .prepare('SELECT recipient, state FROM outbound_queue WHERE message_id = ? ORDER BY id')
+            .all(messageId) as { recipient: string; state: QueueState }[]
+        ).map((row) => [row.recipient, row.state]),
+      );
+      const mdn = new Map(
+        (
+          db
+            .prepare('SELECT recipient, state FROM mdn_tracking WHERE message_id = ?')
+            .all(messageId) as { recipient: string; state: MdnState }[]
+        ).map((row) => [row.recipient, row.state]),
+      );
+      const events = db
+        .prepare(
+          `SELECT recipient, state, late, at, code, message FROM delivery_events
+            WHERE message_id = ? ORDER BY at, id`,
+        )
+        .all(messageId) as {
+        recipient: string;
+        state: DeliveryEventState;
+        late: number;
+        at: string;
+        code: string | null;
+        message: string | null;
+      }[];
+      const byRecipient = new Map<string, DeliveryEvent[]>();
+      for (const recipient of [...queue.keys(), ...mdn.keys()]) byRecipient.set(recipient, []);
+      for (const e of events) {
+        const list = byRecipient.get(e.recipient) ?? [];
+        list.push({
+          state: e.state,
+          at: e.at,
+          ...(e.code === null ? {} : { code: e.code }),
+          ...(e.message === null ? {} : { message: e.message }),
+          ...(e.late === 1 ? { late: true as const } : {}),
+        });
+        byRecipient.set(e.recipient, list);
+      }
+      const first = (list: readonly DeliveryEvent[]) => list[0]?.at ?? '\uffff';
+      return [...byRecipient.entries()]
+        .map(([recipient, list]) => ({
+          recipient,
+          queue: queue.get(recipient),
+          mdn: mdn.get(recipient),
+          events: list,
+        }))
+        .sort((a, b) =>
+          first(a.events) < first(b.events) ? -1 : first(a.events) > first(b.events) ? 1 : 0,
+        );
+    });
+  }
+
+  /**
+   * Delivery counts for many messages in one query (the list view). Every id asked for is
+   * in the result; a message without recipients (a received one) has all zeros.
+   */
+  deliverySummary(ids: readonly number[]): Map<number, DeliverySummary> {
+    if (ids.length > LIST_LIMIT_MAX) {
+      throw new HispError('BAD_REQUEST', `At most ${LIST_LIMIT_MAX} messages at a time.`);
+    }
+    const wanted = [...new Set(ids.map(checkId))];
+    const out = new Map<number, DeliverySummary>(
+      wanted.map((id) => [
+        id,
+        {
+          recipients: 0,
+          relayed: 0,
+          processed: 0,
+          dispatched: 0,
+          failed: 0,
+          timedOut: 0,
+          pending: 0,
+        },
+      ]),
+    );
+    if (wanted.length === 0) return out;
+    const rows = this.#read(
       (db) =>
         db
           .prepare(
-            `UPDATE mdn_tracking SET state = 'timed-out', updated_at = ?
-              WHERE created_at < ?
-                AND (state = 'pending' OR (state = 'processed' AND requested_dispatched = 1))`,
+            `WITH wanted(id) AS (SELECT value FROM json_each(?)),
+                  r(message_id, recipient) AS (
+                    SELECT message_id, recipient FROM outbound_queue
+                     WHERE message_id IN (SELECT id FROM wanted)
+                    UNION
+                    SELECT message_id, recipient FROM mdn_tracking
+                     WHERE message_id IN (SELECT id FROM wanted))
+             SELECT r.message_id AS id,
+                    count(*) AS recipients,
+                    count(CASE WHEN q.state = 'relayed' THEN 1 END) AS relayed,
+                    count(CASE WHEN t.state = 'processed' THEN 1 END) AS processed,
+                    count(CASE WHEN t.state = 'dispatched' THEN 1 END) AS dispatched,
+                    count(CASE WHEN q.state = 'failed' OR t.state = 'failed' THEN 1 END) AS failed,
+                    count(CASE WHEN t.state = 'timed-out' THEN 1 END) AS timedOut,
+                    count(
+                      CASE WHEN coalesce(q.state, '') <> 'failed'
+                            AND (t.state = 'pending'
+                                 OR (t.state IS NULL AND q.state IN ('queued', 'sending')))
+                      THEN 1 END) AS pending
+               FROM r
+               LEFT JOIN outbound_queue q
+                 ON q.message_id = r.message_id AND q.recipient = r.recipient
+               LEFT JOIN mdn_tracking t
+                 ON t.message_id = r.message_id AND t.recipient = r.recipient
+              GROUP BY r.message_id`,
           )
-          .run(this.#iso(), cutoff.toISOString()).changes,
+          .all(JSON.stringify(wanted)) as ({ id: number } & DeliverySummary)[],
     );
+    for (const { id, ...counts } of rows) out.set(id, counts);
+    return out;
   }
 
   mdnFor(messageId: number): MdnRow[] {

@@ -11,6 +11,7 @@ import { m003 } from './migrations/003-identities.js';
 import { m004 } from './migrations/004-mail.js';
 import { m005 } from './migrations/005-cert-cache.js';
 import { m006 } from './migrations/006-upstream.js';
+import { m007 } from './migrations/007-delivery.js';
 
 export interface Migration {
   readonly version: number;
@@ -18,4 +19,4 @@ export interface Migration {
   readonly up: (db: Database.Database) => void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007];

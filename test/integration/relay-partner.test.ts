@@ -218,7 +218,11 @@ async function answer(
   const signer = forge
     ? { certDer: otherCert.der, chainDer: [], key: otherKey }
     : { certDer: partnerCert.der, chainDer: [], key: partnerKey };
-  const raw = collect(signAndEncrypt(mdn, signer, [aCert.der]).message);
+  await sendToA(collect(signAndEncrypt(mdn, signer, [aCert.der]).message), to);
+}
+
+/** Another HISP delivers `raw` to A's inbound endpoint over STARTTLS. */
+async function sendToA(raw: Buffer, from: string): Promise<void> {
   const transport = nodemailer.createTransport({
     host: '127.0.0.1',
     port: aSmtp.port,
@@ -227,7 +231,7 @@ async function answer(
     tls: { ca: [anchor.x509.toString()], servername: 'localhost' },
   });
   try {
-    await transport.sendMail({ envelope: { from: to, to: [A] }, raw });
+    await transport.sendMail({ envelope: { from, to: [A] }, raw });
   } finally {
     transport.close();
   }
@@ -266,11 +270,37 @@ describe('delivery tracking against a scripted partner', () => {
       silent: 'pending',
       late: 'processed',
     });
+    // The notifications are evidence of delivery, not mail for the clinician: filed, read.
+    expect(store.list('inbox')).toEqual([]);
+    const filed = store.list('archive');
+    expect(filed).toHaveLength(6);
+    expect(filed.every((row) => row.trusted && row.flags.seen)).toBe(true);
 
     // An hour passes: whoever owes a notification (dispatched was requested) timed out.
     clock = new Date(clock.getTime() + 60 * 60 * 1000 + 1000);
-    const monitor = new DeliveryMonitor({ store, logger, now: () => clock });
+    const timedOut: string[] = [];
+    const monitor = new DeliveryMonitor({
+      store,
+      logger,
+      now: () => clock,
+      onTimedOut: (rows) =>
+        timedOut.push(...rows.map((row) => `${row.messageId} ${row.recipient}`)),
+    });
     expect(monitor.check()).toBe(3);
+    // The mail window hears of each one (MailService turns these into `delivery` events).
+    expect(timedOut.sort()).toEqual(
+      ['processed', 'silent', 'late'].map((local) => `${id} ${local}@${PARTNER}`).sort(),
+    );
+    expect(
+      store
+        .deliveryTimeline(id)
+        .find((r) => r.recipient === `silent@${PARTNER}`)
+        ?.events.map((e) => [e.state, e.code]),
+    ).toEqual([
+      ['queued', undefined],
+      ['relayed', undefined],
+      ['timed-out', 'DELIVERY_TIMED_OUT'],
+    ]);
     expect(stateOf()).toEqual({
       processed: 'timed-out',
       dispatched: 'dispatched',
@@ -302,6 +332,46 @@ describe('delivery tracking against a scripted partner', () => {
     expect(store.mdnFor(sent.id ?? -1).map((row) => [row.recipient, row.state])).toEqual([
       [`dispatched@${PARTNER}`, 'processed'],
     ]);
+  });
+});
+
+describe('inbound SMTP: a message that fails trust', () => {
+  it('is refused with 550 and its reason codes, and kept in Untrusted with its reasons', async () => {
+    const [strangerRootKey, strangerKey] = await Promise.all([generateKey(), generateKey()]);
+    const strangerRoot = parseCertificate(
+      issueCertificate({ subject: { commonName: 'Stranger CA' }, key: strangerRootKey, ca: true }),
+    );
+    const stranger = parseCertificate(
+      issueCertificate({
+        subject: { commonName: 'Mallory' },
+        issuer: { cert: strangerRoot, key: strangerRootKey },
+        key: strangerKey,
+        email: ['mallory@stranger.test'],
+      }),
+    );
+    const inner = Buffer.from(
+      `From: mallory@stranger.test\r\nTo: ${A}\r\nSubject: Untrusted hello\r\n` +
+        'Message-ID: <untrusted-1@stranger.test>\r\nMIME-Version: 1.0\r\n' +
+        'Content-Type: text/plain\r\n\r\nTrust me.\r\n',
+    );
+    const raw = collect(
+      signAndEncrypt(
+        inner,
+        { certDer: stranger.der, chainDer: [strangerRoot.der], key: strangerKey },
+        [aCert.der],
+      ).message,
+    );
+    const refused = await sendToA(raw, 'mallory@stranger.test').then(
+      () => undefined,
+      (e: unknown) => e as { responseCode?: number; response?: string },
+    );
+    expect(refused?.responseCode).toBe(550);
+    expect(refused?.response).toMatch(/5\.7\.1 Message not trusted \(.*CERT_UNTRUSTED.*\)/);
+    const kept = store.list('untrusted').find((row) => row.subject === 'Untrusted hello');
+    expect(kept?.trusted).toBe(false);
+    const opened = await store.open(kept?.id ?? -1, agent.opener('practice-a.test'));
+    expect(opened.verification.trusted).toBe(false);
+    expect(opened.storedVerification.reasons.map((r) => r.code)).toContain('CERT_UNTRUSTED');
   });
 });
 

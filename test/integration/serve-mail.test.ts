@@ -18,7 +18,12 @@ import {
   HispClient,
   WebSocketTransport,
   WIRE_PROTOCOL,
+  type Alert,
   type DeliveryEvent,
+  type DeliveryRecipient,
+  type MailboxEvent,
+  type MessageSummary,
+  type OpenedMessage,
 } from '../../hisp/api/index.js';
 import { parseCertificate, type ParsedCertificate } from '../../hisp/certs/certificate.js';
 import { startDnsResponder, type DnsResponder } from '../../hisp/certs/hosting/dnsResponder.js';
@@ -203,6 +208,22 @@ async function call(
   };
 }
 
+/** A mail window's event channel: the bridge's WebSocket, as the UI opens it. */
+async function windowOf(served: Served): Promise<HispClient> {
+  const url = new URL(served.bridge.url);
+  const socket = new WebSocket(
+    `ws://${url.host}/api/ws`,
+    [WIRE_PROTOCOL, BEARER_PROTOCOL_PREFIX + served.bridge.token],
+    { headers: { origin: url.origin } },
+  );
+  const client = new HispClient(new WebSocketTransport(socket), { timeoutMs: 20_000 });
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  return client;
+}
+
 async function until<T>(what: string, probe: () => T | undefined, log: () => string): Promise<T> {
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -363,7 +384,7 @@ describe('sealpost serve --config: Direct mail between two practices', () => {
         client('wrong').sendMail(submitted([PRACTICES[1].address])),
       ).rejects.toMatchObject({ responseCode: 535 });
       await expect(
-        client(SUBMIT_PASS).sendMail(submitted([PRACTICES[1].address, 'hidden@practice-b.test'])),
+        client(SUBMIT_PASS).sendMail(submitted(['hidden@practice-b.test'])), // To not in envelope
       ).rejects.toMatchObject({ responseCode: 554 });
       await client(SUBMIT_PASS).sendMail(submitted([PRACTICES[1].address]));
       const viaSubmission = await until(
@@ -403,6 +424,181 @@ describe('sealpost serve --config: Direct mail between two practices', () => {
       expect(unlocked?.detail).toContain(`127.0.0.1:${portA}`);
     } finally {
       expect(await a?.stop()).toBe(0);
+      expect(await b.stop()).toBe(0);
+    }
+  }, 60_000);
+});
+
+describe('sealpost serve --config: the mail window’s calls', () => {
+  it('drafts, sending with an attachment, the inbox, reading, search, moves and deletes, delivery steps, and the mailbox event', async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const configFor = (own: number, other: number) => ({
+      inbound: { listen: `127.0.0.1:${own}`, tlsCert: files['tlsCert'], tlsKey: files['tlsKey'] },
+      relay: {
+        smarthost: { host: 'localhost', port: other, secure: 'starttls', ca: files['anchor'] },
+      },
+      dns: [`127.0.0.1:${dns.port}`],
+    });
+    const b = await serve(1, await writeConfig('b-window', configFor(portB, portA)));
+    const a = await serve(0, await writeConfig('a-window', configFor(portA, portB)));
+    const windowB = await windowOf(b);
+    try {
+      const mailboxEvents: MailboxEvent[] = [];
+      windowB.on('mailbox', (event) => mailboxEvents.push(event));
+      const ok = async <T>(served: Served, method: string, params: unknown): Promise<T> => {
+        const answer = await call(served, method, params);
+        expect(answer.ok, `${method}: ${JSON.stringify(answer.error)}`).toBe(true);
+        return answer.result as T;
+      };
+
+      const { identities } = await ok<{ identities: { address: string; bound: string }[] }>(
+        a,
+        'identities',
+        {},
+      );
+      expect(identities).toEqual([
+        expect.objectContaining({ address: PRACTICES[0].address, bound: 'address' }),
+      ]);
+
+      // A draft with an attachment, kept encrypted, read back byte for byte.
+      const labs = randomBytes(50_000);
+      const attachment = {
+        filename: 'labs 2026.pdf',
+        contentType: 'application/pdf',
+        dataBase64: labs.toString('base64'),
+      };
+      const draft = await ok<{ id: number }>(a, 'saveDraft', {
+        to: [PRACTICES[1].address],
+        cc: [],
+        subject: 'Window: labs for J. Doe',
+        text: 'Draft text',
+        attachments: [attachment],
+      });
+      const readBack = await ok<{ attachments: { dataBase64: string }[]; text: string }>(
+        a,
+        'getDraft',
+        { id: draft.id },
+      );
+      expect(readBack.text).toBe('Draft text');
+      expect(Buffer.from(readBack.attachments[0]?.dataBase64 ?? '', 'base64').equals(labs)).toBe(
+        true,
+      );
+      const folderOf = async (served: Served, name: string) =>
+        (
+          await ok<{ folders: { folder: string; total: number; unseen: number }[] }>(
+            served,
+            'folders',
+            {},
+          )
+        ).folders.find((f) => f.folder === name);
+      expect(await folderOf(a, 'drafts')).toEqual({ folder: 'drafts', total: 1, unseen: 0 });
+
+      // Sent from the draft: the draft goes, the message is queued.
+      const sent = await ok<{ id: number; recipients: { state: string }[] }>(a, 'sendMessage', {
+        from: PRACTICES[0].address,
+        to: [PRACTICES[1].address],
+        subject: 'Window: labs for J. Doe',
+        text: 'Results attached.',
+        attachments: [attachment],
+        draftId: draft.id,
+      });
+      expect(sent.recipients.map((r) => r.state)).toEqual(['queued']);
+      expect((await ok<{ drafts: unknown[] }>(a, 'listDrafts', {})).drafts).toEqual([]);
+
+      // B's window hears of it, lists it unread, and reads it: decrypted, trusted, signer and anchor named.
+      const arrived = await until(
+        'the mailbox event at B',
+        () =>
+          mailboxEvents
+            .flatMap((event) => event.arrived)
+            .find((m) => m.subject === 'Window: labs for J. Doe'),
+        () => b.err().slice(-4000) + a.err().slice(-4000),
+      );
+      expect(arrived.folder).toBe('inbox');
+      const listed = await ok<{ messages: MessageSummary[]; total: number }>(b, 'listMessages', {
+        folder: 'inbox',
+        limit: 50,
+      });
+      const row = listed.messages.find((m) => m.id === arrived.id);
+      expect(row).toMatchObject({ seen: false, trusted: true, hasAttachments: true });
+      expect(listed.total).toBeGreaterThanOrEqual(listed.messages.length);
+      const unseenBefore = (await folderOf(b, 'inbox'))?.unseen ?? 0;
+      const opened = await ok<OpenedMessage>(b, 'openMessage', { id: arrived.id });
+      expect(opened.decrypted).toBe(true);
+      expect(opened.text).toContain('Results attached.');
+      expect(opened.verification).toMatchObject({ trusted: true, signer: PRACTICES[0].address });
+      expect(opened.verification.anchor).toContain('Serve Mail Test Anchor');
+      // The demo PKI publishes no CRL: soft-fail revocation is reported, trust stands.
+      expect(opened.verification.reasons.map((r) => r.code)).toEqual(['REVOCATION_UNKNOWN']);
+      expect(opened.attachments).toEqual([
+        expect.objectContaining({ index: 0, filename: 'labs 2026.pdf', size: labs.length }),
+      ]);
+      expect(opened.summary.seen).toBe(true);
+      expect((await folderOf(b, 'inbox'))?.unseen).toBe(unseenBefore - 1);
+      const saved = await ok<{ dataBase64: string }>(b, 'getAttachment', {
+        id: arrived.id,
+        index: 0,
+      });
+      expect(Buffer.from(saved.dataBase64, 'base64').equals(labs)).toBe(true);
+      const missing = await call(b, 'getAttachment', { id: arrived.id, index: 5 });
+      expect(missing.error?.code).toBe('NOT_FOUND');
+
+      // Search through the encrypted index.
+      const found = await ok<{ messages: MessageSummary[] }>(b, 'searchMessages', {
+        text: 'labs',
+      });
+      expect(found.messages.map((m) => m.id)).toContain(arrived.id);
+
+      // Flag, move, delete to Trash, then delete for good.
+      await ok(b, 'updateMessages', { ids: [arrived.id], flagged: true, folder: 'archive' });
+      const archived = await ok<{ messages: MessageSummary[] }>(b, 'listMessages', {
+        folder: 'archive',
+      });
+      expect(archived.messages.find((m) => m.id === arrived.id)).toMatchObject({ flagged: true });
+      const badMove = await call(b, 'updateMessages', { ids: [arrived.id], folder: 'sent' });
+      expect(badMove.error?.code).toBe('BAD_REQUEST');
+      expect(await ok(b, 'deleteMessages', { ids: [arrived.id] })).toEqual({
+        trashed: 1,
+        deleted: 0,
+      });
+      expect(await ok(b, 'deleteMessages', { ids: [arrived.id] })).toEqual({
+        trashed: 0,
+        deleted: 1,
+      });
+      expect((await call(b, 'openMessage', { id: arrived.id })).error?.code).toBe(
+        'MESSAGE_NOT_FOUND',
+      );
+
+      // A's Sent: per-recipient steps up to B's notification.
+      let delivery: DeliveryRecipient[] = [];
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        delivery = (
+          await ok<{ recipients: DeliveryRecipient[] }>(a, 'messageDelivery', { id: sent.id })
+        ).recipients;
+        if (delivery[0]?.notification === 'processed' || delivery[0]?.notification === 'dispatched')
+          break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(delivery.map((r) => r.recipient)).toEqual([PRACTICES[1].address]);
+      const states = delivery[0]?.steps.map((step) => step.state) ?? [];
+      expect(states.slice(0, 3)).toEqual(['queued', 'relayed', 'processed']);
+      expect(delivery[0]?.queue).toBe('relayed');
+      const sentList = await ok<{ messages: MessageSummary[] }>(a, 'listMessages', {
+        folder: 'sent',
+      });
+      expect(sentList.messages.find((m) => m.id === sent.id)?.delivery).toMatchObject({
+        recipients: 1,
+        relayed: 1,
+      });
+      // A's own inbox holds no delivery notifications: they are filed.
+      const inboxA = await ok<{ messages: MessageSummary[] }>(a, 'listMessages', {
+        folder: 'inbox',
+      });
+      expect(inboxA.messages.filter((m) => /processed|dispatched/i.test(m.subject))).toEqual([]);
+    } finally {
+      windowB.close();
+      expect(await a.stop()).toBe(0);
       expect(await b.stop()).toBe(0);
     }
   }, 60_000);
@@ -516,8 +712,12 @@ describe('sealpost serve --config: the upstream mailbox', () => {
 
 describe('risk-5 sealpost serve --config: the silence alert', () => {
   it('the traffic component turns degraded when no inbound message arrived for the period', async () => {
-    // 0.0002 h = 0.72 s: B's last inbound message (earlier tests) or its start is older.
-    const b = await serve(1, await writeConfig('b-silence', { silenceAlertHours: 0.0002 }));
+    // 0.001 h = 3.6 s, checked every 0.9 s (so the window below is connected first): B's
+    // last inbound message (earlier tests) or its start is older.
+    const b = await serve(1, await writeConfig('b-silence', { silenceAlertHours: 0.001 }));
+    const window = await windowOf(b);
+    const alerts: Alert[] = [];
+    window.on('alert', (alert) => alerts.push(alert));
     try {
       let traffic: { state: string; detail?: string } | undefined;
       const deadline = Date.now() + 20_000;
@@ -530,6 +730,11 @@ describe('risk-5 sealpost serve --config: the silence alert', () => {
       }
       expect(traffic).toMatchObject({ state: 'degraded' });
       expect(traffic?.detail).toMatch(/no inbound Direct message for .* check the MX/);
+      // …and the mail window is told once, in words.
+      const alert = await until('the silence alert event', () => alerts[0], b.err);
+      expect(alert.kind).toBe('silence');
+      expect(alert.message).toMatch(/No Direct message has arrived .* MX record/);
+      window.close();
     } finally {
       expect(await b.stop()).toBe(0);
     }

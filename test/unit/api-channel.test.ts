@@ -5,6 +5,7 @@ import {
   HispClient,
   type EventPortLike,
   HispError,
+  METHODS,
   createMemoryTransportPair,
   type Handlers,
   type Status,
@@ -30,8 +31,16 @@ function setup(
   transports: [Transport, Transport] = createMemoryTransportPair(),
 ) {
   const logLines: string[] = [];
+  // Calls these tests do not exercise answer INTERNAL if ever reached.
+  const unused = Object.fromEntries(
+    METHODS.map((method) => [
+      method,
+      () => Promise.reject(new HispError('INTERNAL', `${method} is not used in this test`)),
+    ]),
+  ) as unknown as Handlers;
   const server = new ChannelServer({
     handlers: {
+      ...unused,
       status: () => Promise.resolve(STATUS),
       lock: () => Promise.resolve(STATUS),
       unlock: () => Promise.resolve(STATUS),

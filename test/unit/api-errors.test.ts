@@ -87,6 +87,16 @@ describe('error-code registry', () => {
       UPSTREAM_UNAVAILABLE: true,
       UPSTREAM_TLS_REQUIRED: true,
       UPSTREAM_AUTH_FAILED: true,
+      CERT_NAME_CONSTRAINTS: true,
+      RELAY_REJECTED: true,
+      RELAY_DEFERRED: false,
+      RELAY_TLS_REQUIRED: true,
+      RELAY_AUTH_FAILED: true,
+      RELAY_CONNECTION: false,
+      RELAY_NO_ROUTE: true,
+      RELAY_MESSAGE_REFUSED: true,
+      DELIVERY_TIMED_OUT: true,
+      DELIVERY_FAILED: true,
     });
   });
 

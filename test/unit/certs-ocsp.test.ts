@@ -16,6 +16,9 @@ import {
   OcspCache,
   buildOcspRequest,
   checkOcspResponse,
+  delegatedResponder,
+  ocspGetUrl,
+  ocspResponseStatus,
   type OcspAnswer,
 } from '../../hisp/certs/ocsp.js';
 import { createSilentLogger } from '../../hisp/log/logger.js';
@@ -146,6 +149,8 @@ describe('OCSP response from OpenSSL', () => {
     expect(answer.status).toBe('good');
     expect(answer.signer).toBe('the issuer');
     expect(answer.nextUpdate?.getTime()).toBeGreaterThan(Date.now());
+    expect(answer.responderCertificate).toBeUndefined();
+    expect(delegatedResponder(answer)).toBeUndefined();
   });
 
   it('revoked, with its time and reason, signed by a delegated responder', async () => {
@@ -155,6 +160,9 @@ describe('OCSP response from OpenSSL', () => {
     expect(answer.revocationReason).toBe(1);
     expect(answer.revocationTime?.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
     expect(answer.signer).toContain('OCSP Responder');
+    // The answer names the responder certificate, for its own revocation check.
+    expect(delegatedResponder(answer)?.fingerprintSha256).toBe(responder.cert.fingerprintSha256);
+    expect(delegatedResponder(answer)?.ocspNoCheck).toBe(false);
   });
 
   it('a serial the responder does not know is unknown', async () => {
@@ -253,6 +261,48 @@ describe('risk-16: hostile OCSP responses are unknown, never a crash', () => {
   });
 });
 
+describe('OCSP GET URLs (RFC 6960 A.1, RFC 5019 §5)', () => {
+  it('appends the URL-encoded base64 after one slash', () => {
+    const der = Buffer.from([0xfb, 0xff, 0xfe, 0x30]); // base64 "+//+MA==": every escaped char
+    expect(Buffer.from(der).toString('base64')).toBe('+//+MA==');
+    expect(ocspGetUrl('http://ocsp.example.test', der)).toBe(
+      'http://ocsp.example.test/%2B%2F%2F%2BMA%3D%3D',
+    );
+    expect(ocspGetUrl('http://ocsp.example.test/', der)).toBe(
+      'http://ocsp.example.test/%2B%2F%2F%2BMA%3D%3D',
+    );
+    expect(ocspGetUrl('http://ocsp.example.test/ca1', der)).toBe(
+      'http://ocsp.example.test/ca1/%2B%2F%2F%2BMA%3D%3D',
+    );
+  });
+
+  it('a real request without a nonce fits; base64 of 255 characters or more does not', () => {
+    const request = buildOcspRequest(good.cert, root.cert, { nonce: false });
+    const url = ocspGetUrl('http://ocsp.example.test/', request.der);
+    expect(url).toBeDefined();
+    expect(Buffer.from(decodeURIComponent(url?.split('/').pop() ?? ''), 'base64')).toEqual(
+      request.der,
+    );
+    expect(ocspGetUrl('http://o.test/', Buffer.alloc(189))).toBeDefined(); // 252 characters
+    expect(ocspGetUrl('http://o.test/', Buffer.alloc(191))).toBeUndefined(); // 256 characters
+  });
+
+  it('a URL with a query or fragment, or no URL at all, is left to POST', () => {
+    expect(ocspGetUrl('http://o.test/ocsp?tenant=1', Buffer.of(0x30, 0))).toBeUndefined();
+    expect(ocspGetUrl('http://o.test/ocsp#x', Buffer.of(0x30, 0))).toBeUndefined();
+    expect(ocspGetUrl('not a url', Buffer.of(0x30, 0))).toBeUndefined();
+  });
+
+  it('ocspResponseStatus tells an OCSP refusal from something else', async () => {
+    const { body } = await respond(good, root);
+    expect(ocspResponseStatus(body)).toBe(0);
+    expect(ocspResponseStatus(Buffer.from('30030a0101', 'hex'))).toBe(1);
+    expect(ocspResponseStatus(Buffer.from('30030a0103', 'hex'))).toBe(3);
+    expect(ocspResponseStatus(Buffer.from('<html>nope</html>'))).toBeUndefined();
+    expect(ocspResponseStatus(Buffer.alloc(0))).toBeUndefined();
+  });
+});
+
 describe('OcspCache', () => {
   it('keeps a definite answer until its nextUpdate, and failures for a short time', () => {
     let now = new Date('2026-01-01T00:00:00Z');
@@ -274,6 +324,27 @@ describe('OcspCache', () => {
     now = new Date(now.getTime() + 3_600_000);
     expect(cache.get(good.cert, root.cert)).toBeUndefined();
     expect(cache.size).toBe(0);
+  });
+});
+
+describe('OcspCache backing', () => {
+  it('an answer from a delegated responder keeps its responder certificate across restarts', async () => {
+    const stored = new Map<string, { value: Buffer; expires: number }>();
+    const backing = {
+      get: (key: string) => stored.get(key),
+      set: (key: string, value: Uint8Array, expires: number) => {
+        stored.set(key, { value: Buffer.from(value), expires });
+      },
+    };
+    const { body, nonce } = await respond(good, responder);
+    const answer = check(body, good, new Date(), nonce);
+    expect(answer.status).toBe('good');
+    new OcspCache({ backing }).set(good.cert, root.cert, answer);
+    const revived = new OcspCache({ backing }).get(good.cert, root.cert);
+    expect(revived?.responderCertificate).toBe(responder.der.toString('base64'));
+    expect(revived === undefined ? undefined : delegatedResponder(revived)?.subject).toBe(
+      responder.cert.subject,
+    );
   });
 });
 

@@ -93,6 +93,10 @@ describe('parseServeConfig', () => {
     expect(parseServeConfig({ relay: { mx: { exceptions: ['Legacy.Example'] } } }, '/')).toEqual({
       relay: { kind: 'mx', exceptions: ['legacy.example'] },
     });
+    // The MX port is settable for tests and labs (production MX is 25, the default).
+    expect(parseServeConfig({ relay: { mx: { port: 2525 } } }, '/')).toEqual({
+      relay: { kind: 'mx', exceptions: [], port: 2525 },
+    });
   });
 
   it('risk-17 a password written in the file is refused, naming the key, never echoed', () => {
@@ -117,8 +121,8 @@ describe('parseServeConfig', () => {
     expect(refused({ relay: { smarthost: { ...FULL.relay.smarthost, tls: 'off' } } })).toMatch(
       /"relay\.smarthost\.tls" is not a known key/,
     );
-    expect(refused({ relay: { mx: { port: 25 } } })).toMatch(
-      /"relay\.mx\.port" is not a known key/,
+    expect(refused({ relay: { mx: { host: 'mx.example' } } })).toMatch(
+      /"relay\.mx\.host" is not a known key/,
     );
   });
 
@@ -159,6 +163,11 @@ describe('parseServeConfig', () => {
   });
 
   it('risk-3 TLS for MX delivery cannot be switched off, only excepted per domain', () => {
+    for (const bad of [0, 65536, 25.5, '25']) {
+      expect(refused({ relay: { mx: { port: bad } } })).toMatch(
+        /"relay\.mx\.port" must be a port number from 1 to 65535/,
+      );
+    }
     expect(refused({ relay: { mx: { tlsRequired: false } } })).toMatch(
       /"relay\.mx\.tlsRequired" can only be true/,
     );

@@ -16,9 +16,15 @@ import { type ParsedCertificate } from '../../hisp/certs/certificate.js';
 import { vaultMasterKeySource } from '../../hisp/keys/masterKey.js';
 import { AuditLog } from '../../hisp/store/audit.js';
 import { GREG, greg, RI_AT, riAnchor, riOpener, RYAN, ryan } from './interop-identities.js';
-import { MailStore, type OpenFn } from '../../hisp/store/mail.js';
+import {
+  MailStore,
+  type DeliveryRecipient,
+  type OpenFn,
+  type QueueRow,
+} from '../../hisp/store/mail.js';
 import { EncryptedDatabase } from '../../hisp/store/database.js';
 import { m004 } from '../../hisp/store/migrations/004-mail.js';
+import { m007 } from '../../hisp/store/migrations/007-delivery.js';
 import { MIGRATIONS } from '../../hisp/store/migrations.js';
 import { initProfile, VAULT_FILE, type Profile } from '../../hisp/store/profile.js';
 
@@ -461,7 +467,11 @@ describe('MailStore', () => {
     expect(late.state).toBe('dispatched');
     expect(late.lateNotifications.map((n) => n.kind)).toEqual(['failed']);
     expect(store.recordMdn(id, 'b@example.test', 'processed').state).toBe('processed');
-    expect(store.timeOutMdns(new Date('2026-11-03T00:00:00Z'))).toBe(2);
+    expect(store.timeOutMdns(new Date('2026-11-03T00:00:00Z'))).toEqual([
+      { messageId: id, recipient: 'b@example.test' },
+      { messageId: id, recipient: 'c@example.test' },
+    ]);
+    expect(store.timeOutMdns(new Date('2026-11-03T00:00:00Z'))).toEqual([]);
     const rows = store.mdnFor(id);
     expect(rows.map((r) => [r.recipient, r.state])).toEqual([
       ['b@example.test', 'timed-out'],
@@ -550,5 +560,249 @@ describe('MailStore', () => {
     expect(() => store.getDraft(id)).toThrow(
       expect.objectContaining({ code: 'NOT_FOUND' }) as Error,
     );
+  });
+});
+
+describe('migration 7: per-recipient copies and the delivery timeline', () => {
+  it('adds a nullable own copy to queue rows and a STRICT delivery_events table with CHECKs', () => {
+    const db = EncryptedDatabase.open({
+      file: join(root, 'm7.db'),
+      key: randomBytes(32),
+      migrations: MIGRATIONS,
+    });
+    try {
+      expect(db.version).toBeGreaterThanOrEqual(m007.version);
+      db.read((sql) => {
+        const table = sql
+          .prepare(`SELECT strict FROM pragma_table_list WHERE name = 'delivery_events'`)
+          .get() as { strict: number } | undefined;
+        expect(table?.strict).toBe(1);
+        const column = (
+          sql
+            .prepare(`SELECT name, type, "notnull" FROM pragma_table_info('outbound_queue')`)
+            .all() as {
+            name: string;
+            type: string;
+            notnull: number;
+          }[]
+        ).find((c) => c.name === 'ciphertext');
+        expect(column).toEqual({ name: 'ciphertext', type: 'BLOB', notnull: 0 });
+      });
+      const id = Number(
+        db.transaction(
+          (sql) =>
+            sql
+              .prepare(
+                `INSERT INTO messages (direction, folder, received_at, envelope_from, envelope_to,
+                 routing, ciphertext, size, digest, verification)
+               VALUES ('out', 'sent', 'now', 'a', '[]', '{}', x'00', 1, 'd', '{}')`,
+              )
+              .run().lastInsertRowid,
+        ),
+      );
+      const event = (state: string, late = 0) =>
+        db.transaction((sql) =>
+          sql
+            .prepare(
+              `INSERT INTO delivery_events (message_id, recipient, state, late, at)
+               VALUES (?, 'r', ?, ?, 'now')`,
+            )
+            .run(id, state, late),
+        );
+      expect(() => event('read')).toThrow(/CHECK/);
+      expect(() => event('relayed', 2)).toThrow(/CHECK/);
+      expect(() => event('timed-out')).not.toThrow();
+      db.transaction((sql) => sql.prepare('DELETE FROM messages WHERE id = ?').run(id));
+      db.read((sql) =>
+        expect(sql.prepare('SELECT count(*) AS n FROM delivery_events').get()).toEqual({ n: 0 }),
+      );
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('MailStore delivery: own copies, timeline, summary', () => {
+  let clock = new Date('2026-11-05T08:00:00Z');
+  let timed: MailStore;
+  const tick = (minutes: number) => {
+    clock = new Date(clock.getTime() + minutes * 60_000);
+  };
+  beforeAll(() => {
+    timed = new MailStore(profile, { now: () => clock });
+  });
+
+  it('a Bcc recipient’s row carries its own copy, sent instead of the message’s; the index lists it', () => {
+    const inner = plainMessage({ subject: 'With a blind copy', body: 'b' });
+    const shared = direct(inner);
+    const blindCopy = direct(inner);
+    expect(blindCopy.equals(shared)).toBe(false);
+    const { id } = timed.storeSent({
+      raw: shared,
+      inner,
+      envelope: { from: GREG, to: [RYAN, 'blind@example.test'] },
+      enqueue: [RYAN],
+      bcc: [{ recipient: 'blind@example.test', raw: blindCopy }],
+    });
+    expect(timed.get(id)).toMatchObject({
+      folder: 'outbox',
+      recipients: [RYAN, 'blind@example.test'],
+    });
+    const rows = timed.queueFor(id);
+    expect(rows.map((r) => [r.recipient, r.ownCopy])).toEqual([
+      [RYAN, false],
+      ['blind@example.test', true],
+    ]);
+    const [open, blind] = rows as [(typeof rows)[0], (typeof rows)[0]];
+    expect(timed.queueCiphertext(open.id).equals(shared)).toBe(true);
+    expect(timed.queueCiphertext(blind.id).equals(blindCopy)).toBe(true);
+    expect(timed.ciphertext(id).equals(shared)).toBe(true); // the Sent copy is the To/Cc one
+    timed.delete(id);
+    expect(() => timed.queueCiphertext(blind.id)).toThrow(
+      expect.objectContaining({ code: 'MESSAGE_NOT_FOUND' }) as Error,
+    );
+  });
+
+  it('only blind copies: stored once as the first copy, every row sends its own', () => {
+    const inner = plainMessage({ subject: 'Only blind', body: 'b' });
+    const first = direct(inner);
+    const second = direct(inner);
+    const { id } = timed.storeSent({
+      raw: first,
+      inner,
+      envelope: { from: GREG, to: ['x@example.test', 'y@example.test'] },
+      enqueue: [],
+      bcc: [
+        { recipient: 'x@example.test', raw: first },
+        { recipient: 'y@example.test', raw: second },
+      ],
+    });
+    expect(timed.get(id).folder).toBe('outbox');
+    expect(timed.queueFor(id).map((r) => r.ownCopy)).toEqual([true, true]);
+    const ys = timed.queueFor(id)[1];
+    expect(ys && timed.queueCiphertext(ys.id).equals(second)).toBe(true);
+  });
+
+  it('the timeline: queued, retrying, relayed, failed, processed, dispatched, late, timed-out — in order', () => {
+    const inner = plainMessage({ subject: 'Timeline', body: 't' });
+    const { id } = timed.storeSent({
+      raw: direct(inner),
+      inner,
+      envelope: { from: GREG, to: [RYAN, 'b@example.test', 'c@example.test'] },
+      enqueue: [RYAN, 'b@example.test', 'c@example.test'],
+    });
+    timed.trackMdn(id, [RYAN, 'b@example.test', 'c@example.test'], true);
+    const [r, b, c] = timed.queueFor(id) as [QueueRow, QueueRow, QueueRow];
+    tick(1);
+    timed.markSending(r.id);
+    timed.markFailed(r.id, { code: 'RELAY_DEFERRED', message: '451 try later' }, clock);
+    timed.markSending(b.id);
+    timed.markFailed(b.id, { code: 'RELAY_REJECTED', message: '550 no such user' });
+    tick(1);
+    timed.markSending(r.id);
+    timed.markRelayed(r.id);
+    timed.markSending(c.id);
+    timed.markRelayed(c.id);
+    tick(1);
+    timed.recordMdn(id, RYAN, 'processed');
+    tick(1);
+    timed.recordMdn(id, RYAN, 'dispatched');
+    tick(1);
+    timed.recordMdn(id, RYAN, 'failed'); // late: dispatched is final
+    tick(120);
+    const timedOut = timed.timeOutMdns(new Date(clock.getTime() - 60 * 60_000));
+    expect(timedOut).toEqual(
+      expect.arrayContaining([
+        { messageId: id, recipient: 'b@example.test' },
+        { messageId: id, recipient: 'c@example.test' },
+      ]),
+    );
+    expect(timedOut.every((row) => row.messageId !== id || row.recipient !== RYAN)).toBe(true);
+
+    const timeline = timed.deliveryTimeline(id);
+    expect(timeline.map((t) => [t.recipient, t.queue, t.mdn])).toEqual([
+      [RYAN, 'relayed', 'dispatched'],
+      ['b@example.test', 'failed', 'timed-out'],
+      ['c@example.test', 'relayed', 'timed-out'],
+    ]);
+    const [ryanLine, bLine, cLine] = timeline as [
+      DeliveryRecipient,
+      DeliveryRecipient,
+      DeliveryRecipient,
+    ];
+    expect(ryanLine.events.map((e) => [e.state, e.late ?? false, e.code])).toEqual([
+      ['queued', false, undefined],
+      ['retrying', false, 'RELAY_DEFERRED'],
+      ['relayed', false, undefined],
+      ['processed', false, undefined],
+      ['dispatched', false, undefined],
+      ['failed', true, 'DELIVERY_FAILED'],
+    ]);
+    expect(ryanLine.events[1]).toMatchObject({ message: '451 try later' });
+    const times = ryanLine.events.map((e) => e.at);
+    expect([...times].sort()).toEqual(times);
+    expect(times[0]).toBe('2026-11-05T08:00:00.000Z');
+    expect(bLine.events.map((e) => [e.state, e.code])).toEqual([
+      ['queued', undefined],
+      ['failed', 'RELAY_REJECTED'],
+      ['timed-out', 'DELIVERY_TIMED_OUT'],
+    ]);
+    expect(cLine.events.map((e) => e.state)).toEqual(['queued', 'relayed', 'timed-out']);
+    expect(() => timed.deliveryTimeline(999_999)).toThrow(
+      expect.objectContaining({ code: 'MESSAGE_NOT_FOUND' }) as Error,
+    );
+  });
+
+  it('the summary counts each message’s recipients in one call; others get zeros', () => {
+    const inner = plainMessage({ subject: 'Summary', body: 's' });
+    const { id } = timed.storeSent({
+      raw: direct(inner),
+      inner,
+      envelope: { from: GREG, to: [RYAN, 'b@example.test', 'c@example.test', 'd@example.test'] },
+      enqueue: [RYAN, 'b@example.test', 'c@example.test', 'd@example.test'],
+    });
+    timed.trackMdn(id, [RYAN, 'b@example.test', 'c@example.test', 'd@example.test'], true);
+    const [r, b, c] = timed.queueFor(id) as [QueueRow, QueueRow, QueueRow];
+    for (const row of [r, b, c]) timed.markSending(row.id);
+    timed.markRelayed(r.id);
+    timed.markRelayed(c.id);
+    timed.markFailed(b.id, { code: 'RELAY_REJECTED', message: '550' });
+    timed.recordMdn(id, RYAN, 'processed');
+    timed.recordMdn(id, RYAN, 'dispatched');
+    timed.recordMdn(id, 'c@example.test', 'processed');
+    const other = plainMessage({ subject: 'Summary 2', body: 's' });
+    const second = timed.storeSent({
+      raw: direct(other),
+      inner: other,
+      envelope: { from: GREG, to: [RYAN] },
+      enqueue: [RYAN],
+    }).id;
+    const received = store.list('inbox')[0]?.id ?? -1;
+    const summary = timed.deliverySummary([id, second, received, id]);
+    expect([...summary.keys()]).toEqual([id, second, received]);
+    expect(summary.get(id)).toEqual({
+      recipients: 4,
+      relayed: 2,
+      processed: 1,
+      dispatched: 1,
+      failed: 1,
+      timedOut: 0,
+      pending: 1, // d: still queued (b failed; c has its processed)
+    });
+    expect(summary.get(second)).toEqual({
+      recipients: 1,
+      relayed: 0,
+      processed: 0,
+      dispatched: 0,
+      failed: 0,
+      timedOut: 0,
+      pending: 1,
+    });
+    expect(summary.get(received)).toMatchObject({ recipients: 0, pending: 0 });
+    expect(timed.deliverySummary([])).toEqual(new Map());
+    expect(() => timed.deliverySummary(Array.from({ length: 501 }, (_, i) => i + 1))).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST' }) as Error,
+    );
+    expect(() => timed.deliverySummary([0])).toThrow(HispError);
   });
 });

@@ -1,0 +1,437 @@
+/**
+ * Relay kind "mx" end to end through the built command (`node bin/sealpost.js serve --config`):
+ * our DNS responder publishes CERT, MX and A records for two practice domains (every mail host
+ * on 127.0.0.1); practice B and practice A are two `serve` processes, each with inbound SMTP
+ * and `"relay": {"mx": {"port": N}}` (the other's inbound port: MX records carry no port). A
+ * sends through its bridge (`sendMessage`, as the mail window does); the MX lookup goes to
+ * the configured DNS server (the .test names exist nowhere else, and the responder's log shows
+ * the queries); B holds the message decrypted and trusted; A gets B's processed notification.
+ *
+ * risk-3: an MX host that offers no STARTTLS is not used — nothing of the message reaches it —
+ * unless its domain is listed in "exceptions". The MX hosts' certificates come from the test
+ * anchor, which the `serve` processes trust through NODE_EXTRA_CA_CERTS (as a lab would).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SMTPServer } from 'smtp-server';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BEARER_PROTOCOL_PREFIX,
+  HispClient,
+  WebSocketTransport,
+  WIRE_PROTOCOL,
+  type DeliveryEvent,
+} from '../../hisp/api/index.js';
+import { parseCertificate, type ParsedCertificate } from '../../hisp/certs/certificate.js';
+import { startDnsResponder, type DnsResponder } from '../../hisp/certs/hosting/dnsResponder.js';
+import { generateKey, issueCertificate } from '../../hisp/certs/issue.js';
+import { TrustStore } from '../../hisp/certs/trust/store.js';
+import { IdentityStore } from '../../hisp/keys/identities.js';
+import { vaultMasterKeySource } from '../../hisp/keys/masterKey.js';
+import { createLogger } from '../../hisp/log/logger.js';
+import { looksLikeSmime } from '../../hisp/relay/smtpServer.js';
+import { initProfile, VAULT_FILE } from '../../hisp/store/profile.js';
+import { freePort, LOOPBACK } from '../services/ports.js';
+import { makeTempDir, type TempDir } from '../services/tmp.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = join(root, 'bin', 'sealpost.js');
+const PASS = 'serve mx test passphrase';
+const PRACTICES = [
+  { name: 'practice-a', domain: 'practice-a.test', address: 'dr.adams@practice-a.test' },
+  { name: 'practice-b', domain: 'practice-b.test', address: 'dr.baker@practice-b.test' },
+] as const;
+
+let tmp: TempDir;
+let dns: DnsResponder;
+let anchor: ParsedCertificate;
+const dnsLog: string[] = [];
+const files: Record<'anchor' | 'tlsCert' | 'tlsKey', string> = {
+  anchor: '',
+  tlsCert: '',
+  tlsKey: '',
+};
+const running = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  if (
+    !existsSync(join(root, 'dist', 'hisp', 'cli.js')) ||
+    !existsSync(join(root, 'dist', 'renderer', 'index.html'))
+  ) {
+    throw new Error('dist/ is not built: run `npm run build` first (npm test does)');
+  }
+  tmp = await makeTempDir('serve-mx');
+  const [rootKey, tlsKey, ...keys] = await Promise.all([
+    generateKey(),
+    generateKey(),
+    ...PRACTICES.map(() => generateKey()),
+  ]);
+  anchor = parseCertificate(
+    issueCertificate({ subject: { commonName: 'Serve MX Test Anchor' }, key: rootKey, ca: true }),
+  );
+  // Both practices' MX hosts: the relay checks the certificate against the MX host's name.
+  const tlsCert = parseCertificate(
+    issueCertificate({
+      subject: { commonName: 'mail.practice-b.test' },
+      issuer: { cert: anchor, key: rootKey },
+      key: tlsKey,
+      dnsNames: PRACTICES.map((p) => `mail.${p.domain}`),
+      purpose: 'tls-server',
+    }),
+  );
+  files.anchor = join(tmp.path, 'anchor.pem');
+  files.tlsCert = join(tmp.path, 'tls.pem');
+  files.tlsKey = join(tmp.path, 'tls.key');
+  await writeFile(files.anchor, anchor.x509.toString());
+  await writeFile(files.tlsCert, tlsCert.x509.toString());
+  await writeFile(files.tlsKey, tlsKey.export({ type: 'pkcs8', format: 'pem' }) as string, {
+    mode: 0o600,
+  });
+  const certs = PRACTICES.map((spec, index) =>
+    parseCertificate(
+      issueCertificate({
+        subject: { commonName: spec.address },
+        issuer: { cert: anchor, key: rootKey },
+        key: keys[index] ?? rootKey,
+        email: [spec.address],
+      }),
+    ),
+  );
+  dns = await startDnsResponder({
+    host: LOOPBACK,
+    port: 0,
+    logger: createLogger({ level: 'debug', sink: (line) => dnsLog.push(line) }),
+    zones: PRACTICES.map((spec, index) => ({
+      domain: spec.domain,
+      certificates: [certs[index] ?? anchor],
+      mx: [{ preference: 10, exchange: `mail.${spec.domain}` }],
+      hosts: { [`mail.${spec.domain}`]: { a: [LOOPBACK] } },
+    })),
+  });
+  for (const [index, spec] of PRACTICES.entries()) {
+    const dir = join(tmp.path, spec.name);
+    const profile = await initProfile(dir, {
+      keySource: vaultMasterKeySource({
+        file: join(dir, VAULT_FILE),
+        passphrase: Buffer.from(PASS),
+      }),
+    });
+    try {
+      await new IdentityStore(profile).import({
+        key: keys[index] ?? rootKey,
+        cert: certs[index] ?? anchor,
+      });
+      TrustStore.forProfile(profile).addAnchors([anchor], {
+        domain: spec.domain,
+        direction: 'both',
+      });
+    } finally {
+      profile.close();
+    }
+  }
+}, 60_000);
+
+afterAll(async () => {
+  for (const child of running) child.kill('SIGKILL');
+  await dns?.close();
+  await tmp?.remove();
+});
+
+interface Served {
+  readonly bridge: { url: string; token: string };
+  readonly err: () => string;
+  stop(): Promise<number | null>;
+}
+
+/** `node bin/sealpost.js serve` for a practice with this config; resolves once bridge.json is there. */
+async function serve(index: 0 | 1, config: unknown): Promise<Served> {
+  const dir = join(tmp.path, PRACTICES[index].name);
+  const configFile = join(tmp.path, `${PRACTICES[index].name}-${Date.now()}.json`);
+  await writeFile(configFile, JSON.stringify(config, null, 2));
+  const bridgeFile = join(dir, 'bridge.json');
+  await rm(bridgeFile, { force: true });
+  const child = spawn(
+    process.execPath,
+    [bin, 'serve', '--profile', dir, '--pass', 'env:PASS', '--config', configFile],
+    {
+      cwd: root,
+      env: { PATH: process.env['PATH'] ?? '', PASS, NODE_EXTRA_CA_CERTS: files.anchor },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  running.add(child);
+  const err: string[] = [];
+  child.stdout?.on('data', () => undefined);
+  child.stderr?.on('data', (chunk: Buffer) => err.push(chunk.toString('utf8')));
+  let exited: number | null | undefined;
+  const exit = new Promise<number | null>((resolveExit) =>
+    child.once('exit', (code) => {
+      exited = code;
+      running.delete(child);
+      resolveExit(code);
+    }),
+  );
+  const deadline = Date.now() + 20_000;
+  let bridge: { url: string; token: string } | undefined;
+  while (bridge === undefined && exited === undefined && Date.now() < deadline) {
+    bridge = await readFile(bridgeFile, 'utf8').then(
+      (text) => JSON.parse(text) as { url: string; token: string },
+      () => undefined,
+    );
+    if (bridge === undefined) await new Promise((r) => setTimeout(r, 50));
+  }
+  if (bridge === undefined) {
+    child.kill('SIGKILL');
+    throw new Error(`serve did not start (exit ${String(exited)}):\n${err.join('').slice(-4000)}`);
+  }
+  return {
+    bridge,
+    err: () => err.join(''),
+    stop: () => {
+      child.kill('SIGTERM');
+      return exit;
+    },
+  };
+}
+
+/** A bridge HTTP call (`POST /api/call/<method>`), as test/e2e/status.spec.ts makes it. */
+async function call<T>(served: Served, method: string, params: unknown): Promise<T> {
+  const response = await fetch(new URL(`/api/call/${method}`, served.bridge.url), {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${served.bridge.token}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify(params),
+  });
+  const answer = (await response.json()) as {
+    ok: boolean;
+    result?: T;
+    error?: { code: string; message: string };
+  };
+  if (!answer.ok || answer.result === undefined) {
+    throw new Error(`${method}: ${JSON.stringify(answer.error)}`);
+  }
+  return answer.result;
+}
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  log: () => string,
+): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${log()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+interface StatusResult {
+  components: { name: string; state: string; detail?: string }[];
+}
+
+const relayOf = async (served: Served) =>
+  (await call<StatusResult>(served, 'status', {})).components.find((c) => c.name === 'relay');
+
+const configOf = (inboundPort: number, relay: object) => ({
+  inbound: {
+    listen: `${LOOPBACK}:${inboundPort}`,
+    tlsCert: files.tlsCert,
+    tlsKey: files.tlsKey,
+  },
+  relay: { mx: relay },
+  dns: [`${LOOPBACK}:${dns.port}`],
+});
+
+describe('sealpost serve --config with relay "mx"', () => {
+  it('A sends through its bridge; the MX found through the configured DNS takes it over STARTTLS; B holds it trusted; A gets B’s processed MDN', async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const b = await serve(1, configOf(portB, { port: portA }));
+    let a: Served | undefined;
+    try {
+      a = await serve(0, configOf(portA, { port: portB }));
+      const both = () => `${a?.err().slice(-3000) ?? ''}\n${b.err().slice(-3000)}`;
+      expect(await relayOf(a)).toMatchObject({ state: 'ok' });
+      expect((await relayOf(a))?.detail).toContain('direct to MX');
+
+      // The mail window's view: delivery events on A's WebSocket.
+      const url = new URL(a.bridge.url);
+      const socket = new WebSocket(
+        `ws://${url.host}/api/ws`,
+        [WIRE_PROTOCOL, BEARER_PROTOCOL_PREFIX + a.bridge.token],
+        { headers: { origin: url.origin } },
+      );
+      const events = new HispClient(new WebSocketTransport(socket), { timeoutMs: 20_000 });
+      const deliveries: DeliveryEvent[] = [];
+      events.on('delivery', (event) => deliveries.push(event));
+      await new Promise((resolveOpen, reject) => {
+        socket.once('open', resolveOpen);
+        socket.once('error', reject);
+      });
+
+      const queriesBefore = dnsLog.length;
+      const sent = await call<{
+        id: number;
+        recipients: { address: string; state: string }[];
+      }>(a, 'sendMessage', {
+        from: PRACTICES[0].address,
+        to: [PRACTICES[1].address],
+        subject: 'Over MX: J. Doe',
+        text: 'Found through DNS, carried over STARTTLS.',
+      });
+      expect(sent.recipients).toEqual([
+        expect.objectContaining({ address: PRACTICES[1].address, state: 'queued' }),
+      ]);
+
+      const received = await until(
+        'the message in B’s inbox',
+        async () =>
+          (
+            await call<{ messages: { id: number; subject: string; trusted: boolean }[] }>(
+              b,
+              'listMessages',
+              { folder: 'inbox' },
+            )
+          ).messages.find((m) => m.subject === 'Over MX: J. Doe'),
+        both,
+      );
+      expect(received.trusted).toBe(true);
+      const opened = await call<{
+        decrypted: boolean;
+        text?: string;
+        verification: { trusted: boolean; signer?: string };
+      }>(b, 'openMessage', { id: received.id });
+      expect(opened).toMatchObject({
+        decrypted: true,
+        verification: { trusted: true, signer: PRACTICES[0].address },
+      });
+      expect(opened.text).toContain('carried over STARTTLS');
+
+      const event = await until(
+        'B’s processed notification at A’s mail window',
+        () =>
+          Promise.resolve(
+            deliveries.find((e) => e.id === sent.id && e.recipient === PRACTICES[1].address),
+          ),
+        both,
+      );
+      expect(['processed', 'dispatched']).toContain(event.state);
+      const delivery = await call<{
+        recipients: { recipient: string; queue?: string; notification?: string }[];
+      }>(a, 'messageDelivery', { id: sent.id });
+      expect(delivery.recipients).toEqual([
+        expect.objectContaining({ recipient: PRACTICES[1].address, queue: 'relayed' }),
+      ]);
+      expect(['processed', 'dispatched']).toContain(delivery.recipients[0]?.notification);
+      events.close();
+
+      // The MX lookups went to the configured server: it answered A's MX query for B's domain
+      // and the address of B's mail host (and B's for A, for the notification).
+      const queries = dnsLog
+        .slice(queriesBefore)
+        .map((line) => JSON.parse(line) as { msg: string; name?: string; type?: string });
+      const asked = (name: string, type: string) =>
+        queries.some((q) => q.msg === 'dns query' && q.name === name && q.type === type);
+      expect(asked('practice-b.test', 'MX')).toBe(true);
+      expect(asked('mail.practice-b.test', 'A')).toBe(true);
+      expect(asked('practice-a.test', 'MX')).toBe(true);
+    } finally {
+      expect(await a?.stop()).toBe(0);
+      expect(await b.stop()).toBe(0);
+    }
+  }, 90_000);
+
+  it('risk-3 an MX host without STARTTLS is not used, unless its domain is an exception', async () => {
+    // A plaintext-only mail host: it records what reaches it.
+    const seen = { sessions: 0, mailFrom: 0, messages: [] as Buffer[] };
+    const plain = new SMTPServer({
+      secure: false,
+      hideSTARTTLS: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      authOptional: true,
+      logger: false,
+      onConnect(_session, callback) {
+        seen.sessions += 1;
+        callback();
+      },
+      onMailFrom(_address, _session, callback) {
+        seen.mailFrom += 1;
+        callback();
+      },
+      onData(stream, _session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('end', () => {
+          seen.messages.push(Buffer.concat(chunks));
+          callback();
+        });
+      },
+    });
+    const plainPort = await freePort();
+    await new Promise<void>((resolveListen, reject) => {
+      plain.once('error', reject);
+      plain.listen(plainPort, LOOPBACK, () => resolveListen());
+    });
+    try {
+      const portA = await freePort();
+      const send = (served: Served, subject: string) =>
+        call<{ id: number }>(served, 'sendMessage', {
+          from: PRACTICES[0].address,
+          to: [PRACTICES[1].address],
+          subject,
+          text: 'Plaintext transport test.',
+        });
+
+      // TLS required (the default): the host is contacted, found without STARTTLS, and left
+      // before MAIL FROM; the message stays queued with the reason.
+      const strict = await serve(0, configOf(portA, { port: plainPort }));
+      try {
+        await send(strict, 'Needs TLS');
+        const relay = await until(
+          'the relay to report the missing STARTTLS',
+          async () => {
+            const status = await relayOf(strict);
+            return status?.detail?.includes('RELAY_TLS_REQUIRED') === true ? status : undefined;
+          },
+          () => strict.err().slice(-3000),
+        );
+        expect(relay.state).toBe('degraded');
+        expect(relay.detail).toMatch(/[1-9]\d* queued/);
+        expect(seen.sessions).toBeGreaterThan(0);
+        expect(seen.mailFrom).toBe(0);
+        expect(seen.messages).toHaveLength(0);
+      } finally {
+        expect(await strict.stop()).toBe(0);
+      }
+
+      // practice-b.test listed in "exceptions": the plaintext host is used — and what it gets
+      // is still the S/MIME message, never the text (risk-15).
+      const relaxed = await serve(
+        0,
+        configOf(portA, { port: plainPort, exceptions: ['practice-b.test'] }),
+      );
+      try {
+        await send(relaxed, 'Exception: plaintext allowed');
+        const [bytes] = await until(
+          'the message at the plaintext host',
+          () => Promise.resolve(seen.messages.length > 0 ? seen.messages : undefined),
+          () => relaxed.err().slice(-3000),
+        );
+        expect(looksLikeSmime(bytes ?? Buffer.alloc(0))).toBe(true);
+        expect(bytes?.includes('Plaintext transport test.')).toBe(false);
+        expect(bytes?.includes('Exception: plaintext allowed')).toBe(false);
+      } finally {
+        expect(await relaxed.stop()).toBe(0);
+      }
+    } finally {
+      await new Promise<void>((resolveClose) => plain.close(() => resolveClose()));
+    }
+  }, 90_000);
+});
