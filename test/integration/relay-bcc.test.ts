@@ -17,23 +17,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptAndVerify } from '../../hisp/agent/inbound.js';
 import { headerValue, headerValues, parseMime } from '../../hisp/agent/mime/index.js';
 import { HispError } from '../../hisp/api/errors.js';
-import { parseCertificate, type ParsedCertificate } from '../../hisp/certs/certificate.js';
-import { RecipientService } from '../../hisp/certs/discovery/service.js';
-import { startDnsResponder, type DnsResponder } from '../../hisp/certs/hosting/dnsResponder.js';
-import { generateKey, issueCertificate } from '../../hisp/certs/issue.js';
-import { TrustStore } from '../../hisp/certs/trust/store.js';
-import { IdentityStore } from '../../hisp/keys/identities.js';
-import { vaultMasterKeySource } from '../../hisp/keys/masterKey.js';
+import type { ParsedCertificate } from '../../hisp/certs/certificate.js';
+import type { DnsResponder } from '../../hisp/certs/hosting/dnsResponder.js';
 import { createSilentLogger } from '../../hisp/log/logger.js';
-import { MailAgent, type ComposeAttachment } from '../../hisp/relay/mailAgent.js';
-import { RelayWorker } from '../../hisp/relay/relayWorker.js';
+import type { ComposeAttachment, MailAgent } from '../../hisp/relay/mailAgent.js';
+import type { RelayWorker } from '../../hisp/relay/relayWorker.js';
 import { startSubmission, type RunningSmtp } from '../../hisp/relay/smtpServer.js';
 import { composeFromSubmission } from '../../hisp/relay/submission.js';
-import { MailStore } from '../../hisp/store/mail.js';
+import type { MailStore } from '../../hisp/store/mail.js';
 import { attachmentBytes, readInner } from '../../hisp/store/mail-content.js';
-import { initProfile, VAULT_FILE, type Profile } from '../../hisp/store/profile.js';
+import type { Profile } from '../../hisp/store/profile.js';
 import type { CertFiles } from '../services/certs.js';
 import { opensslReceive, WRAP_HEADER } from '../services/openssl-direct.js';
+import {
+  createPracticeAgent,
+  createPracticePki,
+  issueDirectCert,
+  smarthostRelay,
+  startLoopbackDns,
+} from '../services/practices.js';
 import { run } from '../services/proc.js';
 import { makeTempDir, type TempDir } from '../services/tmp.js';
 
@@ -92,77 +94,42 @@ async function peerFiles(
 
 beforeAll(async () => {
   tmp = await makeTempDir('relay-bcc');
-  const [rootKey, tlsKey, aKey, ...peerKeys] = await Promise.all([
-    generateKey(),
-    generateKey(),
-    generateKey(),
-    generateKey(),
-    generateKey(),
-    generateKey(),
-  ]);
-  anchor = parseCertificate(
-    issueCertificate({ subject: { commonName: 'Bcc Test Anchor' }, key: rootKey, ca: true }),
-  );
-  anchorPath = join(tmp.path, 'anchor.pem');
-  await writeFile(anchorPath, anchor.x509.toString());
-  const issuer = { cert: anchor, key: rootKey };
-  const aCert = parseCertificate(
-    issueCertificate({ subject: { commonName: 'Dr Adams' }, issuer, key: aKey, email: [A] }),
-  );
-  sender = { address: A, cert: aCert, key: aKey, files: await peerFiles('a', aCert, aKey) };
+  const pki = await createPracticePki(tmp.path, {
+    anchorName: 'Bcc Test Anchor',
+    practices: [{ name: 'a', domain: 'practice-a.test', address: A, commonName: 'Dr Adams' }],
+  });
+  anchor = pki.anchor;
+  anchorPath = pki.files.anchor;
+  tlsPem = pki.tls.pem;
+  const [a] = pki.practices;
+  sender = { address: A, cert: a.cert, key: a.key, files: await peerFiles('a', a.cert, a.key) };
   // One address-bound certificate per partner recipient: each copy's RecipientInfos say
   // exactly who can read it.
-  for (const [index, address] of [ALICE, BOB, CAROL].entries()) {
-    const key = peerKeys[index];
-    if (key === undefined) throw new Error('missing key');
-    const cert = parseCertificate(
-      issueCertificate({ subject: { commonName: address }, issuer, key, email: [address] }),
-    );
+  const partners = await Promise.all(
+    [ALICE, BOB, CAROL].map(async (address) => ({
+      address,
+      ...(await issueDirectCert(pki.issuer, address)),
+    })),
+  );
+  for (const [index, { address, cert, key }] of partners.entries()) {
     peers[address] = { address, cert, key, files: await peerFiles(`peer-${index}`, cert, key) };
   }
-  const tlsCert = parseCertificate(
-    issueCertificate({
-      subject: { commonName: 'localhost' },
-      issuer,
-      key: tlsKey,
-      dnsNames: ['localhost'],
-      purpose: 'tls-server',
-    }),
-  );
-  tlsPem = {
-    key: tlsKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    cert: tlsCert.x509.toString(),
-  };
 
-  dns = await startDnsResponder({
-    host: '127.0.0.1',
-    port: 0,
-    logger,
-    zones: [
-      { domain: 'practice-a.test', certificates: [aCert] },
+  dns = await startLoopbackDns(
+    [
+      { domain: 'practice-a.test', certificates: [a.cert] },
       { domain: PARTNER, certificates: Object.values(peers).map((p) => p.cert) },
     ],
-  });
-
-  const dir = join(tmp.path, 'a');
-  profile = await initProfile(dir, {
-    keySource: vaultMasterKeySource({
-      file: join(dir, VAULT_FILE),
-      passphrase: Buffer.from('bcc test passphrase'),
-    }),
-  });
-  const identities = new IdentityStore(profile);
-  await identities.import({ key: aKey, cert: aCert });
-  const trust = TrustStore.forProfile(profile);
-  trust.addAnchors([anchor], { domain: 'practice-a.test', direction: 'both' });
-  store = new MailStore(profile);
-  const recipients = new RecipientService({
-    anchors: (domain) => trust.anchorsFor(domain, 'outbound'),
-    dnsServers: [{ host: '127.0.0.1', port: dns.port }],
-    revocation: 'off',
     logger,
-  });
-  agent = new MailAgent({ store, identities, trust, recipients, revocation: 'off', logger });
+  );
+  ({ profile, store, agent } = await createPracticeAgent(join(tmp.path, 'a'), {
+    passphrase: 'bcc test passphrase',
+    identity: a,
+    anchor,
+    domain: 'practice-a.test',
+    dnsPort: dns.port,
+    logger,
+  }));
 
   // The smarthost: a real smtp-server (STARTTLS, no AUTH) that records every transaction.
   smarthost = new SMTPServer({
@@ -190,17 +157,7 @@ beforeAll(async () => {
     smarthost.listen(0, '127.0.0.1', () => resolve());
   });
   smarthostPort = (smarthost.server.address() as { port: number }).port;
-  relay = new RelayWorker({
-    store,
-    target: () => ({
-      kind: 'smarthost',
-      host: '127.0.0.1',
-      port: smarthostPort,
-      secure: 'starttls',
-      tls: { ca: [anchor.x509.toString()], servername: 'localhost' },
-    }),
-    logger,
-  });
+  relay = smarthostRelay(store, smarthostPort, anchor, logger);
 
   // The local submission endpoint, handing what it takes to the send path as `serve` does.
   submission = await startSubmission({

@@ -13,20 +13,23 @@ import { headerValue, parseMime } from '../../hisp/agent/mime/index.js';
 import { signAndEncrypt } from '../../hisp/agent/outbound.js';
 import { collect } from '../../hisp/agent/types.js';
 import { parseCertificate, type ParsedCertificate } from '../../hisp/certs/certificate.js';
-import { RecipientService } from '../../hisp/certs/discovery/service.js';
-import { startDnsResponder, type DnsResponder } from '../../hisp/certs/hosting/dnsResponder.js';
+import type { DnsResponder } from '../../hisp/certs/hosting/dnsResponder.js';
 import { generateKey, issueCertificate } from '../../hisp/certs/issue.js';
-import { TrustStore } from '../../hisp/certs/trust/store.js';
-import { IdentityStore } from '../../hisp/keys/identities.js';
-import { vaultMasterKeySource } from '../../hisp/keys/masterKey.js';
 import { createSilentLogger } from '../../hisp/log/logger.js';
-import { MailAgent } from '../../hisp/relay/mailAgent.js';
+import type { MailAgent } from '../../hisp/relay/mailAgent.js';
 import { buildMdn, type MdnDisposition } from '../../hisp/relay/mdn.js';
 import { DeliveryMonitor, SilenceMonitor } from '../../hisp/relay/monitors.js';
-import { RelayWorker } from '../../hisp/relay/relayWorker.js';
-import { startInboundSmtp, type RunningSmtp } from '../../hisp/relay/smtpServer.js';
-import { MailStore } from '../../hisp/store/mail.js';
-import { initProfile, VAULT_FILE, type Profile } from '../../hisp/store/profile.js';
+import type { RelayWorker } from '../../hisp/relay/relayWorker.js';
+import type { RunningSmtp } from '../../hisp/relay/smtpServer.js';
+import type { MailStore } from '../../hisp/store/mail.js';
+import type { Profile } from '../../hisp/store/profile.js';
+import {
+  createPracticeAgent,
+  createPracticePki,
+  smarthostRelay,
+  startLoopbackDns,
+  startLoopbackInbound,
+} from '../services/practices.js';
 import { makeTempDir, type TempDir } from '../services/tmp.js';
 import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
@@ -63,22 +66,21 @@ const partnerInbox: { raw: Buffer; to: readonly string[] }[] = [];
 
 beforeAll(async () => {
   tmp = await makeTempDir('relay-partner');
-  const [rootKey, tlsKey, aKey, pKey, oKey] = await Promise.all([
-    generateKey(),
-    generateKey(),
-    generateKey(),
+  const [pki, pKey, oKey] = await Promise.all([
+    createPracticePki(tmp.path, {
+      anchorName: 'Partner Test Anchor',
+      practices: [{ name: 'a', domain: 'practice-a.test', address: A, commonName: 'Dr Adams' }],
+    }),
     generateKey(),
     generateKey(),
   ]);
   partnerKey = pKey;
   otherKey = oKey;
-  anchor = parseCertificate(
-    issueCertificate({ subject: { commonName: 'Partner Test Anchor' }, key: rootKey, ca: true }),
-  );
-  const issuer = { cert: anchor, key: rootKey };
-  aCert = parseCertificate(
-    issueCertificate({ subject: { commonName: 'Dr Adams' }, issuer, key: aKey, email: [A] }),
-  );
+  anchor = pki.anchor;
+  tlsPem = pki.tls.pem;
+  const { issuer } = pki;
+  const [a] = pki.practices;
+  aCert = a.cert;
   // One domain-bound certificate for every partner address (a HISP-wide certificate).
   partnerCert = parseCertificate(
     issueCertificate({ subject: { commonName: PARTNER }, issuer, key: pKey, dnsNames: [PARTNER] }),
@@ -92,89 +94,42 @@ beforeAll(async () => {
       dnsNames: ['other.test'],
     }),
   );
-  const tlsCert = parseCertificate(
-    issueCertificate({
-      subject: { commonName: 'localhost' },
-      issuer,
-      key: tlsKey,
-      dnsNames: ['localhost'],
-      purpose: 'tls-server',
-    }),
-  );
-  tlsPem = {
-    key: tlsKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    cert: tlsCert.x509.toString(),
-  };
 
-  dns = await startDnsResponder({
-    host: '127.0.0.1',
-    port: 0,
-    logger,
-    zones: [
+  dns = await startLoopbackDns(
+    [
       { domain: 'practice-a.test', certificates: [aCert] },
       { domain: PARTNER, certificates: [partnerCert] },
     ],
-  });
+    logger,
+  );
 
-  const dir = join(tmp.path, 'a');
-  profile = await initProfile(dir, {
-    keySource: vaultMasterKeySource({
-      file: join(dir, VAULT_FILE),
-      passphrase: Buffer.from('partner test passphrase'),
-    }),
-  });
-  const identities = new IdentityStore(profile);
-  await identities.import({ key: aKey, cert: aCert });
-  const trust = TrustStore.forProfile(profile);
-  trust.addAnchors([anchor], { domain: 'practice-a.test', direction: 'both' });
-  store = new MailStore(profile, { now: () => clock });
-  const recipients = new RecipientService({
-    anchors: (domain) => trust.anchorsFor(domain, 'outbound'),
-    dnsServers: [{ host: '127.0.0.1', port: dns.port }],
-    revocation: 'off',
+  const practice = await createPracticeAgent(join(tmp.path, 'a'), {
+    passphrase: 'partner test passphrase',
+    identity: a,
+    anchor,
+    domain: 'practice-a.test',
+    dnsPort: dns.port,
     logger,
+    now: () => clock,
   });
-  agent = new MailAgent({
-    store,
-    identities,
-    trust,
-    recipients,
-    revocation: 'off',
+  ({ profile, store, agent } = practice);
+  aSmtp = await startLoopbackInbound(
+    'practice-a.test',
+    tlsPem,
+    (raw, envelope) => practice.agent.receive(raw, envelope),
     logger,
-  });
-  aSmtp = await startInboundSmtp({
-    host: '127.0.0.1',
-    port: 0,
-    tls: tlsPem,
-    maxBytes: 8 << 20,
-    localDomains: ['practice-a.test'],
-    logger,
-    accept: (raw, envelope) => agent.receive(raw, envelope),
-  });
+  );
   // The partner's inbound endpoint only collects; the test script answers.
-  partnerSmtp = await startInboundSmtp({
-    host: '127.0.0.1',
-    port: 0,
-    tls: tlsPem,
-    maxBytes: 8 << 20,
-    localDomains: [PARTNER],
-    logger,
-    accept: (raw, envelope) => {
+  partnerSmtp = await startLoopbackInbound(
+    PARTNER,
+    tlsPem,
+    (raw, envelope) => {
       partnerInbox.push({ raw, to: envelope.to });
       return Promise.resolve({ accepted: true });
     },
-  });
-  relay = new RelayWorker({
-    store,
-    target: () => ({
-      kind: 'smarthost',
-      host: '127.0.0.1',
-      port: partnerSmtp.port,
-      secure: 'starttls',
-      tls: { ca: [anchor.x509.toString()], servername: 'localhost' },
-    }),
     logger,
-  });
+  );
+  relay = smarthostRelay(store, partnerSmtp.port, anchor, logger);
 }, 60_000);
 
 afterAll(async () => {

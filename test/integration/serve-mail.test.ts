@@ -7,119 +7,64 @@
  * delivery tracking shows B's processed notification. And the config file's usage errors.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
-import WebSocket from 'ws';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BEARER_PROTOCOL_PREFIX,
-  HispClient,
-  WebSocketTransport,
-  WIRE_PROTOCOL,
-  type Alert,
-  type DeliveryEvent,
-  type DeliveryRecipient,
-  type MailboxEvent,
-  type MessageSummary,
-  type OpenedMessage,
+import type {
+  Alert,
+  DeliveryEvent,
+  DeliveryRecipient,
+  MailboxEvent,
+  MessageSummary,
+  OpenedMessage,
 } from '../../hisp/api/index.js';
-import { parseCertificate, type ParsedCertificate } from '../../hisp/certs/certificate.js';
-import { startDnsResponder, type DnsResponder } from '../../hisp/certs/hosting/dnsResponder.js';
-import { generateKey, issueCertificate } from '../../hisp/certs/issue.js';
-import { TrustStore } from '../../hisp/certs/trust/store.js';
+import type { ParsedCertificate } from '../../hisp/certs/certificate.js';
+import type { DnsResponder } from '../../hisp/certs/hosting/dnsResponder.js';
 import type { CliIo } from '../../hisp/cli/io.js';
 import { runCli } from '../../hisp/cli/main.js';
-import { IdentityStore } from '../../hisp/keys/identities.js';
-import { vaultMasterKeySource } from '../../hisp/keys/masterKey.js';
-import { createSilentLogger } from '../../hisp/log/logger.js';
 import { MailStore } from '../../hisp/store/mail.js';
-import { initProfile, openProfile, VAULT_FILE, type Profile } from '../../hisp/store/profile.js';
+import { openProfile, type Profile } from '../../hisp/store/profile.js';
 import { startDovecot } from '../services/dovecot.js';
 import { freePort } from '../services/ports.js';
+import {
+  bridgeCall,
+  createPracticePki,
+  initPracticeProfiles,
+  openMailWindow,
+  pollUntil,
+  practiceKeySource,
+  startLoopbackDns,
+  TWO_PRACTICES,
+  waitForBridgeFile,
+  type BridgeInfo,
+  type PkiFiles,
+} from '../services/practices.js';
 import { makeTempDir, type TempDir } from '../services/tmp.js';
 
 const PASS = 'serve mail test passphrase';
 const SUBMIT_PASS = 'submission secret';
-const PRACTICES = [
-  { name: 'practice-a', domain: 'practice-a.test', address: 'dr.adams@practice-a.test' },
-  { name: 'practice-b', domain: 'practice-b.test', address: 'dr.baker@practice-b.test' },
-] as const;
+const PRACTICES = TWO_PRACTICES;
 
 let tmp: TempDir;
 let dns: DnsResponder;
 let anchor: ParsedCertificate;
-const files: Record<string, string> = {};
+let files: PkiFiles;
 const opened: Profile[] = [];
 
 beforeAll(async () => {
   tmp = await makeTempDir('serve-mail');
-  const [rootKey, tlsKey, ...keys] = await Promise.all([
-    generateKey(),
-    generateKey(),
-    ...PRACTICES.map(() => generateKey()),
-  ]);
-  anchor = parseCertificate(
-    issueCertificate({ subject: { commonName: 'Serve Mail Test Anchor' }, key: rootKey, ca: true }),
-  );
-  const tlsCert = parseCertificate(
-    issueCertificate({
-      subject: { commonName: 'localhost' },
-      issuer: { cert: anchor, key: rootKey },
-      key: tlsKey,
-      dnsNames: ['localhost'],
-      purpose: 'tls-server',
-    }),
-  );
-  files['anchor'] = join(tmp.path, 'anchor.pem');
-  files['tlsCert'] = join(tmp.path, 'tls.pem');
-  files['tlsKey'] = join(tmp.path, 'tls.key');
-  await writeFile(files['anchor'], anchor.x509.toString());
-  await writeFile(files['tlsCert'], tlsCert.x509.toString());
-  await writeFile(files['tlsKey'], tlsKey.export({ type: 'pkcs8', format: 'pem' }) as string, {
-    mode: 0o600,
+  const pki = await createPracticePki(tmp.path, {
+    anchorName: 'Serve Mail Test Anchor',
+    practices: PRACTICES,
   });
-  const certs = PRACTICES.map((spec, index) =>
-    parseCertificate(
-      issueCertificate({
-        subject: { commonName: spec.address },
-        issuer: { cert: anchor, key: rootKey },
-        key: keys[index] ?? rootKey,
-        email: [spec.address],
-      }),
-    ),
+  anchor = pki.anchor;
+  files = pki.files;
+  dns = await startLoopbackDns(
+    pki.practices.map((practice) => ({ domain: practice.domain, certificates: [practice.cert] })),
   );
-  dns = await startDnsResponder({
-    host: '127.0.0.1',
-    port: 0,
-    logger: createSilentLogger(),
-    zones: PRACTICES.map((spec, index) => ({
-      domain: spec.domain,
-      certificates: [certs[index] ?? anchor],
-    })),
-  });
-  for (const [index, spec] of PRACTICES.entries()) {
-    const dir = join(tmp.path, spec.name);
-    const profile = await initProfile(dir, {
-      keySource: vaultMasterKeySource({
-        file: join(dir, VAULT_FILE),
-        passphrase: Buffer.from(PASS),
-      }),
-    });
-    try {
-      await new IdentityStore(profile).import({
-        key: keys[index] ?? rootKey,
-        cert: certs[index] ?? anchor,
-      });
-      TrustStore.forProfile(profile).addAnchors([anchor], {
-        domain: spec.domain,
-        direction: 'both',
-      });
-    } finally {
-      profile.close();
-    }
-  }
+  await initPracticeProfiles(tmp.path, pki, PASS);
 }, 60_000);
 
 afterAll(async () => {
@@ -154,7 +99,7 @@ async function writeConfig(name: string, config: unknown): Promise<string> {
 
 interface Served {
   readonly exit: Promise<number>;
-  readonly bridge: { url: string; token: string };
+  readonly bridge: BridgeInfo;
   readonly err: () => string;
   stop(): Promise<number>;
 }
@@ -168,15 +113,11 @@ async function serve(index: 0 | 1, config: string): Promise<Served> {
   );
   let settled: number | undefined;
   void exit.then((code) => (settled = code));
-  let bridge: { url: string; token: string } | undefined;
-  while (bridge === undefined && settled === undefined) {
-    bridge = await readFile(join(profileDir(index), 'bridge.json'), 'utf8').then(
-      (text) => JSON.parse(text) as { url: string; token: string },
-      () => undefined,
-    );
-    if (bridge === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+  const bridge = await waitForBridgeFile(profileDir(index), () => settled !== undefined);
+  if (bridge === undefined) {
+    stop('SIGTERM');
+    throw new Error(`serve did not start (exit ${String(settled)}):\n${run.err()}`);
   }
-  if (bridge === undefined) throw new Error(`serve exited with ${settled}:\n${run.err()}`);
   return {
     exit,
     bridge,
@@ -188,60 +129,10 @@ async function serve(index: 0 | 1, config: string): Promise<Served> {
   };
 }
 
-async function call(
-  served: Served,
-  method: string,
-  params: unknown,
-): Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }> {
-  const response = await fetch(new URL(`/api/call/${method}`, served.bridge.url), {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${served.bridge.token}`,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify(params),
-  });
-  return (await response.json()) as {
-    ok: boolean;
-    result?: unknown;
-    error?: { code: string; message: string };
-  };
-}
-
-/** A mail window's event channel: the bridge's WebSocket, as the UI opens it. */
-async function windowOf(served: Served): Promise<HispClient> {
-  const url = new URL(served.bridge.url);
-  const socket = new WebSocket(
-    `ws://${url.host}/api/ws`,
-    [WIRE_PROTOCOL, BEARER_PROTOCOL_PREFIX + served.bridge.token],
-    { headers: { origin: url.origin } },
-  );
-  const client = new HispClient(new WebSocketTransport(socket), { timeoutMs: 20_000 });
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('error', reject);
-  });
-  return client;
-}
-
-async function until<T>(what: string, probe: () => T | undefined, log: () => string): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${log()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** A second connection to a profile that a running serve holds open (WAL allows it). */
 async function peek(index: 0 | 1): Promise<MailStore> {
   const profile = await openProfile(profileDir(index), {
-    keySourceFor: () =>
-      vaultMasterKeySource({
-        file: join(profileDir(index), VAULT_FILE),
-        passphrase: Buffer.from(PASS),
-      }),
+    keySourceFor: () => practiceKeySource(profileDir(index), PASS),
   });
   opened.push(profile);
   return new MailStore(profile);
@@ -280,7 +171,7 @@ describe('sealpost serve --config: Direct mail between two practices', () => {
           }),
         ),
       );
-      const status = await call(a, 'status', {});
+      const status = await bridgeCall(a, 'status', {});
       const components = (status.result as { components: { name: string; state: string }[] })
         .components;
       expect(components.filter((c) => ['relay', 'inbound', 'upstream'].includes(c.name))).toEqual([
@@ -290,21 +181,11 @@ describe('sealpost serve --config: Direct mail between two practices', () => {
       ]);
 
       // The mail window's view: delivery events over the bridge's WebSocket.
-      const url = new URL(a.bridge.url);
-      const socket = new WebSocket(
-        `ws://${url.host}/api/ws`,
-        [WIRE_PROTOCOL, BEARER_PROTOCOL_PREFIX + a.bridge.token],
-        { headers: { origin: url.origin } },
-      );
-      const events = new HispClient(new WebSocketTransport(socket), { timeoutMs: 20_000 });
+      const events = await openMailWindow(a);
       const deliveries: DeliveryEvent[] = [];
       events.on('delivery', (event) => deliveries.push(event));
-      await new Promise((resolve, reject) => {
-        socket.once('open', resolve);
-        socket.once('error', reject);
-      });
 
-      const sent = await call(a, 'sendMessage', {
+      const sent = await bridgeCall(a, 'sendMessage', {
         from: PRACTICES[0].address,
         to: [PRACTICES[1].address, 'nobody@practice-b.test'],
         subject: 'Referral: J. Doe',
@@ -323,7 +204,7 @@ describe('sealpost serve --config: Direct mail between two practices', () => {
       expect(result.messageId).toMatch(/@practice-a\.test>$/);
 
       const storeB = await peek(1);
-      const received = await until(
+      const received = await pollUntil(
         'the message in B’s inbox',
         () => storeB.list('inbox').find((row) => row.subject === 'Referral: J. Doe'),
         () => b.err().slice(-4000) + (a?.err().slice(-4000) ?? ''),
@@ -331,7 +212,7 @@ describe('sealpost serve --config: Direct mail between two practices', () => {
       expect(received.trusted).toBe(true);
 
       const storeA = await peek(0);
-      const tracked = await until(
+      const tracked = await pollUntil(
         'B’s processed MDN at A',
         () => {
           const rows = storeA.mdnFor(result.id);
@@ -341,7 +222,7 @@ describe('sealpost serve --config: Direct mail between two practices', () => {
       );
       expect(tracked.map((row) => row.recipient)).toEqual([PRACTICES[1].address]);
       expect(['processed', 'dispatched']).toContain(tracked[0]?.state);
-      const event = await until(
+      const event = await pollUntil(
         'a delivery event for B at A’s mail window',
         () => deliveries.find((e) => e.id === result.id && e.recipient === PRACTICES[1].address),
         () => a?.err().slice(-4000) ?? '',
@@ -355,7 +236,9 @@ describe('sealpost serve --config: Direct mail between two practices', () => {
         expect(bytes.includes('Referral: J. Doe')).toBe(false);
       }
       const inboundB = (
-        (await call(b, 'status', {})).result as { components: { name: string; detail?: string }[] }
+        (await bridgeCall(b, 'status', {})).result as {
+          components: { name: string; detail?: string }[];
+        }
       ).components.find((c) => c.name === 'inbound');
       expect(inboundB?.detail).toMatch(/practice-b\.test; [1-9]\d* received/);
 
@@ -387,7 +270,7 @@ describe('sealpost serve --config: Direct mail between two practices', () => {
         client(SUBMIT_PASS).sendMail(submitted(['hidden@practice-b.test'])), // To not in envelope
       ).rejects.toMatchObject({ responseCode: 554 });
       await client(SUBMIT_PASS).sendMail(submitted([PRACTICES[1].address]));
-      const viaSubmission = await until(
+      const viaSubmission = await pollUntil(
         'the submitted message in B’s inbox',
         () => storeB.list('inbox').find((row) => row.subject === 'Submitted: lab results'),
         () => b.err().slice(-4000) + (a?.err().slice(-4000) ?? ''),
@@ -401,8 +284,8 @@ describe('sealpost serve --config: Direct mail between two practices', () => {
       ).toHaveLength(1);
 
       // Locked: sendMessage is refused and mail stops (the inbound port is let go).
-      expect((await call(a, 'lock', {})).ok).toBe(true);
-      const refused = await call(a, 'sendMessage', {
+      expect((await bridgeCall(a, 'lock', {})).ok).toBe(true);
+      const refused = await bridgeCall(a, 'sendMessage', {
         from: PRACTICES[0].address,
         to: [PRACTICES[1].address],
         subject: 'x',
@@ -410,13 +293,15 @@ describe('sealpost serve --config: Direct mail between two practices', () => {
       });
       expect(refused.error?.code).toBe('PROFILE_LOCKED');
       const lockedStatus = (
-        (await call(a, 'status', {})).result as { components: { name: string; state: string }[] }
+        (await bridgeCall(a, 'status', {})).result as {
+          components: { name: string; state: string }[];
+        }
       ).components;
       expect(lockedStatus.find((c) => c.name === 'inbound')?.state).toBe('off');
       // …and unlocking starts it again on the same port.
-      expect((await call(a, 'unlock', { passphrase: PASS })).ok).toBe(true);
+      expect((await bridgeCall(a, 'unlock', { passphrase: PASS })).ok).toBe(true);
       const unlocked = (
-        (await call(a, 'status', {})).result as {
+        (await bridgeCall(a, 'status', {})).result as {
           components: { name: string; state: string; detail?: string }[];
         }
       ).components.find((c) => c.name === 'inbound');
@@ -441,12 +326,12 @@ describe('sealpost serve --config: the mail window’s calls', () => {
     });
     const b = await serve(1, await writeConfig('b-window', configFor(portB, portA)));
     const a = await serve(0, await writeConfig('a-window', configFor(portA, portB)));
-    const windowB = await windowOf(b);
+    const windowB = await openMailWindow(b);
     try {
       const mailboxEvents: MailboxEvent[] = [];
       windowB.on('mailbox', (event) => mailboxEvents.push(event));
       const ok = async <T>(served: Served, method: string, params: unknown): Promise<T> => {
-        const answer = await call(served, method, params);
+        const answer = await bridgeCall(served, method, params);
         expect(answer.ok, `${method}: ${JSON.stringify(answer.error)}`).toBe(true);
         return answer.result as T;
       };
@@ -506,7 +391,7 @@ describe('sealpost serve --config: the mail window’s calls', () => {
       expect((await ok<{ drafts: unknown[] }>(a, 'listDrafts', {})).drafts).toEqual([]);
 
       // B's window hears of it, lists it unread, and reads it: decrypted, trusted, signer and anchor named.
-      const arrived = await until(
+      const arrived = await pollUntil(
         'the mailbox event at B',
         () =>
           mailboxEvents
@@ -540,7 +425,7 @@ describe('sealpost serve --config: the mail window’s calls', () => {
         index: 0,
       });
       expect(Buffer.from(saved.dataBase64, 'base64').equals(labs)).toBe(true);
-      const missing = await call(b, 'getAttachment', { id: arrived.id, index: 5 });
+      const missing = await bridgeCall(b, 'getAttachment', { id: arrived.id, index: 5 });
       expect(missing.error?.code).toBe('NOT_FOUND');
 
       // Search through the encrypted index.
@@ -555,7 +440,7 @@ describe('sealpost serve --config: the mail window’s calls', () => {
         folder: 'archive',
       });
       expect(archived.messages.find((m) => m.id === arrived.id)).toMatchObject({ flagged: true });
-      const badMove = await call(b, 'updateMessages', { ids: [arrived.id], folder: 'sent' });
+      const badMove = await bridgeCall(b, 'updateMessages', { ids: [arrived.id], folder: 'sent' });
       expect(badMove.error?.code).toBe('BAD_REQUEST');
       expect(await ok(b, 'deleteMessages', { ids: [arrived.id] })).toEqual({
         trashed: 1,
@@ -565,7 +450,7 @@ describe('sealpost serve --config: the mail window’s calls', () => {
         trashed: 0,
         deleted: 1,
       });
-      expect((await call(b, 'openMessage', { id: arrived.id })).error?.code).toBe(
+      expect((await bridgeCall(b, 'openMessage', { id: arrived.id })).error?.code).toBe(
         'MESSAGE_NOT_FOUND',
       );
 
@@ -612,7 +497,7 @@ describe('sealpost serve --config: the upstream mailbox', () => {
       const a = await serve(0, await writeConfig('a-norelay', { dns: [`127.0.0.1:${dns.port}`] }));
       let id: number;
       try {
-        const sent = await call(a, 'sendMessage', {
+        const sent = await bridgeCall(a, 'sendMessage', {
           from: PRACTICES[0].address,
           to: [PRACTICES[1].address],
           subject: 'Via the upstream mailbox',
@@ -621,7 +506,7 @@ describe('sealpost serve --config: the upstream mailbox', () => {
         expect(sent.ok, JSON.stringify(sent.error)).toBe(true);
         id = (sent.result as { id: number }).id;
         const relay = (
-          (await call(a, 'status', {})).result as {
+          (await bridgeCall(a, 'status', {})).result as {
             components: { name: string; state: string; detail?: string }[];
           }
         ).components.find((c) => c.name === 'relay');
@@ -670,7 +555,7 @@ describe('sealpost serve --config: the upstream mailbox', () => {
       );
       try {
         const storeB = await peek(1);
-        const pulled = await until(
+        const pulled = await pollUntil(
           'the pulled message in B’s inbox',
           () => storeB.list('inbox').find((row) => row.subject === 'Via the upstream mailbox'),
           () => b.err().slice(-4000) + dovecot.output(),
@@ -678,7 +563,7 @@ describe('sealpost serve --config: the upstream mailbox', () => {
         expect(pulled.trusted).toBe(true);
         // Pulled mail goes through the mail agent like SMTP mail: B answers A with its
         // notifications (queued here: B has no relay configured).
-        const notified = await until(
+        const notified = await pollUntil(
           'B’s delivery notifications to A, queued',
           () => {
             const rows = storeB
@@ -694,7 +579,7 @@ describe('sealpost serve --config: the upstream mailbox', () => {
         );
         expect(notified.length).toBe(2); // processed and dispatched
         const upstream = (
-          (await call(b, 'status', {})).result as {
+          (await bridgeCall(b, 'status', {})).result as {
             components: { name: string; state: string; detail?: string }[];
           }
         ).components.find((c) => c.name === 'upstream');
@@ -715,14 +600,14 @@ describe('risk-5 sealpost serve --config: the silence alert', () => {
     // 0.001 h = 3.6 s, checked every 0.9 s (so the window below is connected first): B's
     // last inbound message (earlier tests) or its start is older.
     const b = await serve(1, await writeConfig('b-silence', { silenceAlertHours: 0.001 }));
-    const window = await windowOf(b);
+    const window = await openMailWindow(b);
     const alerts: Alert[] = [];
     window.on('alert', (alert) => alerts.push(alert));
     try {
       let traffic: { state: string; detail?: string } | undefined;
       const deadline = Date.now() + 20_000;
       while (traffic?.state !== 'degraded' && Date.now() < deadline) {
-        const status = (await call(b, 'status', {})).result as {
+        const status = (await bridgeCall(b, 'status', {})).result as {
           components: { name: string; state: string; detail?: string }[];
         };
         traffic = status.components.find((c) => c.name === 'traffic');
@@ -731,7 +616,7 @@ describe('risk-5 sealpost serve --config: the silence alert', () => {
       expect(traffic).toMatchObject({ state: 'degraded' });
       expect(traffic?.detail).toMatch(/no inbound Direct message for .* check the MX/);
       // …and the mail window is told once, in words.
-      const alert = await until('the silence alert event', () => alerts[0], b.err);
+      const alert = await pollUntil('the silence alert event', () => alerts[0], b.err);
       expect(alert.kind).toBe('silence');
       expect(alert.message).toMatch(/No Direct message has arrived .* MX record/);
       window.close();

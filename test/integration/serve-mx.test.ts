@@ -13,48 +13,40 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SMTPServer } from 'smtp-server';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BEARER_PROTOCOL_PREFIX,
-  HispClient,
-  WebSocketTransport,
-  WIRE_PROTOCOL,
-  type DeliveryEvent,
-} from '../../hisp/api/index.js';
-import { parseCertificate, type ParsedCertificate } from '../../hisp/certs/certificate.js';
-import { startDnsResponder, type DnsResponder } from '../../hisp/certs/hosting/dnsResponder.js';
-import { generateKey, issueCertificate } from '../../hisp/certs/issue.js';
-import { TrustStore } from '../../hisp/certs/trust/store.js';
-import { IdentityStore } from '../../hisp/keys/identities.js';
-import { vaultMasterKeySource } from '../../hisp/keys/masterKey.js';
+import type { DeliveryEvent } from '../../hisp/api/index.js';
+import type { DnsResponder } from '../../hisp/certs/hosting/dnsResponder.js';
 import { createLogger } from '../../hisp/log/logger.js';
 import { looksLikeSmime } from '../../hisp/relay/smtpServer.js';
-import { initProfile, VAULT_FILE } from '../../hisp/store/profile.js';
+import { BRIDGE_FILE } from '../../hisp/store/profile.js';
 import { freePort, LOOPBACK } from '../services/ports.js';
+import {
+  bridgeResult,
+  createPracticePki,
+  initPracticeProfiles,
+  openMailWindow,
+  pollUntil,
+  startLoopbackDns,
+  TWO_PRACTICES,
+  waitForBridgeFile,
+  type BridgeInfo,
+  type PkiFiles,
+} from '../services/practices.js';
 import { makeTempDir, type TempDir } from '../services/tmp.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(root, 'bin', 'sealpost.js');
 const PASS = 'serve mx test passphrase';
-const PRACTICES = [
-  { name: 'practice-a', domain: 'practice-a.test', address: 'dr.adams@practice-a.test' },
-  { name: 'practice-b', domain: 'practice-b.test', address: 'dr.baker@practice-b.test' },
-] as const;
+const PRACTICES = TWO_PRACTICES;
 
 let tmp: TempDir;
 let dns: DnsResponder;
-let anchor: ParsedCertificate;
 const dnsLog: string[] = [];
-const files: Record<'anchor' | 'tlsCert' | 'tlsKey', string> = {
-  anchor: '',
-  tlsCert: '',
-  tlsKey: '',
-};
+let files: PkiFiles;
 const running = new Set<ChildProcess>();
 
 beforeAll(async () => {
@@ -65,74 +57,26 @@ beforeAll(async () => {
     throw new Error('dist/ is not built: run `npm run build` first (npm test does)');
   }
   tmp = await makeTempDir('serve-mx');
-  const [rootKey, tlsKey, ...keys] = await Promise.all([
-    generateKey(),
-    generateKey(),
-    ...PRACTICES.map(() => generateKey()),
-  ]);
-  anchor = parseCertificate(
-    issueCertificate({ subject: { commonName: 'Serve MX Test Anchor' }, key: rootKey, ca: true }),
-  );
-  // Both practices' MX hosts: the relay checks the certificate against the MX host's name.
-  const tlsCert = parseCertificate(
-    issueCertificate({
-      subject: { commonName: 'mail.practice-b.test' },
-      issuer: { cert: anchor, key: rootKey },
-      key: tlsKey,
+  const pki = await createPracticePki(tmp.path, {
+    anchorName: 'Serve MX Test Anchor',
+    practices: PRACTICES,
+    // Both practices' MX hosts: the relay checks the certificate against the MX host's name.
+    tls: {
+      commonName: 'mail.practice-b.test',
       dnsNames: PRACTICES.map((p) => `mail.${p.domain}`),
-      purpose: 'tls-server',
-    }),
-  );
-  files.anchor = join(tmp.path, 'anchor.pem');
-  files.tlsCert = join(tmp.path, 'tls.pem');
-  files.tlsKey = join(tmp.path, 'tls.key');
-  await writeFile(files.anchor, anchor.x509.toString());
-  await writeFile(files.tlsCert, tlsCert.x509.toString());
-  await writeFile(files.tlsKey, tlsKey.export({ type: 'pkcs8', format: 'pem' }) as string, {
-    mode: 0o600,
+    },
   });
-  const certs = PRACTICES.map((spec, index) =>
-    parseCertificate(
-      issueCertificate({
-        subject: { commonName: spec.address },
-        issuer: { cert: anchor, key: rootKey },
-        key: keys[index] ?? rootKey,
-        email: [spec.address],
-      }),
-    ),
-  );
-  dns = await startDnsResponder({
-    host: LOOPBACK,
-    port: 0,
-    logger: createLogger({ level: 'debug', sink: (line) => dnsLog.push(line) }),
-    zones: PRACTICES.map((spec, index) => ({
-      domain: spec.domain,
-      certificates: [certs[index] ?? anchor],
-      mx: [{ preference: 10, exchange: `mail.${spec.domain}` }],
-      hosts: { [`mail.${spec.domain}`]: { a: [LOOPBACK] } },
+  files = pki.files;
+  dns = await startLoopbackDns(
+    pki.practices.map((practice) => ({
+      domain: practice.domain,
+      certificates: [practice.cert],
+      mx: [{ preference: 10, exchange: `mail.${practice.domain}` }],
+      hosts: { [`mail.${practice.domain}`]: { a: [LOOPBACK] } },
     })),
-  });
-  for (const [index, spec] of PRACTICES.entries()) {
-    const dir = join(tmp.path, spec.name);
-    const profile = await initProfile(dir, {
-      keySource: vaultMasterKeySource({
-        file: join(dir, VAULT_FILE),
-        passphrase: Buffer.from(PASS),
-      }),
-    });
-    try {
-      await new IdentityStore(profile).import({
-        key: keys[index] ?? rootKey,
-        cert: certs[index] ?? anchor,
-      });
-      TrustStore.forProfile(profile).addAnchors([anchor], {
-        domain: spec.domain,
-        direction: 'both',
-      });
-    } finally {
-      profile.close();
-    }
-  }
+    createLogger({ level: 'debug', sink: (line) => dnsLog.push(line) }),
+  );
+  await initPracticeProfiles(tmp.path, pki, PASS);
 }, 60_000);
 
 afterAll(async () => {
@@ -142,7 +86,7 @@ afterAll(async () => {
 });
 
 interface Served {
-  readonly bridge: { url: string; token: string };
+  readonly bridge: BridgeInfo;
   readonly err: () => string;
   stop(): Promise<number | null>;
 }
@@ -152,8 +96,7 @@ async function serve(index: 0 | 1, config: unknown): Promise<Served> {
   const dir = join(tmp.path, PRACTICES[index].name);
   const configFile = join(tmp.path, `${PRACTICES[index].name}-${Date.now()}.json`);
   await writeFile(configFile, JSON.stringify(config, null, 2));
-  const bridgeFile = join(dir, 'bridge.json');
-  await rm(bridgeFile, { force: true });
+  await rm(join(dir, BRIDGE_FILE), { force: true });
   const child = spawn(
     process.execPath,
     [bin, 'serve', '--profile', dir, '--pass', 'env:PASS', '--config', configFile],
@@ -175,15 +118,7 @@ async function serve(index: 0 | 1, config: unknown): Promise<Served> {
       resolveExit(code);
     }),
   );
-  const deadline = Date.now() + 20_000;
-  let bridge: { url: string; token: string } | undefined;
-  while (bridge === undefined && exited === undefined && Date.now() < deadline) {
-    bridge = await readFile(bridgeFile, 'utf8').then(
-      (text) => JSON.parse(text) as { url: string; token: string },
-      () => undefined,
-    );
-    if (bridge === undefined) await new Promise((r) => setTimeout(r, 50));
-  }
+  const bridge = await waitForBridgeFile(dir, () => exited !== undefined);
   if (bridge === undefined) {
     child.kill('SIGKILL');
     throw new Error(`serve did not start (exit ${String(exited)}):\n${err.join('').slice(-4000)}`);
@@ -198,47 +133,14 @@ async function serve(index: 0 | 1, config: unknown): Promise<Served> {
   };
 }
 
-/** A bridge HTTP call (`POST /api/call/<method>`), as test/e2e/status.spec.ts makes it. */
-async function call<T>(served: Served, method: string, params: unknown): Promise<T> {
-  const response = await fetch(new URL(`/api/call/${method}`, served.bridge.url), {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${served.bridge.token}`,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify(params),
-  });
-  const answer = (await response.json()) as {
-    ok: boolean;
-    result?: T;
-    error?: { code: string; message: string };
-  };
-  if (!answer.ok || answer.result === undefined) {
-    throw new Error(`${method}: ${JSON.stringify(answer.error)}`);
-  }
-  return answer.result;
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  log: () => string,
-): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${log()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 interface StatusResult {
   components: { name: string; state: string; detail?: string }[];
 }
 
 const relayOf = async (served: Served) =>
-  (await call<StatusResult>(served, 'status', {})).components.find((c) => c.name === 'relay');
+  (await bridgeResult<StatusResult>(served, 'status', {})).components.find(
+    (c) => c.name === 'relay',
+  );
 
 const configOf = (inboundPort: number, relay: object) => ({
   inbound: {
@@ -262,22 +164,12 @@ describe('sealpost serve --config with relay "mx"', () => {
       expect((await relayOf(a))?.detail).toContain('direct to MX');
 
       // The mail window's view: delivery events on A's WebSocket.
-      const url = new URL(a.bridge.url);
-      const socket = new WebSocket(
-        `ws://${url.host}/api/ws`,
-        [WIRE_PROTOCOL, BEARER_PROTOCOL_PREFIX + a.bridge.token],
-        { headers: { origin: url.origin } },
-      );
-      const events = new HispClient(new WebSocketTransport(socket), { timeoutMs: 20_000 });
+      const events = await openMailWindow(a);
       const deliveries: DeliveryEvent[] = [];
       events.on('delivery', (event) => deliveries.push(event));
-      await new Promise((resolveOpen, reject) => {
-        socket.once('open', resolveOpen);
-        socket.once('error', reject);
-      });
 
       const queriesBefore = dnsLog.length;
-      const sent = await call<{
+      const sent = await bridgeResult<{
         id: number;
         recipients: { address: string; state: string }[];
       }>(a, 'sendMessage', {
@@ -290,11 +182,11 @@ describe('sealpost serve --config with relay "mx"', () => {
         expect.objectContaining({ address: PRACTICES[1].address, state: 'queued' }),
       ]);
 
-      const received = await until(
+      const received = await pollUntil(
         'the message in B’s inbox',
         async () =>
           (
-            await call<{ messages: { id: number; subject: string; trusted: boolean }[] }>(
+            await bridgeResult<{ messages: { id: number; subject: string; trusted: boolean }[] }>(
               b,
               'listMessages',
               { folder: 'inbox' },
@@ -303,7 +195,7 @@ describe('sealpost serve --config with relay "mx"', () => {
         both,
       );
       expect(received.trusted).toBe(true);
-      const opened = await call<{
+      const opened = await bridgeResult<{
         decrypted: boolean;
         text?: string;
         verification: { trusted: boolean; signer?: string };
@@ -314,7 +206,7 @@ describe('sealpost serve --config with relay "mx"', () => {
       });
       expect(opened.text).toContain('carried over STARTTLS');
 
-      const event = await until(
+      const event = await pollUntil(
         'B’s processed notification at A’s mail window',
         () =>
           Promise.resolve(
@@ -323,7 +215,7 @@ describe('sealpost serve --config with relay "mx"', () => {
         both,
       );
       expect(['processed', 'dispatched']).toContain(event.state);
-      const delivery = await call<{
+      const delivery = await bridgeResult<{
         recipients: { recipient: string; queue?: string; notification?: string }[];
       }>(a, 'messageDelivery', { id: sent.id });
       expect(delivery.recipients).toEqual([
@@ -382,7 +274,7 @@ describe('sealpost serve --config with relay "mx"', () => {
     try {
       const portA = await freePort();
       const send = (served: Served, subject: string) =>
-        call<{ id: number }>(served, 'sendMessage', {
+        bridgeResult<{ id: number }>(served, 'sendMessage', {
           from: PRACTICES[0].address,
           to: [PRACTICES[1].address],
           subject,
@@ -394,7 +286,7 @@ describe('sealpost serve --config with relay "mx"', () => {
       const strict = await serve(0, configOf(portA, { port: plainPort }));
       try {
         await send(strict, 'Needs TLS');
-        const relay = await until(
+        const relay = await pollUntil(
           'the relay to report the missing STARTTLS',
           async () => {
             const status = await relayOf(strict);
@@ -419,7 +311,7 @@ describe('sealpost serve --config with relay "mx"', () => {
       );
       try {
         await send(relaxed, 'Exception: plaintext allowed');
-        const [bytes] = await until(
+        const [bytes] = await pollUntil(
           'the message at the plaintext host',
           () => Promise.resolve(seen.messages.length > 0 ? seen.messages : undefined),
           () => relaxed.err().slice(-3000),
