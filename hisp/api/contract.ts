@@ -313,6 +313,152 @@ export type MailboxEvent = z.infer<typeof MailboxEventSchema>;
 
 const IdsSchema = z.array(MessageRefSchema).min(1).max(1000);
 
+// ── Settings: trust anchors, trust bundles, identity import, audit log ──────────────────
+/** A local domain of the practice, or '*' for every one (checked properly by the HISP). */
+const LocalDomainSchema = z.string().min(1).max(253);
+const TrustDirectionSchema = z.enum(['inbound', 'outbound']);
+const TrustDirectionsSchema = z.enum(['inbound', 'outbound', 'both']);
+/** A trust bundle's name (the HISP checks the characters). */
+const BundleNameSchema = z.string().min(1).max(64);
+/** Certificates given as text: 1 MiB of certificate bytes (the anchor file bound), as base64. */
+const CERTIFICATE_TEXT_MAX = Math.ceil((1024 * 1024 * 4) / 3) + 4;
+/** A PKCS#12 file: 4 MiB (the import bound of hisp/keys), as base64. */
+const PKCS12_BASE64_MAX = Math.ceil((4 * 1024 * 1024 * 4) / 3) + 4;
+/** Most audit entries in one `auditLog` answer. */
+const AUDIT_PAGE_MAX = 5000;
+/** Largest audit export handed over in one call (larger: filter, or `sealpost profile audit`). */
+export const AUDIT_EXPORT_MAX_CHARS = 16 * 1024 * 1024;
+
+/** The audit log's actions (hisp/store/audit.ts AUDIT_ACTIONS; a unit test keeps them equal). */
+export const AUDIT_ACTION_LIST = [
+  'send',
+  'receive',
+  'open',
+  'attachment-save',
+  'export',
+  'print',
+  'delete',
+  'key-import',
+  'key-remove',
+  'trust-change',
+  'profile-export',
+  'profile-restore',
+  'lock',
+  'unlock',
+  'audit-export',
+] as const;
+
+/** One certificate, named. */
+const CertificateRefSchema = z.strictObject({
+  fingerprintSha256: FingerprintSchema,
+  subject: z.string().max(2000),
+  notAfter: z.iso.datetime(),
+});
+
+/** A trust anchor for one local domain and direction, by hand or from a trust bundle. */
+export const AnchorSchema = z.strictObject({
+  fingerprintSha256: FingerprintSchema,
+  subject: z.string().max(2000),
+  notAfter: z.iso.datetime(),
+  /** A local domain, or '*' for every one. */
+  domain: LocalDomainSchema,
+  direction: TrustDirectionSchema,
+  origin: z.enum(['manual', 'bundle']),
+  /** The trust bundle it came from (origin 'bundle'). */
+  bundle: BundleNameSchema.optional(),
+  addedAt: z.iso.datetime(),
+});
+export type Anchor = z.infer<typeof AnchorSchema>;
+
+export const TrustBundleSchema = z.strictObject({
+  name: BundleNameSchema,
+  /** The https:// URL (or, added on the command line, a file path). */
+  source: z.string().max(2048),
+  domain: LocalDomainSchema,
+  direction: TrustDirectionsSchema,
+  /** How often the HISP refreshes it; 0 = by hand only. */
+  refreshHours: z
+    .number()
+    .nonnegative()
+    .max(24 * 365),
+  requireSigned: z.boolean(),
+  /** The configured trusted signers. */
+  signers: z
+    .array(z.strictObject({ fingerprintSha256: FingerprintSchema, subject: z.string().max(2000) }))
+    .max(64),
+  /** Whether the last bundle read was signed (absent: never read). */
+  signed: z.boolean().optional(),
+  /** Subject of the signer of the last bundle read. */
+  signer: z.string().max(2000).optional(),
+  anchorCount: z.number().int().nonnegative(),
+  addedAt: z.iso.datetime(),
+  checkedAt: z.iso.datetime().optional(),
+  changedAt: z.iso.datetime().optional(),
+  /** Why the last refresh failed (its anchors were kept). */
+  lastError: z.string().max(2000).optional(),
+});
+export type TrustBundle = z.infer<typeof TrustBundleSchema>;
+
+/** What one refresh of a bundle did. */
+export const BundleRefreshSchema = z.strictObject({
+  ok: z.boolean(),
+  /** The same bytes as last time: nothing re-imported. */
+  unchanged: z.boolean(),
+  added: z.array(FingerprintSchema).max(10_000),
+  removed: z.array(FingerprintSchema).max(10_000),
+  /** Certificates of the bundle not taken as anchors, and why. */
+  skipped: z
+    .array(
+      z.strictObject({
+        fingerprintSha256: FingerprintSchema.optional(),
+        subject: z.string().max(2000).optional(),
+        reason: ReasonSchema,
+      }),
+    )
+    .max(10_000),
+  /** Why it failed (ok false); the bundle's anchors were kept. */
+  reason: ReasonSchema.optional(),
+});
+export type BundleRefresh = z.infer<typeof BundleRefreshSchema>;
+
+const AuditFilterSchema = z.strictObject({
+  /** Entries at or after this time. */
+  since: z.iso.datetime({ offset: true }).optional(),
+  /** Entries before this time. */
+  until: z.iso.datetime({ offset: true }).optional(),
+  action: z.enum(AUDIT_ACTION_LIST).optional(),
+  /** A counterpart address (any case). */
+  counterpart: z.string().min(1).max(320).optional(),
+});
+
+export const AuditEntrySchema = z.strictObject({
+  seq: z.number().int().nonnegative(),
+  /** ISO 8601 UTC as written. Text, like `action`: a changed entry is shown as it now is. */
+  at: z.string().max(64),
+  /** The local user who did it. */
+  user: z.string().max(1024),
+  /** One of AUDIT_ACTION_LIST, as written. */
+  action: z.string().max(64),
+  counterpart: z.string().max(1024).optional(),
+  messageId: z.string().max(1024).optional(),
+  /** Identifiers and counts, as a JSON object's text (never message content). */
+  detail: z.string().max(4096).optional(),
+});
+export type AuditEntry = z.infer<typeof AuditEntrySchema>;
+
+/** The audit log's MAC chain, walked whole: intact, or the first bad entry and what is wrong. */
+export const AuditChainSchema = z.strictObject({
+  intact: z.boolean(),
+  entries: z.number().int().nonnegative(),
+  problem: z
+    .enum(['changed', 'missing', 'inserted', 'reordered', 'tail removed', 'head changed'])
+    .optional(),
+  /** The first bad entry. */
+  seq: z.number().int().nonnegative().optional(),
+  message: z.string().max(2000).optional(),
+});
+export type AuditChain = z.infer<typeof AuditChainSchema>;
+
 interface CallSpec {
   readonly description: string;
   readonly params: z.ZodType;
@@ -469,6 +615,121 @@ export const calls = {
     description: 'Delete a draft for good.',
     params: z.strictObject({ id: MessageRefSchema }),
     result: z.strictObject({}),
+  },
+  listAnchors: {
+    description:
+      "The profile's trust anchors, each with its local domain ('*': every one), direction and origin (by hand, or the trust bundle it came from). `domain` also lists the '*' anchors that serve it.",
+    params: z.strictObject({
+      domain: LocalDomainSchema.optional(),
+      direction: TrustDirectionSchema.optional(),
+    }),
+    result: z.strictObject({ anchors: z.array(AnchorSchema).max(20_000) }),
+  },
+  importAnchors: {
+    description:
+      'Add trust anchors by hand from `certificates`: PEM text (one or more certificates, or a PKCS#7 bundle), or base64 of a DER certificate or .p7b bundle. Expired or not-yet-valid certificates and weak keys are refused, each with its reasons; the rest are added for `domain` (default every local domain) and `direction` (default both). Audited as a trust change.',
+    params: z.strictObject({
+      certificates: z.string().min(1).max(CERTIFICATE_TEXT_MAX),
+      domain: LocalDomainSchema.optional(),
+      direction: TrustDirectionsSchema.optional(),
+    }),
+    result: z.strictObject({
+      added: z.array(CertificateRefSchema).max(10_000),
+      /** Already anchors for that domain and direction: nothing changed for them. */
+      already: z.array(CertificateRefSchema).max(10_000),
+      refused: z
+        .array(CertificateRefSchema.extend({ reasons: z.array(ReasonSchema).min(1).max(16) }))
+        .max(10_000),
+    }),
+  },
+  removeAnchor: {
+    description:
+      'Remove an anchor added by hand (for `domain` and `direction`, default wherever it was added). An anchor from a trust bundle is refused (ANCHOR_NOT_FOUND naming the bundle): it goes with its bundle. Audited as a trust change.',
+    params: z.strictObject({
+      fingerprintSha256: FingerprintSchema,
+      domain: LocalDomainSchema.optional(),
+      direction: TrustDirectionsSchema.optional(),
+    }),
+    result: z.strictObject({ removed: z.array(AnchorSchema).max(1000) }),
+  },
+  listBundles: {
+    description:
+      'The trust bundles: source, signers, anchors, when each was last checked and changed, and why the last refresh failed, if it did.',
+    params: NoParams,
+    result: z.strictObject({ bundles: z.array(TrustBundleSchema).max(1000) }),
+  },
+  addBundle: {
+    description:
+      "Register a trust bundle (PKCS#7 .p7b) at an https:// URL and import it at once (fetched from public addresses only, as serve fetches); if that fails nothing is registered and the error says why. A signed bundle is used only when signed by one of `signerPem`'s certificates (or a certificate they issued); `requireSigned` refuses unsigned ones. Refreshed every `refreshHours` (default 24; 0 = by hand). Audited as a trust change.",
+    params: z.strictObject({
+      name: BundleNameSchema,
+      url: z.string().min(9).max(2048).startsWith('https://'),
+      domain: LocalDomainSchema.optional(),
+      direction: TrustDirectionsSchema.optional(),
+      refreshHours: z
+        .number()
+        .nonnegative()
+        .max(24 * 365)
+        .optional(),
+      requireSigned: z.boolean().optional(),
+      signerPem: z.string().min(1).max(CERTIFICATE_TEXT_MAX).optional(),
+    }),
+    result: z.strictObject({ bundle: TrustBundleSchema, refresh: BundleRefreshSchema }),
+  },
+  refreshBundle: {
+    description:
+      "Read a trust bundle again now. Unchanged bytes are not re-imported; anchors no longer in it are removed, new ones added. A failed refresh keeps the bundle's anchors and says why (`refresh.ok` false).",
+    params: z.strictObject({ name: BundleNameSchema }),
+    result: z.strictObject({ bundle: TrustBundleSchema, refresh: BundleRefreshSchema }),
+  },
+  removeBundle: {
+    description:
+      'Remove a trust bundle and every anchor that came from it. Audited as a trust change.',
+    params: z.strictObject({ name: BundleNameSchema }),
+    result: z.strictObject({ removed: TrustBundleSchema }),
+  },
+  importIdentity: {
+    description:
+      "Import a Direct identity (certificate and private key) from a PKCS#12 file (.p12/.pfx, base64): the key goes to the system keychain, or wrapped into the encrypted database for a vault profile. A wrong password is PKCS12_BAD_PASSWORD; a legacy RC2/RC4 file is PKCS12_UNSUPPORTED with the OpenSSL commands that convert it; expired certificates and weak keys are refused. The same certificate again changes nothing (`already`). Audited as 'key-import'; mail can be sent from its addresses at once.",
+    params: z.strictObject({
+      pkcs12Base64: z.base64().min(4).max(PKCS12_BASE64_MAX),
+      password: z.string().max(1024),
+    }),
+    result: z.strictObject({
+      identity: z.strictObject({
+        fingerprintSha256: FingerprintSchema,
+        subject: z.string().max(2000),
+        notAfter: z.iso.datetime(),
+        addresses: z
+          .array(
+            z.strictObject({ address: z.string().max(320), bound: z.enum(['address', 'domain']) }),
+          )
+          .max(1000),
+        keyLocation: z.enum(['keychain', 'database']),
+      }),
+      already: z.boolean(),
+    }),
+  },
+  auditLog: {
+    description:
+      "The audit log (accounting of disclosures), filtered, oldest first: at most `limit` (default 500) of the newest matching entries. `chain` says whether the log's MAC chain is intact, walked whole, or where it is broken.",
+    params: AuditFilterSchema.extend({
+      limit: z.number().int().min(1).max(AUDIT_PAGE_MAX).optional(),
+    }),
+    result: z.strictObject({
+      entries: z.array(AuditEntrySchema).max(AUDIT_PAGE_MAX),
+      chain: AuditChainSchema,
+    }),
+  },
+  exportAudit: {
+    description:
+      "Export the filtered audit log as CSV (RFC 4180, formula-safe) or JSON, to save as `filename`. The export is itself recorded as 'audit-export'. Larger than 16 MiB: LIMIT_EXCEEDED (filter it, or use `sealpost profile audit`).",
+    params: AuditFilterSchema.extend({ format: z.enum(['csv', 'json']) }),
+    result: z.strictObject({
+      filename: z.string().max(255),
+      data: z.string().max(AUDIT_EXPORT_MAX_CHARS),
+      entries: z.number().int().nonnegative(),
+    }),
   },
 } as const satisfies Record<string, CallSpec>;
 

@@ -9,8 +9,9 @@ export const LIMITS = {
   composeAttachmentBytes: 20 * 1024 * 1024,
   /** Most attachments on one composed message. */
   composeAttachments: 50,
-  /** Largest HTTP request body the bridge reads for one call, in bytes. */
-  bridgeRequestBytes: 1024 * 1024,
+  /** Largest HTTP request body the bridge reads for one call, in bytes: a composed message
+   * with all its attachments in base64, with room for the JSON around it. */
+  bridgeRequestBytes: 40 * 1024 * 1024,
   /** Calls in flight on one connection before new ones are refused. */
   pendingCallsPerConnection: 256,
   /** Default time a client waits for an answer, in milliseconds. */

@@ -3,18 +3,16 @@
  * domain and direction (DESIGN.md §4 "Trust"). Anchors from trust bundles are listed here
  * too, with their bundle, and changed with `sealpost bundles`.
  */
-import { HispError, type Reason } from '../api/errors.js';
+import { HispError } from '../api/errors.js';
 import { AGENT_LIMITS } from '../agent/limits.js';
-import { readCertificates, type ParsedCertificate } from '../certs/certificate.js';
-import { validityReasons, weakKeyReason } from '../certs/policy.js';
-import { readTrustBundle } from '../certs/trust/bundle.js';
+import type { ParsedCertificate } from '../certs/certificate.js';
+import { checkAnchors, readAnchorCertificates } from '../certs/trust/anchors.js';
 import {
   ALL_DOMAINS,
   TrustStore,
   type AnchorRecord,
   type TrustDirections,
 } from '../certs/trust/store.js';
-import { createLogger } from '../log/logger.js';
 import { parseCommandArgs } from './args.js';
 import { readInputFile } from './files.js';
 import { UsageError, type CliIo } from './io.js';
@@ -57,25 +55,7 @@ export function parseDirection(command: string, value: string | undefined): Trus
 /** Certificates from a PEM/DER certificate file or a PKCS#7 bundle file. */
 async function readAnchorFile(command: string, path: string): Promise<ParsedCertificate[]> {
   const bytes = await readInputFile(command, 'FILE', path, AGENT_LIMITS.fetchedCertificateBytes);
-  try {
-    return readCertificates(bytes);
-  } catch (certificateError) {
-    try {
-      const logger = createLogger({ level: 'error', sink: () => undefined });
-      const bundle = await readTrustBundle(bytes, { signers: [], logger });
-      return [...bundle.anchors];
-    } catch (bundleError) {
-      const looksLikeBundle =
-        bytes.includes('PKCS7') ||
-        (bundleError instanceof HispError && bundleError.code !== 'BUNDLE_MALFORMED');
-      throw looksLikeBundle ? bundleError : certificateError;
-    }
-  }
-}
-
-function anchorProblems(cert: ParsedCertificate, at: Date): Reason[] {
-  const weak = weakKeyReason(cert, 'Anchor');
-  return [...validityReasons(cert, at, 'Anchor'), ...(weak === undefined ? [] : [weak])];
+  return readAnchorCertificates(bytes);
 }
 
 function describeAnchors(anchors: readonly AnchorRecord[]): string {
@@ -120,16 +100,13 @@ export async function anchorsCommand(args: readonly string[], io: CliIo): Promis
     const certs: ParsedCertificate[] = [];
     const now = new Date();
     for (const path of positionals) {
-      for (const cert of await readAnchorFile(command, path)) {
-        const problems = anchorProblems(cert, now);
-        if (problems.length > 0) {
-          io.stderr(
-            `sealpost ${command}: ${path}: not imported: ${problems.map((problem) => problem.message).join(' ')}\n`,
-          );
-          continue;
-        }
-        certs.push(cert);
+      const { usable, refused } = checkAnchors(await readAnchorFile(command, path), now);
+      for (const { reasons } of refused) {
+        io.stderr(
+          `sealpost ${command}: ${path}: not imported: ${reasons.map((reason) => reason.message).join(' ')}\n`,
+        );
       }
+      certs.push(...usable);
     }
     if (certs.length === 0) {
       throw new HispError('ANCHOR_NOT_FOUND', 'No usable certificate was found to import.');

@@ -4,12 +4,16 @@
  * on an interval by `sealpost serve` or by hand here. Every anchor records its bundle.
  */
 import { resolve } from 'node:path';
-import { HispError } from '../api/errors.js';
 import { AGENT_LIMITS } from '../agent/limits.js';
 import { readCertificates, type ParsedCertificate } from '../certs/certificate.js';
 import { createHttpFetcher, type Fetcher } from '../certs/fetch.js';
 import { TRUST_BUNDLE_LIMITS } from '../certs/trust/bundle.js';
-import { isUrlSource, refreshBundle, type RefreshOutcome } from '../certs/trust/refresh.js';
+import {
+  addBundleNow,
+  isUrlSource,
+  refreshBundle,
+  type RefreshOutcome,
+} from '../certs/trust/refresh.js';
 import { ALL_DOMAINS, TrustStore, type BundleRecord } from '../certs/trust/store.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { parseDirection } from './anchors.js';
@@ -181,27 +185,19 @@ export async function bundlesCommand(args: readonly string[], io: CliIo): Promis
       : undefined;
     const profile = await openProfileFromArgs(command, values, io);
     try {
-      const store = TrustStore.forProfile(profile);
-      store.addBundle({
-        name,
-        source,
-        domain: values.domain ?? ALL_DOMAINS,
-        direction,
-        refreshSeconds: Math.round(hours * 3600),
-        requireSigned: values['require-signed'] === true,
-        signers,
-      });
-      const outcome = await refreshBundle(store, name, {
-        logger,
-        ...(fetcher === undefined ? {} : { fetcher }),
-      });
-      if (!outcome.ok) {
-        store.removeBundle(name);
-        throw new HispError(
-          outcome.reason.code,
-          `${outcome.reason.message} The bundle was not added.`,
-        );
-      }
+      const outcome = await addBundleNow(
+        TrustStore.forProfile(profile),
+        {
+          name,
+          source,
+          domain: values.domain ?? ALL_DOMAINS,
+          direction,
+          refreshSeconds: Math.round(hours * 3600),
+          requireSigned: values['require-signed'] === true,
+          signers,
+        },
+        { logger, ...(fetcher === undefined ? {} : { fetcher }) },
+      );
       io.stdout(describeOutcome(outcome));
       return 0;
     } finally {

@@ -8,6 +8,7 @@ import { writePrivateFile } from '../store/profile.js';
 import {
   AUDIT_ACTIONS,
   AuditLog,
+  exportAudit,
   isAuditAction,
   type AuditAction,
   type AuditFilter,
@@ -118,25 +119,17 @@ export async function profileAuditCommand(args: readonly string[], io: CliIo): P
     }
     if (!exporting) return 0;
 
-    const entries = log.list(filter);
-    const text = format === 'json' ? log.toJson(entries) : log.toCsv(entries);
-    log.append({
-      action: 'audit-export',
-      detail: {
-        format,
-        entries: entries.length,
-        to: values.out === undefined ? 'stdout' : 'file',
-        ...(values.since === undefined ? {} : { since: filter.since?.toISOString() }),
-        ...(values.until === undefined ? {} : { until: filter.until?.toISOString() }),
-        ...(action === undefined ? {} : { action }),
-        ...(values.counterpart === undefined ? {} : { counterpart: values.counterpart }),
-      },
-    });
+    const { text, entries } = exportAudit(
+      log,
+      filter,
+      format,
+      values.out === undefined ? 'stdout' : 'file',
+    );
     if (values.out === undefined) {
       await io.writeStdout(Buffer.from(text, 'utf8'));
     } else {
       await writePrivateFile(values.out, text);
-      io.stderr(`Wrote ${entries.length} audit entries to ${values.out}.\n`);
+      io.stderr(`Wrote ${entries} audit entries to ${values.out}.\n`);
     }
     return 0;
   } finally {

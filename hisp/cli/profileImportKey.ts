@@ -5,17 +5,16 @@
  * logged or written anywhere else.
  */
 import { HispError } from '../api/errors.js';
+import { readCertificates } from '../certs/certificate.js';
+import type { IdentityRecord } from '../keys/identities.js';
 import {
-  parseCertificate,
-  readCertificates,
-  type ParsedCertificate,
-} from '../certs/certificate.js';
-import { IdentityStore, type IdentityRecord } from '../keys/identities.js';
-import { AuditLog } from '../store/audit.js';
+  importIdentity,
+  identityOfKey,
+  readPkcs12Identity,
+  type IdentityFile,
+} from '../keys/importIdentity.js';
 import { KEY_LIMITS } from '../keys/limits.js';
-import { keyMatchesCertificate } from '../keys/match.js';
-import { readPkcs12, readPrivateKey } from '../keys/material.js';
-import type { KeyObject } from 'node:crypto';
+import { readPrivateKey } from '../keys/material.js';
 import { parseCommandArgs } from './args.js';
 import { readInputFile, readSecret } from './files.js';
 import { UsageError, type CliIo } from './io.js';
@@ -68,12 +67,6 @@ const OPTIONS = {
   chain: { type: 'string', multiple: true },
 } as const;
 
-interface Identity {
-  readonly key: KeyObject;
-  readonly cert: ParsedCertificate;
-  readonly chain: ParsedCertificate[];
-}
-
 /** readSecret, with its messages naming the flag actually used. */
 async function secretFrom(flag: string, spec: string | undefined, io: CliIo): Promise<string> {
   try {
@@ -96,7 +89,7 @@ async function readIdentity(
     chain?: string[] | undefined;
   },
   io: CliIo,
-): Promise<Identity> {
+): Promise<IdentityFile> {
   if (values.p12 !== undefined) {
     if (values.key !== undefined || values.cert !== undefined || values.chain !== undefined) {
       throw new UsageError(COMMAND, 'give either --p12, or --key with --cert, not both');
@@ -106,12 +99,7 @@ async function readIdentity(
     }
     const password = await secretFrom('--p12-pass', values['p12-pass'], io);
     const data = await readInputFile(COMMAND, '--p12', values.p12, KEY_LIMITS.pkcs12Bytes);
-    const contents = readPkcs12(data, password);
-    return {
-      key: contents.key,
-      cert: parseCertificate(contents.certDer),
-      chain: contents.chainDer.map((der) => parseCertificate(der)),
-    };
+    return readPkcs12Identity(data, password);
   }
   if (values['p12-pass'] !== undefined) {
     throw new UsageError(COMMAND, '--p12-pass goes with --p12');
@@ -130,23 +118,11 @@ async function readIdentity(
     await readInputFile(COMMAND, '--key', values.key, KEY_LIMITS.keyFileBytes),
     keyPassword,
   );
-  const certs = readCertificates(
+  const { cert, chain } = identityOfKey(
+    key,
     await readInputFile(COMMAND, '--cert', values.cert, KEY_LIMITS.certFileBytes),
+    { key: values.key, cert: values.cert },
   );
-  // The key's certificate is the one whose public key it is; the others are its chain.
-  const cert = certs.find((c) => keyMatchesCertificate(key, c.x509));
-  if (cert === undefined) {
-    const [first] = certs;
-    throw new HispError(
-      'KEY_CERT_MISMATCH',
-      `The private key in ${values.key} does not belong to ${
-        certs.length === 1 && first !== undefined
-          ? `the certificate "${first.subject}"`
-          : `any of the ${certs.length} certificates`
-      } in ${values.cert}.`,
-    );
-  }
-  const chain = certs.filter((c) => c !== cert);
   for (const file of values.chain ?? []) {
     chain.push(
       ...readCertificates(await readInputFile(COMMAND, '--chain', file, KEY_LIMITS.certFileBytes)),
@@ -197,18 +173,7 @@ export async function profileImportKeyCommand(args: readonly string[], io: CliIo
     const identity = await readIdentity(values, io);
     const profile = await openProfileFromArgs(COMMAND, values, io);
     try {
-      const store = new IdentityStore(profile);
-      const already = store
-        .list()
-        .some((r) => r.fingerprintSha256 === identity.cert.fingerprintSha256);
-      const record = await store.import(identity);
-      if (!already) {
-        new AuditLog(profile).append({
-          action: 'key-import',
-          counterpart: record.addresses[0]?.address,
-          detail: { fingerprint: record.fingerprintSha256, keyLocation: record.keyLocation },
-        });
-      }
+      const { record, already } = await importIdentity(profile, identity);
       io.stdout(describe(record, already));
     } finally {
       profile.close();

@@ -12,6 +12,7 @@ import { ProfileSession } from '../host/session.js';
 import { createLogger } from '../log/logger.js';
 import { HispEvents, startHeadless, writeBridgeFile } from '../host/headless.js';
 import { MailService } from '../host/mailService.js';
+import { mailTakesOnIdentity } from '../host/settings.js';
 import { BRIDGE_FILE, readProfileInfo } from '../store/profile.js';
 import { parseCommandArgs, parseListen } from './args.js';
 import { loadServeConfig, type ServeConfig } from './serveConfig.js';
@@ -202,6 +203,17 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
       events,
       discovery: { recipients, dnsServers },
       ...(mail === undefined ? {} : { mail }),
+      settings: {
+        parts: () => ({ profile: session.profile, trust: session.trust }),
+        fetcher,
+        ...(mail === undefined
+          ? {}
+          : {
+              identityImported: mailTakesOnIdentity(mail, () =>
+                session.locked ? undefined : { profile: session.profile, trust: session.trust },
+              ),
+            }),
+      },
       profileName: basename(profileDir),
       host: listen.host,
       port: listen.port,

@@ -19,11 +19,13 @@ import { join } from 'node:path';
 import { HispError } from '../api/errors.js';
 import { parseCertificate, type ParsedCertificate } from '../certs/certificate.js';
 import { RecipientService } from '../certs/discovery/service.js';
+import { createHttpFetcher } from '../certs/fetch.js';
 import { startDnsResponder, type DnsResponder } from '../certs/hosting/dnsResponder.js';
 import { generateKey, issueCertificate } from '../certs/issue.js';
 import { TrustStore } from '../certs/trust/store.js';
 import { HispEvents, startHeadless, type RunningHisp } from '../host/headless.js';
 import { MailService } from '../host/mailService.js';
+import { mailTakesOnIdentity } from '../host/settings.js';
 import { IdentityStore } from '../keys/identities.js';
 import { vaultMasterKeySource } from '../keys/masterKey.js';
 import type { Logger } from '../log/logger.js';
@@ -241,6 +243,12 @@ export async function startDemoPractices(options: DemoOptions): Promise<RunningD
         mail,
         events,
         discovery: { recipients, dnsServers },
+        // Settings as serve has them; bundles fetched from public addresses only.
+        settings: {
+          parts: () => ({ profile, trust }),
+          fetcher: createHttpFetcher({ logger: log, publicOnly: true }),
+          identityImported: mailTakesOnIdentity(mail, () => ({ profile, trust })),
+        },
       });
       stack.push(() => running.stop());
       practices.push({

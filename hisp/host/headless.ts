@@ -21,6 +21,7 @@ import { writePrivateFile } from '../store/profile.js';
 import { Bridge } from './bridge.js';
 import { Hisp, type HispMode, type RecipientChecker, type SessionControl } from './hisp.js';
 import type { MailService } from './mailService.js';
+import type { SettingsHost } from './settings.js';
 
 export interface HeadlessOptions {
   readonly mode: HispMode;
@@ -34,6 +35,8 @@ export interface HeadlessOptions {
   readonly session?: SessionControl;
   /** The practice's mail: `sendMessage` runs on it and its components join the status. */
   readonly mail?: MailService;
+  /** The settings calls' profile and trust store (hisp/host/settings.ts). */
+  readonly settings?: SettingsHost;
   /** Bound to the new HISP (the services made before it talk to it through this). */
   readonly events?: HispEvents;
   /** Recipient discovery and the DNS servers it asks: a `discovery` status component. */
@@ -95,6 +98,7 @@ export async function startHeadless(options: HeadlessOptions): Promise<RunningHi
     ...(options.recipients === undefined ? {} : { recipients: options.recipients }),
     ...(options.session === undefined ? {} : { session: options.session }),
     ...(options.mail === undefined ? {} : { mail: options.mail }),
+    ...(options.settings === undefined ? {} : { settings: options.settings }),
   });
   options.events?.bind(hisp);
   const bridge = await Bridge.start({

@@ -16,6 +16,7 @@ import { ChannelServer } from './channelServer.js';
 import { VERSION } from './version.js';
 import { decodeAttachments, mailboxHandlers, type MailboxParts } from './mailbox.js';
 import type { ComposeInput, SendResult } from '../relay/mailAgent.js';
+import { settingsHandlers, type SettingsHost, type SettingsParts } from './settings.js';
 
 export type HispMode = Status['mode'];
 
@@ -30,6 +31,8 @@ export interface HispOptions {
   readonly session?: SessionControl;
   /** Sending mail (hisp/host/mailService.ts MailService); absent when serve has no mail. */
   readonly mail?: MailHost;
+  /** Trust anchors, bundles, identity import, the audit log (hisp/host/settings.ts). */
+  readonly settings?: SettingsHost;
 }
 
 /** What the mail calls run on: hisp/host/mailService.ts MailService. */
@@ -141,6 +144,11 @@ export class Hisp {
         () => this.#mail().parts(),
         () => this.#options.mail?.mailboxChanged(),
       ),
+      ...settingsHandlers(() => this.#settingsParts(), {
+        logger: options.logger,
+        fetcher: options.settings?.fetcher,
+        identityImported: options.settings?.identityImported,
+      }),
     };
     this.channel = new ChannelServer({
       handlers: withActivity(handlers, options.session),
@@ -162,6 +170,21 @@ export class Hisp {
       );
     }
     return mail;
+  }
+
+  /** The profile and trust store the settings calls work on, unlocked. */
+  #settingsParts(): SettingsParts {
+    if (this.#options.session?.locked === true) {
+      throw new HispError('PROFILE_LOCKED', 'The profile is locked. Unlock it to continue.');
+    }
+    const settings = this.#options.settings;
+    if (settings === undefined) {
+      throw new HispError(
+        'PROFILE_NOT_FOUND',
+        'This HISP runs without a profile: start it with one (sealpost serve --profile DIR).',
+      );
+    }
+    return settings.parts();
   }
 
   #session(): SessionControl {

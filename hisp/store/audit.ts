@@ -366,6 +366,14 @@ export class AuditLog {
     return rows.map(toEntry);
   }
 
+  /** How many entries the log holds. */
+  count(): number {
+    this.#profile.subkey('audit'); // PROFILE_LOCKED when closed, before touching the database
+    return this.#profile.db.read(
+      (db) => (db.prepare('SELECT count(*) AS n FROM audit_log').get() as { n: number }).n,
+    );
+  }
+
   /**
    * Walks the whole chain. Returns the number of entries and the head mac; throws
    * AuditChainBrokenError (AUDIT_CHAIN_BROKEN) naming the first bad entry.
@@ -562,4 +570,69 @@ export function auditCsv(entries: readonly AuditEntry[]): string {
 
 export function auditJson(entries: readonly AuditEntry[]): string {
   return `${JSON.stringify(entries, null, 2)}\n`;
+}
+
+export type AuditExportFormat = 'csv' | 'json';
+
+/**
+ * An export of the filtered entries, recorded as 'audit-export' — after the entries are
+ * read, so it is not part of its own output, and before the caller hands the text on, so a
+ * disclosure is never left unlogged. `to` says where the text goes (e.g. 'stdout', 'file',
+ * 'mail window'). Longer than `maxChars`: LIMIT_EXCEEDED, and nothing is recorded.
+ */
+export function exportAudit(
+  log: AuditLog,
+  filter: AuditFilter,
+  format: AuditExportFormat,
+  to: string,
+  maxChars = Number.POSITIVE_INFINITY,
+): { text: string; entries: number } {
+  const entries = log.list(filter);
+  const text = format === 'json' ? auditJson(entries) : auditCsv(entries);
+  if (text.length > maxChars) {
+    throw new HispError(
+      'LIMIT_EXCEEDED',
+      `The audit export of ${entries.length} entries would be ${text.length} characters, more than ${maxChars}: narrow it by time, action or counterpart, or use \`sealpost profile audit --out FILE\`.`,
+    );
+  }
+  log.append({
+    action: 'audit-export',
+    detail: {
+      format,
+      entries: entries.length,
+      to,
+      ...(filter.since === undefined ? {} : { since: filter.since.toISOString() }),
+      ...(filter.until === undefined ? {} : { until: filter.until.toISOString() }),
+      ...(filter.action === undefined ? {} : { action: filter.action }),
+      ...(filter.counterpart === undefined ? {} : { counterpart: filter.counterpart }),
+    },
+  });
+  return { text, entries: entries.length };
+}
+
+/** The chain's state as data: what `verify()` says, without throwing for a broken chain. */
+export type AuditChainState =
+  | { readonly intact: true; readonly entries: number }
+  | {
+      readonly intact: false;
+      readonly entries: number;
+      readonly seq: number;
+      readonly problem: AuditProblem;
+      readonly message: string;
+    };
+
+/** Verify the chain; a broken chain is reported (first bad entry, what is wrong), not thrown. */
+export function auditChainState(log: AuditLog): AuditChainState {
+  try {
+    return { intact: true, entries: log.verify().entries };
+  } catch (error) {
+    if (!(error instanceof AuditChainBrokenError)) throw error;
+    return {
+      intact: false,
+      entries: log.count(),
+      seq: error.seq,
+      problem: error.problem,
+      message: error.message,
+    };
+  }
 }

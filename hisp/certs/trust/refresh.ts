@@ -16,7 +16,7 @@ import {
   TRUST_BUNDLE_LIMITS,
   type SkippedCertificate,
 } from './bundle.js';
-import type { BundleChange, TrustStore } from './store.js';
+import type { BundleChange, NewBundle, TrustStore } from './store.js';
 
 export interface RefreshOptions {
   readonly logger: Logger;
@@ -121,6 +121,25 @@ export async function refreshBundle(
     });
     return { name, ok: false, reason };
   }
+}
+
+/**
+ * Register a bundle and import it at once (`sealpost bundles add`, the `addBundle` call).
+ * Nothing stays registered if that first import fails: the error says why, with the code of
+ * the failure (FETCH_FAILED, BUNDLE_SIGNER_UNTRUSTED…).
+ */
+export async function addBundleNow(
+  store: TrustStore,
+  bundle: NewBundle,
+  options: RefreshOptions,
+): Promise<RefreshOutcome & { readonly ok: true }> {
+  store.addBundle(bundle);
+  const outcome = await refreshBundle(store, bundle.name, options);
+  if (!outcome.ok) {
+    store.removeBundle(bundle.name);
+    throw new HispError(outcome.reason.code, `${outcome.reason.message} The bundle was not added.`);
+  }
+  return outcome;
 }
 
 /** The bundles whose interval has passed (never-checked ones first), refreshed in turn. */
