@@ -194,6 +194,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
             onDelivery: events.delivery,
             onMailbox: events.mailbox,
             onAlert: events.alert,
+            onAlertCleared: events.alertCleared,
           });
     const running = await startHeadless({
       mode: 'server',

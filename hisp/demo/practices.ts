@@ -228,6 +228,7 @@ export async function startDemoPractices(options: DemoOptions): Promise<RunningD
         onDelivery: events.delivery,
         onMailbox: events.mailbox,
         onAlert: events.alert,
+        onAlertCleared: events.alertCleared,
       });
       await mail.start(profile, trust);
       stack.push(() => mail.stop());

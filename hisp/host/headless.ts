@@ -86,7 +86,11 @@ export class HispEvents {
   };
 
   readonly alert = (alert: Alert): void => {
-    this.#hisp?.channel.broadcast('alert', alert);
+    this.#hisp?.raiseAlert(alert);
+  };
+
+  readonly alertCleared = (kind: Alert['kind']): void => {
+    this.#hisp?.clearAlert(kind);
   };
 }
 

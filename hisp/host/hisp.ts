@@ -6,6 +6,7 @@
 import {
   HispError,
   PRODUCT,
+  type Alert,
   type ComponentStatus,
   type Handlers,
   type RecipientCheck,
@@ -75,6 +76,7 @@ export class Hisp {
   readonly #startedAt: Date;
   readonly #probes = new Map<string, ComponentProbe>();
   #state: Status['state'] = 'starting';
+  readonly #alerts = new Map<Alert['kind'], Alert>();
 
   constructor(options: HispOptions) {
     this.#options = options;
@@ -153,7 +155,11 @@ export class Hisp {
     this.channel = new ChannelServer({
       handlers: withActivity(handlers, options.session),
       logger: options.logger,
-      onConnect: (connection) => connection.emit('status', this.status()),
+      onConnect: (connection) => {
+        connection.emit('status', this.status());
+        // A window opened after an alert still hears of it while it holds.
+        for (const alert of this.#alerts.values()) connection.emit('alert', alert);
+      },
     });
   }
 
@@ -196,6 +202,17 @@ export class Hisp {
       );
     }
     return session;
+  }
+
+  /** Tell every mail window, now and on connecting, until {@link clearAlert}. */
+  raiseAlert(alert: Alert): void {
+    this.#alerts.set(alert.kind, alert);
+    this.channel.broadcast('alert', alert);
+  }
+
+  /** The condition behind an alert of this kind is over (new windows are no longer told). */
+  clearAlert(kind: Alert['kind']): void {
+    this.#alerts.delete(kind);
   }
 
   /** Re-send the status to every mail window (after a lock, an unlock…). */

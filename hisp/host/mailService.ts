@@ -61,6 +61,8 @@ export interface MailServiceOptions {
   readonly onMailbox?: (event: MailboxEvent) => void;
   /** Something the user must know about, not tied to a message (the `alert` event). */
   readonly onAlert?: (alert: Alert) => void;
+  /** The condition behind an alert is over (inbound traffic again after silence). */
+  readonly onAlertCleared?: (kind: Alert['kind']) => void;
 }
 
 /** Largest message taken from a local mail client. */
@@ -317,7 +319,10 @@ export class MailService {
       trust,
       recipients,
       logger,
-      onArrived: (id) => this.#mailboxChanged(store, [id]),
+      onArrived: (id) => {
+        this.#options.onAlertCleared?.('silence');
+        this.#mailboxChanged(store, [id]);
+      },
       onDelivery: (id, recipient, state) =>
         this.#options.onDelivery?.({ id, recipient, state, at: new Date().toISOString() }),
     });

@@ -291,7 +291,9 @@ export function mailboxHandlers(
     deleteMessages: (params) => {
       const { store } = parts();
       const rows = params.ids.map((id) => store.get(id));
-      if (rows.some((row) => row.folder === 'outbox')) {
+      const sending = (id: number): boolean =>
+        store.queueFor(id).some((q) => q.state === 'queued' || q.state === 'sending');
+      if (rows.some((row) => row.folder === 'outbox' || sending(row.id))) {
         throw new HispError(
           'BAD_REQUEST',
           'A message that is still being sent cannot be deleted until it has been relayed.',

@@ -415,6 +415,8 @@ export class MailAgent {
       envelope: { from, to: usable.map((u) => u.address) },
       enqueue: open.map((u) => u.address),
       ...(blind.length > 0 ? { bcc: blind } : {}),
+      // Our delivery notifications are records, not mail the clinician wrote: filed.
+      ...(trackMdn ? {} : { folder: 'archive' as const }),
     });
     if (trackMdn)
       this.#options.store.trackMdn(

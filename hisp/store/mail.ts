@@ -662,13 +662,15 @@ export class MailStore {
   ): number {
     const result = db
       .prepare(
-        `INSERT INTO messages (direction, folder, received_at, envelope_from, envelope_to, routing,
-                               ciphertext, size, digest, verification, message_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO messages (direction, folder, seen, received_at, envelope_from, envelope_to,
+                               routing, ciphertext, size, digest, verification, message_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         m.direction,
         m.folder,
+        // What we sent is read already; what arrives is new.
+        m.direction === 'out' ? 1 : 0,
         this.#iso(),
         m.envelope.from,
         JSON.stringify(m.envelope.to),

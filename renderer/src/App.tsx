@@ -1,15 +1,19 @@
 /**
- * The mail window's shell. For now it shows the HISP's status; the three-pane mail UI comes
- * later. Everything it knows comes through the contract: `status` once connected, then the
- * `status` event whenever it changes.
+ * The mail window's shell: connects to the HISP, then shows the three-pane mail window
+ * (mail/MailApp.tsx) when the profile has a Direct address to send from, or the HISP's
+ * status page when it has none (a HISP without a mailbox, a profile without an identity)
+ * or the connection failed. The status page stays one click away in the mail window.
+ * Everything it knows comes through the contract: `status` once connected, then the
+ * `status` event whenever it changes; `identities` decides which view.
  */
 import { useEffect, useState } from 'react';
-import type { ReactElement } from 'react';
+import type { ReactElement, ReactNode } from 'react';
 
 import { HispError } from '../../hisp/api/index.js';
 import type { HispClient, Status } from '../../hisp/api/index.js';
 import type { ConnectablePlan, ConnectionPlan } from './connection.js';
 import { ErrorNotice } from './ErrorNotice.js';
+import { MailApp } from './mail/MailApp.js';
 import { NoToken } from './NoToken.js';
 import { StatusPanel } from './StatusPanel.js';
 import type { StatusSnapshot } from './StatusPanel.js';
@@ -39,26 +43,53 @@ export function App({ initialPlan, open, watchPlans }: AppProps): ReactElement {
     [watchPlans],
   );
 
+  if (plan.kind === 'no-token') {
+    return (
+      <StatusShell>
+        <NoToken problem={plan.problem} />
+      </StatusShell>
+    );
+  }
+  if (plan.kind === 'unusable') {
+    return (
+      <StatusShell>
+        <ErrorNotice title="This window cannot reach the HISP" error={plan.error} />
+      </StatusShell>
+    );
+  }
+  return <Connected key={generation} plan={plan} open={open} />;
+}
+
+function Masthead(): ReactElement {
+  return (
+    <>
+      <SealMark />
+      <span className="masthead-name">Sealpost</span>
+      <span className="masthead-tagline">Direct secure messaging</span>
+    </>
+  );
+}
+
+/** The status page's layout: the masthead and one main column titled "HISP status". */
+function StatusShell({ children }: { children: ReactNode }): ReactElement {
   return (
     <div className="app">
       <header className="masthead">
-        <SealMark />
-        <span className="masthead-name">Sealpost</span>
-        <span className="masthead-tagline">Direct secure messaging</span>
+        <Masthead />
       </header>
       <main className="page" aria-labelledby="page-title">
         <h1 id="page-title">HISP status</h1>
-        {plan.kind === 'no-token' ? (
-          <NoToken problem={plan.problem} />
-        ) : plan.kind === 'unusable' ? (
-          <ErrorNotice title="This window cannot reach the HISP" error={plan.error} />
-        ) : (
-          <Connected key={generation} plan={plan} open={open} />
-        )}
+        {children}
       </main>
     </div>
   );
 }
+
+/** Which view a connected window shows: decided by the profile's identities. */
+type MailGate =
+  | { readonly kind: 'checking' }
+  | { readonly kind: 'mail'; readonly fromAddresses: readonly string[] }
+  | { readonly kind: 'no-mail'; readonly reason: string };
 
 function Connected({
   plan,
@@ -70,6 +101,8 @@ function Connected({
   const [phase, setPhase] = useState<Phase>({ kind: 'connecting' });
   const [snapshot, setSnapshot] = useState<StatusSnapshot | undefined>(undefined);
   const [callError, setCallError] = useState<HispError | undefined>(undefined);
+  const [client, setClient] = useState<HispClient | undefined>(undefined);
+  const [gate, setGate] = useState<MailGate>({ kind: 'checking' });
 
   useEffect(() => {
     const abort = new AbortController();
@@ -96,6 +129,7 @@ function Connected({
         connected.onClose(() => setPhase({ kind: 'lost', error: new HispError('CHANNEL_CLOSED') })),
       );
       setPhase({ kind: 'connected' });
+      setClient(connected);
       try {
         receive(await connected.call('status', {}, { signal: abort.signal }));
         setCallError(undefined);
@@ -103,6 +137,27 @@ function Connected({
         const failure = HispError.from(error);
         // A closed channel is reported by onClose; a cancelled call means we are unmounting.
         if (!abort.signal.aborted && failure.code !== 'CHANNEL_CLOSED') setCallError(failure);
+      }
+      try {
+        const { identities } = await connected.call('identities', {}, { signal: abort.signal });
+        // A domain-bound identity ("@domain") signs for any address there, but is no From.
+        const fromAddresses = identities
+          .map((identity) => identity.address)
+          .filter((address) => !address.startsWith('@'));
+        setGate(
+          fromAddresses.length > 0
+            ? { kind: 'mail', fromAddresses }
+            : {
+                kind: 'no-mail',
+                reason:
+                  'This profile has no Direct address to send from yet. Import an identity with `sealpost profile import-key`, then restart.',
+              },
+        );
+      } catch (error) {
+        const failure = HispError.from(error);
+        if (!abort.signal.aborted && failure.code !== 'CHANNEL_CLOSED') {
+          setGate({ kind: 'no-mail', reason: failure.message });
+        }
       }
     };
     // Deliberately not awaited: an effect cannot be async, and run() handles its own errors.
@@ -115,8 +170,41 @@ function Connected({
     };
   }, [plan, open]);
 
+  const lost =
+    phase.kind === 'lost' ? (
+      <ErrorNotice
+        title="The connection to the HISP was lost"
+        error={phase.error}
+        hint="The HISP may have stopped. Once it is running again, reload this page."
+        testId="connection-lost"
+        showWhoFixes={false}
+        action={<ReloadButton />}
+      />
+    ) : undefined;
+  const statusView =
+    snapshot !== undefined && (phase.kind === 'connected' || phase.kind === 'lost') ? (
+      <StatusPanel snapshot={snapshot} disconnected={phase.kind === 'lost'} />
+    ) : undefined;
+
+  if (client !== undefined && gate.kind === 'mail') {
+    return (
+      <MailApp
+        client={client}
+        fromAddresses={gate.fromAddresses}
+        masthead={<Masthead />}
+        statusView={statusView}
+        banner={lost === undefined ? undefined : <div className="mail-banner">{lost}</div>}
+      />
+    );
+  }
+
   return (
-    <>
+    <StatusShell>
+      {gate.kind === 'no-mail' && (phase.kind === 'connected' || phase.kind === 'lost') && (
+        <p className="notice notice-quiet" data-testid="no-mail">
+          Mail is not available here: {gate.reason}
+        </p>
+      )}
       {phase.kind === 'connecting' && (
         <p
           className="notice notice-quiet"
@@ -136,16 +224,7 @@ function Connected({
           action={<ReloadButton />}
         />
       )}
-      {phase.kind === 'lost' && (
-        <ErrorNotice
-          title="The connection to the HISP was lost"
-          error={phase.error}
-          hint="The HISP may have stopped. Once it is running again, reload this page."
-          testId="connection-lost"
-          showWhoFixes={false}
-          action={<ReloadButton />}
-        />
-      )}
+      {lost}
       {callError !== undefined && (
         <ErrorNotice
           title="The HISP could not report its status"
@@ -153,10 +232,8 @@ function Connected({
           testId="status-error"
         />
       )}
-      {snapshot !== undefined && (phase.kind === 'connected' || phase.kind === 'lost') && (
-        <StatusPanel snapshot={snapshot} disconnected={phase.kind === 'lost'} />
-      )}
-    </>
+      {statusView}
+    </StatusShell>
   );
 }
 

@@ -1,0 +1,632 @@
+/**
+ * The compose window (a modal dialog): From, To and Cc with a live certificate check per
+ * recipient, subject, plain-text body, attachments by picker or drag-and-drop with the size
+ * limit shown, autosaved drafts, and Send (button or Ctrl+Enter). Sending to recipients
+ * without a usable certificate is refused here with the reason (the HISP refuses too), and
+ * after sending the outcome is shown per recipient: nothing is refused silently.
+ */
+import { useCallback, useEffect, useId, useRef, useState } from 'react';
+import type { DragEvent, KeyboardEvent, ReactElement } from 'react';
+
+import { HispError, LIMITS } from '../../../hisp/api/index.js';
+import type { CallResult, Draft, HispClient } from '../../../hisp/api/index.js';
+import { ExplanationList } from './ExplanationList.js';
+import { explainRecipientCheck } from './explain.js';
+import { RecipientField } from './RecipientField.js';
+import {
+  attachmentBudget,
+  bytesToBase64,
+  decideSend,
+  formatBytes,
+  parseAddresses,
+} from './model.js';
+import type { ComposeSeed } from './model.js';
+import { useRecipientChecks } from './useRecipientChecks.js';
+
+/** Pause after the last change before the draft is saved. */
+export const AUTOSAVE_MS = 1500;
+
+interface AttachedFile {
+  readonly filename: string;
+  readonly contentType: string;
+  readonly size: number;
+  readonly dataBase64: string;
+}
+
+/** What the window starts from: empty, a reply or forward, or a saved draft. */
+export type ComposeStart =
+  | { readonly kind: 'new' }
+  | { readonly kind: 'seed'; readonly seed: ComposeSeed }
+  | { readonly kind: 'draft'; readonly draft: Draft };
+
+export interface ComposeProps {
+  readonly client: HispClient;
+  readonly fromAddresses: readonly string[];
+  readonly start: ComposeStart;
+  /** Closed: `sent` when the message went out (to at least one recipient). */
+  readonly onClose: (outcome: { sent: boolean; draftSaved: boolean }) => void;
+  /** A sentence for the screen reader's polite live region. */
+  readonly announce: (text: string) => void;
+}
+
+type SendResult = CallResult<'sendMessage'>;
+
+type Phase =
+  | { readonly kind: 'editing' }
+  | { readonly kind: 'sending' }
+  | { readonly kind: 'result'; readonly result: SendResult };
+
+function initialFields(start: ComposeStart): {
+  to: readonly string[];
+  cc: readonly string[];
+  subject: string;
+  text: string;
+  inReplyTo: string | undefined;
+  attachments: readonly AttachedFile[];
+  draftId: number | undefined;
+} {
+  if (start.kind === 'draft') {
+    const d = start.draft;
+    return {
+      to: d.to,
+      cc: d.cc,
+      subject: d.subject,
+      text: d.text,
+      inReplyTo: d.inReplyTo,
+      attachments: d.attachments.map((a) => ({
+        ...a,
+        size:
+          Math.floor((a.dataBase64.length * 3) / 4) - (a.dataBase64.match(/=+$/)?.[0].length ?? 0),
+      })),
+      draftId: d.id,
+    };
+  }
+  if (start.kind === 'seed') {
+    const s = start.seed;
+    return {
+      to: s.to,
+      cc: s.cc,
+      subject: s.subject,
+      text: s.text,
+      inReplyTo: s.inReplyTo,
+      attachments: [],
+      draftId: undefined,
+    };
+  }
+  return {
+    to: [],
+    cc: [],
+    subject: '',
+    text: '',
+    inReplyTo: undefined,
+    attachments: [],
+    draftId: undefined,
+  };
+}
+
+export function Compose({
+  client,
+  fromAddresses,
+  start,
+  onClose,
+  announce,
+}: ComposeProps): ReactElement {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const titleId = useId();
+  const [initial] = useState(() => initialFields(start));
+  const [from, setFrom] = useState(fromAddresses[0] ?? '');
+  const [to, setTo] = useState(initial.to);
+  const [toText, setToText] = useState('');
+  const [cc, setCc] = useState(initial.cc);
+  const [ccText, setCcText] = useState('');
+  const [subject, setSubject] = useState(initial.subject);
+  const [text, setText] = useState(initial.text);
+  const [attachments, setAttachments] = useState(initial.attachments);
+  const [problem, setProblem] = useState<string | undefined>(undefined);
+  const [phase, setPhase] = useState<Phase>({ kind: 'editing' });
+  const [dragging, setDragging] = useState(false);
+  const [saved, setSaved] = useState<{ at: string } | { error: string } | undefined>(undefined);
+  const draftId = useRef(initial.draftId);
+  const dirty = useRef(false);
+  const saving = useRef<Promise<void> | undefined>(undefined);
+  const finished = useRef(false);
+
+  const recipients = [...to, ...cc];
+  const { states, checkNow } = useRecipientChecks(client, from, recipients);
+  const budget = attachmentBudget(attachments.map((a) => a.size));
+
+  useEffect(() => {
+    const element = dialog.current;
+    if (element === null || element.open) return;
+    element.showModal();
+    // showModal() focuses the first control (Close); a new message starts in To, a reply in
+    // the text.
+    element.querySelector<HTMLElement>('[data-initial-focus]')?.focus();
+  }, []);
+
+  // ── Drafts: saved a moment after the last change, the id kept for the next save ─────────
+  const saveDraft = useCallback(async (): Promise<void> => {
+    if (finished.current) return;
+    dirty.current = false;
+    const usable = (list: readonly string[]): string[] =>
+      list.filter((a) => a.length >= 3 && a.length <= 320).slice(0, 100);
+    const id = draftId.current;
+    try {
+      const answer = await client.call(
+        'saveDraft',
+        {
+          ...(id === undefined ? {} : { id }),
+          to: usable(to),
+          cc: usable(cc),
+          subject: subject.slice(0, 998),
+          text,
+          ...(initial.inReplyTo === undefined ? {} : { inReplyTo: initial.inReplyTo }),
+          attachments: attachments.map(({ filename, contentType, dataBase64 }) => ({
+            filename,
+            contentType,
+            dataBase64,
+          })),
+        },
+        { timeoutMs: 120_000 },
+      );
+      draftId.current = answer.id;
+      setSaved({ at: answer.updatedAt });
+    } catch (error) {
+      dirty.current = true;
+      setSaved({ error: HispError.from(error).message });
+    }
+  }, [client, to, cc, subject, text, attachments, initial.inReplyTo]);
+
+  const changed = `${to.join(',')}|${cc.join(',')}|${subject}|${text}|${attachments.length}|${budget.total}`;
+  const firstRender = useRef(true);
+  useEffect(() => {
+    if (firstRender.current) {
+      firstRender.current = false;
+      return undefined;
+    }
+    dirty.current = true;
+    const timer = setTimeout(() => {
+      const run = (saving.current ?? Promise.resolve()).then(saveDraft);
+      saving.current = run;
+      // Deliberately not awaited here: saveDraft() records its own outcome.
+      void run;
+    }, AUTOSAVE_MS);
+    return () => clearTimeout(timer);
+  }, [changed, saveDraft]);
+
+  // ── Attachments ─────────────────────────────────────────────────────────────────────────
+  const addFiles = async (files: readonly File[]): Promise<void> => {
+    setProblem(undefined);
+    const added: AttachedFile[] = [];
+    let total = budget.total;
+    for (const file of files) {
+      if (attachments.length + added.length >= LIMITS.composeAttachments) {
+        setProblem(
+          `A message can carry at most ${LIMITS.composeAttachments} attachments; ${file.name} was not added.`,
+        );
+        break;
+      }
+      if (total + file.size > LIMITS.composeAttachmentBytes) {
+        setProblem(
+          `${file.name} (${formatBytes(file.size)}) was not added: the attachments would add up to ${formatBytes(total + file.size)}, more than the ${formatBytes(LIMITS.composeAttachmentBytes)} one message can carry.`,
+        );
+        continue;
+      }
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      total += file.size;
+      added.push({
+        filename: (file.name === '' ? 'attachment' : file.name).slice(0, 255),
+        contentType: (file.type === '' ? 'application/octet-stream' : file.type).slice(0, 255),
+        size: file.size,
+        dataBase64: bytesToBase64(bytes),
+      });
+    }
+    if (added.length > 0) {
+      setAttachments((current) => [...current, ...added]);
+      announce(`${added.length === 1 ? 'One file' : `${added.length} files`} attached.`);
+    }
+  };
+
+  const onDrop = (event: DragEvent<HTMLDialogElement>): void => {
+    event.preventDefault();
+    setDragging(false);
+    if (phase.kind !== 'editing') return;
+    // Deliberately not awaited: addFiles() reports its own problems in the window.
+    void addFiles([...event.dataTransfer.files]);
+  };
+
+  // ── Send ────────────────────────────────────────────────────────────────────────────────
+  const send = async (): Promise<void> => {
+    if (phase.kind !== 'editing') return;
+    setProblem(undefined);
+    // Text still in the fields counts, as if the user had pressed Enter.
+    const allTo = [...to, ...parseAddresses(toText).filter((a) => !to.includes(a))];
+    const allCc = [...cc, ...parseAddresses(ccText).filter((a) => !cc.includes(a))];
+    if (allTo.length !== to.length || toText !== '') {
+      setTo(allTo);
+      setToText('');
+    }
+    if (allCc.length !== cc.length || ccText !== '') {
+      setCc(allCc);
+      setCcText('');
+    }
+    if (from === '') {
+      setProblem('This profile has no Direct address to send from.');
+      return;
+    }
+    if (allTo.length === 0) {
+      setProblem('Add at least one recipient in To.');
+      return;
+    }
+    if (!budget.fits) {
+      setProblem(`The attachments are larger than one message can carry (${budget.text}).`);
+      return;
+    }
+    setPhase({ kind: 'sending' });
+    announce('Checking recipients…');
+    const checked = await checkNow([...allTo, ...allCc]);
+    const decision = decideSend([...allTo, ...allCc], checked);
+    if (!decision.ok) {
+      setPhase({ kind: 'editing' });
+      setProblem(decision.reason);
+      announce(decision.reason);
+      return;
+    }
+    finished.current = true;
+    await saving.current;
+    announce('Sending…');
+    try {
+      const result = await client.call(
+        'sendMessage',
+        {
+          from,
+          to: allTo,
+          ...(allCc.length === 0 ? {} : { cc: allCc }),
+          subject: subject.slice(0, 998),
+          text,
+          ...(attachments.length === 0
+            ? {}
+            : {
+                attachments: attachments.map(({ filename, contentType, dataBase64 }) => ({
+                  filename,
+                  contentType,
+                  dataBase64,
+                })),
+              }),
+          ...(initial.inReplyTo === undefined ? {} : { inReplyTo: initial.inReplyTo }),
+          ...(draftId.current === undefined ? {} : { draftId: draftId.current }),
+        },
+        { timeoutMs: 120_000 },
+      );
+      const queued = result.recipients.filter((r) => r.state === 'queued');
+      const refused = result.recipients.filter((r) => r.state === 'refused');
+      if (refused.length === 0 && queued.length > 0) {
+        announce(`Message sent to ${queued.map((r) => r.address).join(', ')}.`);
+        onClose({ sent: true, draftSaved: false });
+        return;
+      }
+      announce(
+        queued.length === 0
+          ? 'The message was not sent.'
+          : `Message sent to ${queued.length} of ${result.recipients.length} recipients; see who was refused and why.`,
+      );
+      setPhase({ kind: 'result', result });
+    } catch (error) {
+      finished.current = false;
+      const failure = HispError.from(error);
+      setPhase({ kind: 'editing' });
+      setProblem(`The message was not sent: ${failure.message}`);
+      announce('The message was not sent.');
+    }
+  };
+
+  const close = async (): Promise<void> => {
+    if (phase.kind === 'result') {
+      onClose({ sent: phase.result.id !== undefined, draftSaved: false });
+      return;
+    }
+    if (dirty.current && !finished.current) {
+      await (saving.current ?? Promise.resolve()).then(saveDraft);
+      if (dirty.current) {
+        // Not saved: keep the window (and the text) rather than lose it.
+        setProblem(
+          'The draft could not be saved, so the window stays open. Try again, or use Discard to throw it away.',
+        );
+        return;
+      }
+    }
+    finished.current = true;
+    onClose({ sent: false, draftSaved: draftId.current !== undefined });
+  };
+
+  const discard = async (): Promise<void> => {
+    finished.current = true;
+    await saving.current;
+    const id = draftId.current;
+    if (id !== undefined) {
+      try {
+        await client.call('deleteDraft', { id });
+      } catch (error) {
+        setProblem(`The draft could not be deleted: ${HispError.from(error).message}`);
+        finished.current = false;
+        return;
+      }
+    }
+    announce('Draft discarded.');
+    onClose({ sent: false, draftSaved: false });
+  };
+
+  const onKeyDown = (event: KeyboardEvent<HTMLDialogElement>): void => {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      // Deliberately not awaited: send() reports its own outcome in the window.
+      void send();
+    }
+  };
+
+  const blockedNow = recipients.filter((address) => {
+    const state = states.get(address.toLowerCase());
+    return (
+      state !== undefined &&
+      state.kind !== 'checking' &&
+      (state.kind === 'error' || state.check.state !== 'found')
+    );
+  });
+
+  return (
+    <dialog
+      ref={dialog}
+      className="compose"
+      aria-labelledby={titleId}
+      data-testid="compose"
+      data-dragging={dragging ? 'true' : undefined}
+      onCancel={(event) => {
+        event.preventDefault();
+        void close();
+      }}
+      onKeyDown={onKeyDown}
+      onDragOver={(event) => {
+        event.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={onDrop}
+    >
+      <div className="compose-head">
+        <h2 id={titleId} className="compose-title">
+          {start.kind === 'draft'
+            ? 'Draft'
+            : start.kind === 'seed'
+              ? subject || 'New message'
+              : 'New message'}
+        </h2>
+        <button
+          type="button"
+          className="icon-button"
+          aria-label="Close (the draft is kept)"
+          onClick={() => void close()}
+        >
+          ×
+        </button>
+      </div>
+
+      {phase.kind === 'result' ? (
+        <SendOutcome result={phase.result} onClose={() => void close()} />
+      ) : (
+        <form
+          className="compose-form"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void send();
+          }}
+        >
+          <div className="field">
+            <label className="field-label" htmlFor={`${titleId}-from`}>
+              From
+            </label>
+            <select
+              id={`${titleId}-from`}
+              className="input"
+              value={from}
+              onChange={(event) => setFrom(event.target.value)}
+              data-testid="compose-from"
+            >
+              {fromAddresses.map((address) => (
+                <option key={address} value={address}>
+                  {address}
+                </option>
+              ))}
+            </select>
+          </div>
+          <RecipientField
+            label="To"
+            testId="compose-to"
+            addresses={to}
+            text={toText}
+            states={states}
+            initialFocus={start.kind !== 'seed' || start.seed.to.length === 0}
+            onChange={(list, value) => {
+              setTo(list);
+              setToText(value);
+            }}
+          />
+          <RecipientField
+            label="Cc"
+            testId="compose-cc"
+            addresses={cc}
+            text={ccText}
+            states={states}
+            onChange={(list, value) => {
+              setCc(list);
+              setCcText(value);
+            }}
+          />
+          <div className="field">
+            <label className="field-label" htmlFor={`${titleId}-subject`}>
+              Subject
+            </label>
+            <input
+              id={`${titleId}-subject`}
+              className="input"
+              type="text"
+              maxLength={998}
+              value={subject}
+              onChange={(event) => setSubject(event.target.value)}
+              data-testid="compose-subject"
+            />
+          </div>
+          <div className="field field-grow">
+            <label className="field-label" htmlFor={`${titleId}-body`}>
+              Message
+            </label>
+            <textarea
+              id={`${titleId}-body`}
+              className="input compose-body"
+              value={text}
+              onChange={(event) => setText(event.target.value)}
+              data-testid="compose-body"
+              data-initial-focus={
+                start.kind === 'seed' && start.seed.to.length > 0 ? '' : undefined
+              }
+            />
+          </div>
+
+          <div className="compose-attachments" data-testid="compose-attachments">
+            <div className="compose-attachments-head">
+              <button
+                type="button"
+                className="button button-small button-secondary"
+                onClick={() => fileInput.current?.click()}
+              >
+                Attach files…
+              </button>
+              <input
+                ref={fileInput}
+                type="file"
+                multiple
+                hidden
+                aria-label="Attach files"
+                data-testid="compose-file-input"
+                onChange={(event) => {
+                  const files = [...(event.target.files ?? [])];
+                  event.target.value = '';
+                  void addFiles(files);
+                }}
+              />
+              <span
+                className="muted"
+                data-testid="attachment-budget"
+                data-fits={budget.fits ? 'true' : 'false'}
+              >
+                {budget.text} · or drop files here
+              </span>
+            </div>
+            {attachments.length > 0 && (
+              <ul className="attachment-list">
+                {attachments.map((file, index) => (
+                  <li
+                    key={`${file.filename}-${index}`}
+                    className="attachment"
+                    data-testid="compose-attachment"
+                  >
+                    <span className="attachment-name">{file.filename}</span>
+                    <span className="muted"> {formatBytes(file.size)}</span>{' '}
+                    <button
+                      type="button"
+                      className="chip-remove"
+                      aria-label={`Remove ${file.filename}`}
+                      onClick={() => setAttachments((list) => list.filter((_, i) => i !== index))}
+                    >
+                      ×
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            )}
+          </div>
+
+          {blockedNow.length > 0 && (
+            <p className="notice-inline notice-warn" data-testid="compose-blocked">
+              {blockedNow.length === recipients.length
+                ? 'No recipient can receive this message yet: see the reasons above.'
+                : `${blockedNow.join(', ')} will not receive this message: see the reasons above.`}
+            </p>
+          )}
+          {problem !== undefined && (
+            <p className="notice-inline notice-bad" role="alert" data-testid="compose-problem">
+              {problem}
+            </p>
+          )}
+
+          <div className="compose-foot">
+            <button
+              type="submit"
+              className="button"
+              disabled={phase.kind === 'sending'}
+              data-testid="compose-send"
+              title="Send (Ctrl+Enter)"
+            >
+              {phase.kind === 'sending' ? 'Sending…' : 'Send'}
+            </button>
+            <button
+              type="button"
+              className="button button-secondary"
+              onClick={() => void discard()}
+            >
+              Discard
+            </button>
+            <span className="muted compose-saved" data-testid="draft-status" aria-live="off">
+              {saved === undefined
+                ? ''
+                : 'at' in saved
+                  ? `Draft saved ${new Date(saved.at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}`
+                  : `Draft not saved: ${saved.error}`}
+            </span>
+          </div>
+        </form>
+      )}
+    </dialog>
+  );
+}
+
+/** After Send: who got it and who did not, and why. */
+function SendOutcome({
+  result,
+  onClose,
+}: {
+  result: SendResult;
+  onClose: () => void;
+}): ReactElement {
+  const queued = result.recipients.filter((r) => r.state === 'queued');
+  const refused = result.recipients.filter((r) => r.state === 'refused');
+  return (
+    <div className="send-outcome" data-testid="send-outcome">
+      {queued.length > 0 ? (
+        <p>
+          Sent to <strong>{queued.map((r) => r.address).join(', ')}</strong>.
+        </p>
+      ) : (
+        <p className="notice-inline notice-bad">The message was not sent to anyone.</p>
+      )}
+      {refused.length > 0 && (
+        <>
+          <p>Not sent to:</p>
+          <ul className="refused-list">
+            {refused.map((r) => (
+              <li key={r.address} data-testid="refused-recipient" data-address={r.address}>
+                <strong>{r.address}</strong>
+                <ExplanationList items={explainRecipientCheck(r.check)} compact />
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      <div className="compose-foot">
+        <button type="button" className="button" onClick={onClose}>
+          Close
+        </button>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,263 @@
+/**
+ * The mail window's words and small decisions as pure functions (no DOM, no React), so the
+ * unit tests run them in Node: folder names, sizes and dates for the list, the Sent list's
+ * delivery column, how typed addresses become recipients, whether a message may be sent
+ * with the recipients' certificate checks as they stand, and reply/forward text.
+ */
+import { LIMITS, missingCaseError } from '../../../hisp/api/index.js';
+import type {
+  DeliverySummary,
+  Folder,
+  OpenedMessage,
+  RecipientCheck,
+} from '../../../hisp/api/index.js';
+import { recipientStateLabel } from './explain.js';
+
+export function folderLabel(folder: Folder): string {
+  switch (folder) {
+    case 'inbox':
+      return 'Inbox';
+    case 'sent':
+      return 'Sent';
+    case 'drafts':
+      return 'Drafts';
+    case 'outbox':
+      return 'Outbox';
+    case 'untrusted':
+      return 'Untrusted';
+    case 'archive':
+      return 'Archive';
+    case 'trash':
+      return 'Trash';
+    default:
+      throw missingCaseError(folder);
+  }
+}
+
+/** Bytes for people: "512 B", "14 KB", "3.4 MB" (1 KB = 1024 B, as file managers show). */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '0 B';
+  if (bytes < 1024) return `${Math.round(bytes)} B`;
+  const kb = bytes / 1024;
+  if (kb < 1024) return `${kb < 10 ? kb.toFixed(1) : Math.round(kb)} KB`;
+  const mb = kb / 1024;
+  return `${mb < 10 ? mb.toFixed(1) : Math.round(mb)} MB`;
+}
+
+/**
+ * A list date: the time for today, the day and month for this year, else the full date.
+ * `now` is passed in so the words do not depend on when the test runs.
+ */
+export function formatListDate(iso: string, now: Date): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return '';
+  const sameDay =
+    date.getFullYear() === now.getFullYear() &&
+    date.getMonth() === now.getMonth() &&
+    date.getDate() === now.getDate();
+  if (sameDay) return date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  if (date.getFullYear() === now.getFullYear()) {
+    return date.toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
+  }
+  return date.toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+}
+
+/** A full date and time for the reading pane and the delivery timeline. */
+export function formatFullDate(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** The Sent/Outbox list's delivery column: the worst news first, then how far it got. */
+export interface DeliveryColumn {
+  readonly tone: 'ok' | 'pending' | 'bad';
+  readonly text: string;
+}
+
+export function deliveryColumn(summary: DeliverySummary): DeliveryColumn {
+  const { recipients, failed, timedOut, dispatched, processed, relayed } = summary;
+  if (recipients === 0) return { tone: 'pending', text: 'Not sent' };
+  const of = (n: number): string => (recipients === 1 ? '' : ` ${n}/${recipients}`);
+  if (failed > 0) return { tone: 'bad', text: `Failed${of(failed)}` };
+  if (timedOut > 0) return { tone: 'bad', text: `Not confirmed${of(timedOut)}` };
+  if (dispatched === recipients) return { tone: 'ok', text: 'Delivered' };
+  if (dispatched + processed === recipients) {
+    return { tone: 'ok', text: dispatched > 0 ? `Delivered${of(dispatched)}` : 'Processed' };
+  }
+  if (relayed > 0 || processed > 0) return { tone: 'pending', text: 'Sent, awaiting confirmation' };
+  return { tone: 'pending', text: 'Queued' };
+}
+
+/** Longest address a chip takes (the contract's bound). */
+const MAX_ADDRESS = 320;
+
+/**
+ * Addresses typed or pasted into a To/Cc field: split on commas, semicolons and line breaks;
+ * "Name <addr>" reduced to the address (the name dropped); other parts split on spaces;
+ * empty parts dropped, duplicates (ignoring case) kept once.
+ */
+export function parseAddresses(text: string): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const add = (candidate: string): void => {
+    const address = candidate.trim();
+    if (address === '' || address.length > MAX_ADDRESS) return;
+    const key = address.toLowerCase();
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(address);
+  };
+  for (const part of text.split(/[,;\r\n]+/)) {
+    const angle = /<([^<>]*)>/.exec(part);
+    if (angle !== null) add(angle[1] ?? '');
+    else for (const word of part.split(/\s+/)) add(word);
+  }
+  return out;
+}
+
+/** What the compose window knows about one recipient right now. */
+export type RecipientState =
+  | { readonly kind: 'checking' }
+  | { readonly kind: 'checked'; readonly check: RecipientCheck }
+  /** The check call itself failed (the HISP did not answer): nothing is known. */
+  | { readonly kind: 'error'; readonly message: string };
+
+export function recipientChipLabel(state: RecipientState | undefined): string {
+  if (state === undefined || state.kind === 'checking') return 'checking…';
+  if (state.kind === 'error') return 'check failed';
+  return recipientStateLabel(state.check.state);
+}
+
+/** Whether the compose window lets Send go ahead, and if not, why. */
+export type SendDecision =
+  | { readonly ok: true; readonly blocked: readonly string[] }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * Send is refused in the window when there is no recipient, when a check is still running,
+ * or when no recipient at all has a usable certificate; otherwise it goes ahead and
+ * `blocked` names the recipients that will not get it (shown before sending).
+ */
+export function decideSend(
+  recipients: readonly string[],
+  states: ReadonlyMap<string, RecipientState>,
+): SendDecision {
+  if (recipients.length === 0) return { ok: false, reason: 'Add at least one recipient.' };
+  const blocked: string[] = [];
+  for (const address of recipients) {
+    const state = states.get(address.toLowerCase());
+    if (state === undefined || state.kind === 'checking') {
+      return {
+        ok: false,
+        reason: 'Still checking the recipients’ certificates. Try again in a moment.',
+      };
+    }
+    if (state.kind === 'error' || state.check.state !== 'found') blocked.push(address);
+  }
+  if (blocked.length === recipients.length) {
+    return {
+      ok: false,
+      reason:
+        recipients.length === 1
+          ? 'This recipient cannot receive Direct mail from you (see the reason under the address), so nothing was sent.'
+          : 'None of the recipients can receive Direct mail from you (see the reasons under each address), so nothing was sent.',
+    };
+  }
+  return { ok: true, blocked };
+}
+
+/** Total bytes of the attachments, and whether they fit the limit of one message. */
+export function attachmentBudget(sizes: readonly number[]): {
+  readonly total: number;
+  readonly limit: number;
+  readonly fits: boolean;
+  readonly text: string;
+} {
+  const total = sizes.reduce((sum, size) => sum + size, 0);
+  const limit = LIMITS.composeAttachmentBytes;
+  return {
+    total,
+    limit,
+    fits: total <= limit && sizes.length <= LIMITS.composeAttachments,
+    text: `${formatBytes(total)} of ${formatBytes(limit)}`,
+  };
+}
+
+/** Base64 of bytes without Node's Buffer (the window has none); chunked to spare the stack. */
+export function bytesToBase64(bytes: Uint8Array): string {
+  let binary = '';
+  const chunk = 0x8000;
+  for (let i = 0; i < bytes.length; i += chunk) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
+  }
+  return btoa(binary);
+}
+
+export function base64ToBytes(base64: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(base64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** The bare address in a header value like `"Dr. Adams" <dr.adams@practice-a.test>`. */
+export function addressOf(header: string): string {
+  const angle = /<([^<>]+)>/.exec(header);
+  return (angle?.[1] ?? header).trim();
+}
+
+function prefixed(prefix: string, subject: string): string {
+  const re = new RegExp(`^\\s*${prefix}:\\s*`, 'i');
+  return re.test(subject) ? subject : `${prefix}: ${subject}`;
+}
+
+/** What a reply, reply-all or forward starts with. */
+export interface ComposeSeed {
+  readonly to: readonly string[];
+  readonly cc: readonly string[];
+  readonly subject: string;
+  readonly text: string;
+  readonly inReplyTo?: string;
+}
+
+export type ReplyKind = 'reply' | 'reply-all' | 'forward';
+
+export function seedFrom(
+  message: OpenedMessage,
+  kind: ReplyKind,
+  self: readonly string[],
+): ComposeSeed {
+  const mine = new Set(self.map((a) => a.toLowerCase()));
+  const quoted = (message.text ?? '')
+    .split('\n')
+    .map((line) => `> ${line}`)
+    .join('\n');
+  const when = message.date ?? message.summary.receivedAt;
+  if (kind === 'forward') {
+    return {
+      to: [],
+      cc: [],
+      subject: prefixed('Fwd', message.summary.subject),
+      text: `\n\n---------- Forwarded message ----------\nFrom: ${message.from}\nDate: ${formatFullDate(when)}\nSubject: ${message.summary.subject}\nTo: ${message.to.join(', ')}\n\n${message.text ?? ''}`,
+    };
+  }
+  const from = addressOf(message.from);
+  const to = message.summary.direction === 'out' ? message.to.map(addressOf) : [from];
+  const others =
+    kind === 'reply-all'
+      ? [...message.to, ...message.cc]
+          .map(addressOf)
+          .filter(
+            (a) =>
+              !mine.has(a.toLowerCase()) && !to.some((t) => t.toLowerCase() === a.toLowerCase()),
+          )
+      : [];
+  return {
+    to,
+    cc: others,
+    subject: prefixed('Re', message.summary.subject),
+    text: `\n\nOn ${formatFullDate(when)}, ${message.from} wrote:\n${quoted}`,
+    ...(message.messageId === undefined ? {} : { inReplyTo: message.messageId }),
+  };
+}
