@@ -595,6 +595,28 @@ export const calls = {
     params: z.strictObject({ id: MessageRefSchema, index: z.number().int().nonnegative() }),
     result: z.strictObject({ dataBase64: z.base64() }),
   },
+  loadRemoteImages: {
+    description:
+      "On the user's request for one message: the HISP fetches the images its HTML names (public addresses only, no cookies or referrer), keeps those that really are images, and returns them as data: URIs for the sandboxed frame. The sender can tell the message was opened, so this is audited.",
+    params: z.strictObject({ id: MessageRefSchema }),
+    result: z.strictObject({
+      images: z
+        .array(
+          z.strictObject({
+            /** The `<img src>` value as the message has it (what the UI replaces). */
+            source: z.string().max(8192),
+            dataUri: z
+              .string()
+              .regex(/^data:image\/(png|jpeg|gif|webp|bmp|x-icon);base64,[A-Za-z0-9+/]*={0,2}$/)
+              .max(8 * 1024 * 1024),
+          }),
+        )
+        .max(50),
+      failed: z
+        .array(z.strictObject({ source: z.string().max(8192), reason: z.string().max(2000) }))
+        .max(50),
+    }),
+  },
   listDrafts: {
     description: 'The saved drafts, most recently changed first.',
     params: NoParams,

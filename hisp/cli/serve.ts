@@ -189,6 +189,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
             config,
             recipients,
             dnsServers,
+            fetcher,
             logger,
             onChange: events.statusChanged,
             onDelivery: events.delivery,

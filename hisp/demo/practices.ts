@@ -205,6 +205,8 @@ export async function startDemoPractices(options: DemoOptions): Promise<RunningD
         onAlert: events.certificateAlert,
       });
       const smtpPort = ports[index] ?? 0;
+      // Bundles and remote images, as a practice server fetches them: public addresses only.
+      const publicFetcher = createHttpFetcher({ logger: log, publicOnly: true });
       const mail = new MailService({
         config: {
           inbound: {
@@ -222,6 +224,7 @@ export async function startDemoPractices(options: DemoOptions): Promise<RunningD
         },
         recipients,
         dnsServers,
+        fetcher: publicFetcher,
         logger: log,
         relayPollMs: options.relayPollMs ?? 250,
         onChange: events.statusChanged,
@@ -247,7 +250,7 @@ export async function startDemoPractices(options: DemoOptions): Promise<RunningD
         // Settings as serve has them; bundles fetched from public addresses only.
         settings: {
           parts: () => ({ profile, trust }),
-          fetcher: createHttpFetcher({ logger: log, publicOnly: true }),
+          fetcher: publicFetcher,
           identityImported: mailTakesOnIdentity(mail, () => ({ profile, trust })),
         },
       });

@@ -19,6 +19,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Alert, ComponentStatus, DeliveryEvent, MailboxEvent } from '../api/contract.js';
 import { HispError } from '../api/errors.js';
 import type { RecipientService } from '../certs/discovery/service.js';
+import type { Fetcher } from '../certs/fetch.js';
 import type { TrustStore } from '../certs/trust/store.js';
 import type { ServeConfig } from '../cli/serveConfig.js';
 import { IdentityStore } from '../keys/identities.js';
@@ -46,6 +47,8 @@ export interface MailServiceOptions {
   readonly config: MailConfig;
   /** Shared with checkRecipients: the same lookups, caches and alerts. */
   readonly recipients: RecipientService;
+  /** Fetches remote images a user asks for (`loadRemoteImages`); absent: none are fetched. */
+  readonly fetcher?: Fetcher;
   /** DNS servers for MX lookups (relay "mx"). */
   readonly dnsServers: readonly { readonly host: string; readonly port: number }[];
   readonly logger: Logger;
@@ -212,6 +215,7 @@ export class MailService {
       identities: running.identities,
       agent: running.agent,
       localDomains: running.localDomains,
+      fetcher: this.#options.fetcher,
     };
   }
 

@@ -24,10 +24,14 @@ import type { MailAgent } from '../relay/mailAgent.js';
 import type { IdentityStore } from '../keys/identities.js';
 import type { ComposeAttachment as AgentAttachment } from '../relay/mailAgent.js';
 import type { IndexRow, MailStore, OpenFn } from '../store/mail.js';
+import type { Fetcher } from '../certs/fetch.js';
+import { fetchableUrl, loadRemoteImages, remoteImageSources } from './remoteContent.js';
 
 /** What the mailbox calls work on: hisp/host/mailService.ts MailService.parts(). */
 export interface MailboxParts {
   readonly store: MailStore;
+  /** What remote images are fetched with (public addresses only on a server); absent: none. */
+  readonly fetcher?: Fetcher | undefined;
   readonly identities: IdentityStore;
   readonly agent: MailAgent;
   readonly localDomains: readonly string[];
@@ -43,6 +47,7 @@ export type MailboxMethod =
   | 'updateMessages'
   | 'deleteMessages'
   | 'getAttachment'
+  | 'loadRemoteImages'
   | 'listDrafts'
   | 'getDraft'
   | 'saveDraft'
@@ -324,6 +329,33 @@ export function mailboxHandlers(
       } finally {
         bytes.fill(0);
       }
+    },
+    loadRemoteImages: async (params) => {
+      const current = parts();
+      const { fetcher } = current;
+      if (fetcher === undefined) {
+        throw new HispError(
+          'FETCH_FAILED',
+          'This HISP fetches nothing from the internet, so remote images cannot be loaded.',
+        );
+      }
+      const opened = await current.store.open(params.id, openerOf(current));
+      if (opened.html === undefined) return { images: [], failed: [] };
+      const hosts = [
+        ...new Set(
+          remoteImageSources(opened.html)
+            .map((source) => fetchableUrl(source))
+            .filter((url) => url !== undefined)
+            .map((url) => new URL(url).host),
+        ),
+      ];
+      if (hosts.length === 0) return { images: [], failed: [] };
+      current.store.recordRemoteContent(params.id, hosts);
+      const loaded = await loadRemoteImages(opened.html, fetcher);
+      return {
+        images: loaded.images,
+        failed: loaded.failed.map((f) => ({ source: f.source, reason: clamp(f.reason, 2000) })),
+      };
     },
     listDrafts: () => {
       const { store } = parts();

@@ -780,6 +780,21 @@ export class MailStore {
     return { row, ciphertext };
   }
 
+  /**
+   * Records that the user had the message's remote images fetched (the sender can tell it
+   * was opened): an 'open' entry naming the hosts asked. @throws MESSAGE_NOT_FOUND
+   */
+  recordRemoteContent(id: number, hosts: readonly string[]): void {
+    const { row, ciphertext } = this.#row(id);
+    ciphertext.fill(0);
+    this.#audit.append({
+      action: 'open',
+      counterpart: this.#counterpart(row),
+      messageId: row.message_id ?? undefined,
+      detail: { id: row.id, remoteContent: true, hosts: hosts.slice(0, 50) },
+    });
+  }
+
   /** When the newest inbound message was stored (the silence monitor's signal), if any. */
   lastInboundAt(): Date | undefined {
     const row = this.#read(

@@ -462,6 +462,38 @@ test.describe('hostile HTML mail in the reading pane', () => {
     expect(remote.hits).toEqual([]);
   });
 
+  test('loading remote images is asked of the HISP, never of the page, and a private address is refused by it', async ({
+    page,
+  }) => {
+    test.setTimeout(60_000);
+    if (hisp === undefined || recorder === undefined) throw new Error('setup failed (beforeAll)');
+    const seen = watch(page);
+    await page.goto(`${hisp.url}#token=${hisp.token}`);
+    await page.getByRole('option').filter({ hasText: subject }).click();
+    await expect(page.getByTestId('remote-images-blocked')).toHaveText(
+      'Remote images were blocked to protect your privacy (3).',
+    );
+    // The choice says what it costs, and is the user's.
+    await expect(page.getByRole('note').filter({ hasText: 'Remote images' })).toContainText(
+      'the sender will be able to tell that you opened this message',
+    );
+    await page.getByTestId('load-remote-images').click();
+    // `serve` fetches from public addresses only (SSRF guard): the loopback "remote host" is
+    // refused by the HISP and the reader is told; nothing reached it, from the page or the HISP.
+    await expect(page.getByTestId('remote-images-failed')).toContainText(
+      '1 image could not be loaded',
+    );
+    await expect(page.getByTestId('remote-images-loaded')).toHaveCount(0);
+    expect(recorder.hits).toEqual([]);
+    const origin = new URL(hisp.url).origin;
+    const wsOrigin = origin.replace(/^http:/, 'ws:');
+    expect(
+      seen.requests.filter(
+        (request) => !request.startsWith(`${origin}/`) && !request.startsWith(`${wsOrigin}/`),
+      ),
+    ).toEqual([]);
+  });
+
   test('an https link from the message opens only after confirming, with no opener', async ({
     page,
     context,

@@ -213,6 +213,31 @@ describe('the hostile corpus', () => {
     expect(result.remoteImagesBlocked).toBe(3);
   });
 
+  it('puts in only the images the user chose to load, as the data: images the HISP fetched', () => {
+    const png = 'data:image/png;base64,iVBORw0KGgo=';
+    const loaded = new Map([
+      ['https://img.example/chart.png', png],
+      // A map entry that is not a data: image is never put in.
+      ['https://img.example/page.png', 'data:text/html;base64,PHNjcmlwdD4='],
+    ]);
+    const result = prepareHtmlBody(
+      '<img id="a" src=" https://img.example/chart.png " alt="chart">' +
+        '<img id="b" src="https://img.example/page.png">' +
+        '<img id="c" src="https://img.example/other.png">' +
+        '<img id="d" srcset="https://img.example/chart.png 2x">',
+      loaded,
+    );
+    expectSafe(result.document);
+    const { body } = messageParts(result.document);
+    expect(body.querySelector('#a')?.getAttribute('src')).toBe(png);
+    expect(body.querySelector('#b')?.hasAttribute('src')).toBe(false);
+    expect(body.querySelector('#c')?.hasAttribute('src')).toBe(false);
+    expect(body.querySelector('#d')?.hasAttribute('srcset')).toBe(false);
+    expect(result.remoteImagesLoaded).toBe(1);
+    expect(result.remoteImagesBlocked).toBe(3);
+    expect(result.document).not.toContain('text/html');
+  });
+
   it('removes remote backgrounds (attribute and inline style) and counts them', () => {
     const result = sanitise(
       '<table background="https://img.example/bg.png"><tr><td style="color: rgb(1, 2, 3); background: url(\'https://img.example/cell.png\') no-repeat">cell</td></tr></table>' +

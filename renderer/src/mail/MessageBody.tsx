@@ -8,7 +8,9 @@
  *   no same-origin, no popups, no top navigation, no referrer. The frame has a fixed,
  *   comfortable height and scrolls: measuring its content would need scripts in the frame
  *   or same-origin access to it, and we give it neither.
- * - Remote images stay blocked; a notice says how many were.
+ * - Remote images stay blocked; a notice says how many were, with a per-message choice to
+ *   load them: the HISP fetches them (public addresses only, audited — the sender can tell the
+ *   message was opened) and hands them back as data: URIs, the only images the frame allows.
  * - Links inside the frame open nothing (no `allow-popups`). The parent cannot see clicks in
  *   an opaque-origin frame, so the message's https links are listed under it instead; one
  *   opens only after the user confirms, in a new browser context with no opener and no
@@ -30,11 +32,19 @@ import { MAX_FORMATTED_HTML_LENGTH, externalHttpsLink, prepareHtmlBody } from '.
 import type { SafeHtmlBody } from './safeHtml.js';
 import './messageBody.css';
 
+/** What the HISP fetched: `<img src>` value -> data: URI, and what it could not fetch. */
+export interface LoadedImages {
+  readonly images: ReadonlyMap<string, string>;
+  readonly failed: readonly { readonly source: string; readonly reason: string }[];
+}
+
 /** Props of MessageBody: the message's id (keys per-message state) and its body parts. */
 export interface MessageBodyProps {
   messageId: number;
   html?: string;
   text?: string;
+  /** Fetches this message's remote images through the HISP. */
+  loadRemoteImages?: () => Promise<LoadedImages>;
 }
 
 /** Shows one message's body safely; state (plain-text choice, pending link) is per message. */
@@ -42,7 +52,7 @@ export function MessageBody(props: MessageBodyProps): ReactElement {
   return <MessageBodyView key={props.messageId} {...props} />;
 }
 
-function MessageBodyView({ html, text }: MessageBodyProps): ReactElement {
+function MessageBodyView({ html, text, loadRemoteImages }: MessageBodyProps): ReactElement {
   const hasHtml = html !== undefined && html.trim() !== '';
   const hasText = text !== undefined && text !== '';
   const [showText, setShowText] = useState(false);
@@ -57,7 +67,11 @@ function MessageBodyView({ html, text }: MessageBodyProps): ReactElement {
             </button>
           </div>
         )}
-        <HtmlBody html={html} fallbackText={hasText ? text : undefined} />
+        <HtmlBody
+          html={html}
+          fallbackText={hasText ? text : undefined}
+          loadRemoteImages={loadRemoteImages}
+        />
       </div>
     );
   }
@@ -92,22 +106,46 @@ type Prepared =
   | { readonly ok: true; readonly body: SafeHtmlBody }
   | { readonly ok: false; readonly reason: 'too-large' | 'failed' };
 
+type RemoteState =
+  | { readonly kind: 'blocked' }
+  | { readonly kind: 'loading' }
+  | { readonly kind: 'loaded'; readonly loaded: LoadedImages }
+  | { readonly kind: 'failed'; readonly message: string };
+
+const NO_IMAGES: ReadonlyMap<string, string> = new Map();
+
 function HtmlBody({
   html,
   fallbackText,
+  loadRemoteImages,
 }: {
   html: string;
   fallbackText: string | undefined;
+  loadRemoteImages: MessageBodyProps['loadRemoteImages'];
 }): ReactElement {
+  const [remote, setRemote] = useState<RemoteState>({ kind: 'blocked' });
+  const images = remote.kind === 'loaded' ? remote.loaded.images : NO_IMAGES;
   const prepared = useMemo((): Prepared => {
     if (html.length > MAX_FORMATTED_HTML_LENGTH) return { ok: false, reason: 'too-large' };
     try {
-      return { ok: true, body: prepareHtmlBody(html) };
+      return { ok: true, body: prepareHtmlBody(html, images) };
     } catch {
       // Fail closed: never show HTML we could not sanitise.
       return { ok: false, reason: 'failed' };
     }
-  }, [html]);
+  }, [html, images]);
+  const load = (): void => {
+    if (loadRemoteImages === undefined) return;
+    setRemote({ kind: 'loading' });
+    loadRemoteImages().then(
+      (loaded) => setRemote({ kind: 'loaded', loaded }),
+      (error: unknown) =>
+        setRemote({
+          kind: 'failed',
+          message: error instanceof Error ? error.message : 'The images could not be loaded.',
+        }),
+    );
+  };
 
   if (!prepared.ok) {
     return (
@@ -132,12 +170,50 @@ function HtmlBody({
     );
   }
 
-  const { document, remoteImagesBlocked, links } = prepared.body;
+  const { document, remoteImagesBlocked, remoteImagesLoaded, links } = prepared.body;
   return (
     <>
       {remoteImagesBlocked > 0 && (
-        <p className="message-body-notice" role="note" data-testid="remote-images-blocked">
-          Remote images were blocked to protect your privacy ({remoteImagesBlocked}).
+        <div className="message-body-notice" role="note">
+          <span data-testid="remote-images-blocked">
+            Remote images were blocked to protect your privacy ({remoteImagesBlocked}).
+          </span>
+          {loadRemoteImages !== undefined && remote.kind === 'blocked' && (
+            <>
+              {' '}
+              <button
+                type="button"
+                className="message-body-switch"
+                data-testid="load-remote-images"
+                onClick={load}
+              >
+                Load remote images
+              </button>{' '}
+              <span className="message-body-hint">
+                (the sender will be able to tell that you opened this message)
+              </span>
+            </>
+          )}
+          {remote.kind === 'loading' && <span role="status"> Loading…</span>}
+          {remote.kind === 'failed' && (
+            <span data-testid="remote-images-failed"> {remote.message}</span>
+          )}
+          {remote.kind === 'loaded' && remote.loaded.failed.length > 0 && (
+            <span data-testid="remote-images-failed">
+              {' '}
+              {remote.loaded.failed.length === 1
+                ? '1 image could not be loaded'
+                : `${remote.loaded.failed.length} images could not be loaded`}
+              : {remote.loaded.failed[0]?.reason}
+            </span>
+          )}
+        </div>
+      )}
+      {remoteImagesLoaded > 0 && (
+        <p className="message-body-notice" role="note" data-testid="remote-images-loaded">
+          {remoteImagesLoaded === 1
+            ? '1 remote image was loaded through Sealpost for this message.'
+            : `${remoteImagesLoaded} remote images were loaded through Sealpost for this message.`}
         </p>
       )}
       <iframe

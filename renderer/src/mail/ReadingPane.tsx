@@ -189,6 +189,12 @@ function OpenedView({
       {message.decrypted && (
         <MessageBody
           messageId={message.summary.id}
+          loadRemoteImages={() =>
+            client.call('loadRemoteImages', { id: message.summary.id }).then((result) => ({
+              images: new Map(result.images.map((i) => [i.source, i.dataUri])),
+              failed: result.failed,
+            }))
+          }
           {...(message.html === undefined ? {} : { html: message.html })}
           {...(message.text === undefined ? {} : { text: message.text })}
         />

@@ -47,6 +47,8 @@ export interface SafeHtmlBody {
   readonly document: string;
   /** How many remote images (and other remote resources in CSS) were blocked. */
   readonly remoteImagesBlocked: number;
+  /** How many remote images were shown from what the HISP fetched at the user's request. */
+  readonly remoteImagesLoaded: number;
   /** The distinct `https:` links of the message, in order of appearance (serialised). */
   readonly links: readonly string[];
 }
@@ -164,6 +166,10 @@ const FORBIDDEN_CSS_PROPERTIES = new Set(['behavior', '-moz-binding']);
 
 interface Tally {
   remote: number;
+  /** Remote `<img src>` values the user chose to load, as data: URIs the HISP fetched. */
+  loaded: ReadonlyMap<string, string>;
+  /** How many of those were put in. */
+  substituted: number;
   /** Insertion-ordered, so distinct links keep their order of appearance. */
   links: Set<string>;
 }
@@ -304,7 +310,12 @@ function cleanElementResources(element: Element, tally: Tally): void {
 
   let remote = false;
   const src = element.getAttribute('src');
-  if (src !== null && !(tag === 'img' && isDataImage(src))) {
+  const loaded = tag === 'img' && src !== null ? tally.loaded.get(src.trim()) : undefined;
+  if (loaded !== undefined && isDataImage(loaded)) {
+    // The user chose to load this message's images: the HISP fetched it as a data: URI.
+    element.setAttribute('src', loaded);
+    tally.substituted += 1;
+  } else if (src !== null && !(tag === 'img' && isDataImage(src))) {
     remote ||= isRemoteUrl(src);
     element.removeAttribute('src');
   }
@@ -397,9 +408,12 @@ const PURIFY_CONFIG = {
  * Sanitises a message's HTML and wraps it in the frame document (our policy and stylesheet
  * first, then the message's cleaned styles and body).
  */
-export function prepareHtmlBody(html: string): SafeHtmlBody {
+export function prepareHtmlBody(
+  html: string,
+  loadedImages: ReadonlyMap<string, string> = new Map(),
+): SafeHtmlBody {
   const purify = getPurifier();
-  const tally: Tally = { remote: 0, links: new Set() };
+  const tally: Tally = { remote: 0, links: new Set(), loaded: loadedImages, substituted: 0 };
   current = tally;
   let root: Node;
   try {
@@ -423,6 +437,7 @@ export function prepareHtmlBody(html: string): SafeHtmlBody {
   return {
     document: frameDocument(bodyHtml, styles),
     remoteImagesBlocked: tally.remote,
+    remoteImagesLoaded: tally.substituted,
     links: [...tally.links],
   };
 }
