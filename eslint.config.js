@@ -41,6 +41,7 @@ export default tseslint.config(
       'test-results/',
       'playwright-report/',
       'test/fixtures/',
+      'release/',
     ],
   },
   js.configs.recommended,

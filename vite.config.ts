@@ -2,8 +2,9 @@ import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
 // The mail window (renderer/). Built to dist/renderer, which the HISP bridge serves in
-// browser mode and Electron loads from disk: relative asset paths (base './'), no inline
-// scripts or styles (the page's CSP allows only 'self').
+// browser mode and Electron serves under its own sealpost://app/ protocol
+// (electron/main/appProtocol.ts): relative asset paths (base './'), no inline scripts (the
+// page's CSP allows scripts from 'self' only).
 export default defineConfig({
   root: 'renderer',
   base: './',

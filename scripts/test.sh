@@ -24,6 +24,9 @@ npx eslint --max-warnings 0 .
 step "typecheck (tsc -b, every part)"
 npx tsc -b
 
+step "Electron security scan (electronegativity over electron/)"
+npm run --silent scan:electron
+
 step "build"
 node scripts/build.mjs
 

@@ -6,6 +6,9 @@
  *                                        connection (one per page load). The wire messages
  *                                        of the API contract then flow over that port.
  *   HISP -> main   { type: 'ready' }     optional: the HISP has started. Main only logs it.
+ *   HISP -> main   { type: 'notify', kind: 'new-mail' | 'delivery-failed', count }
+ *                                        optional: ask main for a desktop notification
+ *                                        (notifications.ts words it; no content crosses).
  *
  * Anything else from the HISP is ignored (and logged by type only).
  */
@@ -39,13 +42,30 @@ export function connectMessage(): ConnectMessage {
   return { type: 'connect' };
 }
 
-export type HostMessage = { readonly type: 'ready' };
+/** What a notification is about. */
+export type NotifyKind = 'new-mail' | 'delivery-failed';
+
+export type HostMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'notify'; readonly kind: NotifyKind; readonly count: number };
+
+/** Largest count a notify message may carry (a bigger one is not a count we made). */
+const MAX_NOTIFY_COUNT = 1_000_000;
 
 /** A message from the HISP to main, or undefined if it is not one main understands. */
 export function parseHostMessage(message: unknown): HostMessage | undefined {
   if (typeof message !== 'object' || message === null) return undefined;
-  const type: unknown = (message as Record<string, unknown>)['type'];
+  const record = message as Record<string, unknown>;
+  const type: unknown = record['type'];
   if (type === 'ready') return { type: 'ready' };
+  if (type === 'notify') {
+    const kind: unknown = record['kind'];
+    const count: unknown = record['count'];
+    if (kind !== 'new-mail' && kind !== 'delivery-failed') return undefined;
+    if (typeof count !== 'number' || !Number.isInteger(count)) return undefined;
+    if (count < 1 || count > MAX_NOTIFY_COUNT) return undefined;
+    return { type: 'notify', kind, count };
+  }
   return undefined;
 }
 

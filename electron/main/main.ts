@@ -1,20 +1,45 @@
 /**
- * The Electron main process: one hardened window, the HISP in a utility process, and a
- * MessagePort between them. Thin on purpose: the policy is in windowPolicy.ts, the HISP
- * handshake in hispProcess.ts / hispProtocol.ts, the command line in launchOptions.ts.
+ * The Electron main process: one hardened window, the HISP in a utility process (restarted
+ * after a crash), and a MessagePort between them. Thin on purpose: every decision is in a
+ * module with no `electron` import, unit-tested in plain Node:
+ *
+ *   windowPolicy.ts    webPreferences, CSP, which links open outside, what the app page is
+ *   appProtocol.ts     sealpost://app/… serves dist/renderer (instead of file://)
+ *   requestFilter.ts   which web requests and frame navigations may happen
+ *   hispProcess.ts     the utility process and the port broker; hispSupervisor.ts the backoff
+ *   policy.ts          the machine-wide policy file IT controls
+ *   windowState.ts     the window's place between runs; appMenu.ts the menu;
+ *   notifications.ts   new-mail and failed-delivery notifications
  *
  * Built to dist/electron/main.js (ESM); next to it dist/electron/preload.cjs, and
- * dist/hisp/utility.js and dist/renderer/index.html one level up.
+ * dist/hisp/utility.js and dist/renderer/ one level up.
  */
-import { app, BrowserWindow, session, shell } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  Menu,
+  Notification,
+  protocol,
+  screen,
+  session,
+  shell,
+} from 'electron';
 import type { Session, WebContents } from 'electron';
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
+import { buildMenuTemplate } from './appMenu.js';
+import { APP_INDEX_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, appResponse } from './appProtocol.js';
 import { startHisp } from './hispProcess.js';
 import type { HispProcess } from './hispProcess.js';
 import { parseLaunchArgs } from './launchOptions.js';
 import type { LaunchOptions } from './launchOptions.js';
+import { notify } from './notifications.js';
+import type { Notifier } from './notifications.js';
+import { describePolicyForLog, loadPolicy, policyPath } from './policy.js';
+import type { LoadedPolicy } from './policy.js';
+import { frameNavigationAllowed, requestDecision } from './requestFilter.js';
 import { judgeSmokeProbe, SMOKE_PROBE_SCRIPT, SMOKE_TIMEOUT_MS } from './smoke.js';
 import {
   externalLinkDecision,
@@ -23,21 +48,33 @@ import {
   urlSchemeForLog,
   withContentSecurityPolicy,
 } from './windowPolicy.js';
+import type { SecureWebPreferences } from './windowPolicy.js';
+import {
+  loadWindowState,
+  restoreWindowState,
+  saveWindowState,
+  WINDOW_SIZE,
+} from './windowState.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const PATHS = {
   preload: join(here, 'preload.cjs'),
   hispEntry: join(here, '..', 'hisp', 'utility.js'),
-  // Loaded from disk for now; a custom app protocol replaces file:// in a later issue.
-  rendererIndex: join(here, '..', 'renderer', 'index.html'),
+  rendererRoot: join(here, '..', 'renderer'),
 } as const;
-const APP_INDEX_URL = pathToFileURL(PATHS.rendererIndex).href;
 
 const isAppPage = (url: string): boolean => isAppUrl(url, APP_INDEX_URL);
 
 function log(line: string): void {
   process.stderr.write(`[sealpost main] ${line}\n`);
 }
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// The scheme must be registered before 'ready'.
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: APP_SCHEME_PRIVILEGES }]);
 
 // A packaged app's argv is [exe, ...args]; in development it is [electron, main.js, ...args].
 const launch = parseLaunchArgs(process.argv.slice(app.isPackaged ? 1 : 2));
@@ -47,6 +84,23 @@ if (launch.ok) {
   log(`${launch.problem} Usage: sealpost [--data-dir DIR] [--smoke]`);
   app.exit(2);
 }
+
+/** Brings the window forward (second instance started, notification clicked). */
+function focusWindow(win: BrowserWindow | undefined): void {
+  if (win === undefined || win.isDestroyed()) return;
+  if (win.isMinimized()) win.restore();
+  win.show();
+  win.focus();
+}
+
+const notifier: Notifier = {
+  isSupported: () => Notification.isSupported(),
+  show(notification, onClick) {
+    const shown = new Notification({ title: notification.title, body: notification.body });
+    shown.on('click', onClick);
+    shown.show();
+  },
+};
 
 function run(options: LaunchOptions): void {
   if (options.dataDir !== undefined) app.setPath('userData', resolve(options.dataDir));
@@ -67,19 +121,34 @@ function run(options: LaunchOptions): void {
 
   let mainWindow: BrowserWindow | undefined;
 
-  app.on('second-instance', () => {
-    if (mainWindow === undefined || mainWindow.isDestroyed()) return;
-    if (mainWindow.isMinimized()) mainWindow.restore();
-    mainWindow.focus();
-  });
+  app.on('second-instance', () => focusWindow(mainWindow));
   app.on('web-contents-created', (_event, contents) => hardenWebContents(contents));
 
   // Not awaited: everything before this line must run before 'ready' (ESM entry, no top-level
   // await), and failures end in the catch below.
   void app
     .whenReady()
-    .then(() => {
+    .then(async () => {
+      const policy = await readPolicyOrExplain(options);
+      if (policy === undefined) return;
       hardenSession(session.defaultSession);
+      protocol.handle(APP_SCHEME, async (request) => {
+        const answer = await appResponse(request.url, request.method, PATHS.rendererRoot);
+        if (answer.refusal !== undefined) log(`app protocol: ${answer.status} (${answer.refusal})`);
+        return new Response(answer.body === undefined ? null : Buffer.from(answer.body), {
+          status: answer.status,
+          headers: answer.headers,
+        });
+      });
+      Menu.setApplicationMenu(
+        Menu.buildFromTemplate(
+          buildMenuTemplate({
+            platform: process.platform,
+            appName: app.getName(),
+            development: !app.isPackaged,
+          }),
+        ),
+      );
       const hisp = startHisp({
         entryPath: PATHS.hispEntry,
         dataDir: join(app.getPath('userData'), 'hisp'),
@@ -88,40 +157,98 @@ function run(options: LaunchOptions): void {
           if (!expected && options.smoke)
             finishSmoke(hisp, 1, 'the HISP exited during the smoke run');
         },
+        onGiveUp: (crashes) => {
+          dialog.showErrorBox(
+            'Sealpost stopped working',
+            `The part of Sealpost that sends and receives mail stopped ${crashes} times in a row, so it was not started again. Quit and reopen Sealpost; if it happens again, contact your IT staff.`,
+          );
+        },
+        onNotify: (message) => {
+          const focused =
+            mainWindow !== undefined && !mainWindow.isDestroyed() && mainWindow.isFocused();
+          notify(notifier, message, focused, () => focusWindow(mainWindow));
+        },
       });
       app.on('before-quit', () => hisp.stop());
       app.on('window-all-closed', () => {
         // macOS apps stay open with no window; 'activate' opens a new one.
         if (process.platform !== 'darwin') app.quit();
       });
-      const open = (): BrowserWindow => {
-        const win = createMainWindow(hisp, options);
+      const open = async (): Promise<BrowserWindow> => {
+        const win = await createMainWindow(hisp, options);
         win.on('closed', () => {
           if (mainWindow === win) mainWindow = undefined;
         });
         return win;
       };
       app.on('activate', () => {
-        if (mainWindow === undefined) mainWindow = open();
+        if (mainWindow !== undefined) return;
+        open()
+          .then((win) => {
+            mainWindow = win;
+          })
+          .catch((error: unknown) => log(`could not open the mail window: ${messageOf(error)}`));
       });
-      mainWindow = open();
+      mainWindow = await open();
     })
     .catch((error: unknown) => {
-      log(`could not start: ${error instanceof Error ? error.message : String(error)}`);
+      log(`could not start: ${messageOf(error)}`);
       app.exit(1);
     });
 }
 
-function createMainWindow(hisp: HispProcess, options: LaunchOptions): BrowserWindow {
+/**
+ * The machine's policy file, or undefined after telling the user why Sealpost does not start:
+ * a policy that is there but wrong is not ignored (it could leave unlocked what IT locked).
+ */
+async function readPolicyOrExplain(options: LaunchOptions): Promise<LoadedPolicy | undefined> {
+  try {
+    const loaded = await loadPolicy(policyPath(process.platform, process.env));
+    log(describePolicyForLog(loaded));
+    return loaded;
+  } catch (error) {
+    const message = messageOf(error);
+    log(`${options.smoke ? 'smoke: FAILED: ' : ''}${message}`);
+    if (!options.smoke) dialog.showErrorBox('Sealpost cannot start', message);
+    app.exit(1);
+    return undefined;
+  }
+}
+
+async function createMainWindow(hisp: HispProcess, options: LaunchOptions): Promise<BrowserWindow> {
+  const stateDir = app.getPath('userData');
+  const saved = options.smoke ? undefined : await loadWindowState(stateDir);
+  const restored = restoreWindowState(
+    saved,
+    screen.getAllDisplays().map((display) => display.workArea),
+  );
   const win = new BrowserWindow({
-    width: 1200,
-    height: 800,
-    minWidth: 640,
-    minHeight: 480,
+    width: WINDOW_SIZE.width,
+    height: WINDOW_SIZE.height,
+    ...restored.bounds,
+    minWidth: WINDOW_SIZE.minWidth,
+    minHeight: WINDOW_SIZE.minHeight,
     title: 'Sealpost',
     show: false,
-    webPreferences: secureWebPreferences(PATHS.preload),
+    webPreferences: {
+      ...secureWebPreferences(PATHS.preload),
+      // The same values again as literals, for the static scan (npm run scan:electron),
+      // which cannot see through a function call; `satisfies` makes any difference an error.
+      sandbox: true,
+      contextIsolation: true,
+      nodeIntegration: false,
+      disableBlinkFeatures: 'Auxclick',
+    } satisfies SecureWebPreferences,
   });
+  if (restored.maximized) win.maximize();
+  if (!options.smoke) {
+    win.on('close', () => {
+      const state = { bounds: win.getNormalBounds(), maximized: win.isMaximized() };
+      saveWindowState(stateDir, state).catch((error: unknown) => {
+        log(`the window's place was not saved: ${error instanceof Error ? error.name : 'error'}`);
+      });
+    });
+  }
   // Registered before the smoke probe's listener, so the page has its port first.
   hisp.attach(win.webContents, isAppPage);
   if (options.smoke) {
@@ -129,8 +256,8 @@ function createMainWindow(hisp: HispProcess, options: LaunchOptions): BrowserWin
   } else {
     win.once('ready-to-show', () => win.show());
   }
-  win.loadFile(PATHS.rendererIndex).catch((error: unknown) => {
-    log(`the mail window did not load: ${error instanceof Error ? error.message : String(error)}`);
+  win.loadURL(APP_INDEX_URL).catch((error: unknown) => {
+    log(`the mail window did not load: ${messageOf(error)}`);
   });
   return win;
 }
@@ -144,6 +271,15 @@ function hardenWebContents(contents: WebContents): void {
   };
   contents.on('will-navigate', denyUnlessApp);
   contents.on('will-redirect', denyUnlessApp);
+  // Every frame, sub-frames included (the HTML mail frame is srcdoc and must stay so).
+  contents.on('will-frame-navigate', (event) => {
+    if (frameNavigationAllowed({ url: event.url, isMainFrame: event.isMainFrame }, APP_INDEX_URL))
+      return;
+    event.preventDefault();
+    log(
+      `blocked ${event.isMainFrame ? 'navigation' : 'a frame navigation'} to a ${urlSchemeForLog(event.url)} URL`,
+    );
+  });
   contents.on('will-attach-webview', (event) => event.preventDefault());
   contents.setWindowOpenHandler(({ url }) => {
     const decision = externalLinkDecision(url);
@@ -161,11 +297,22 @@ function hardenWebContents(contents: WebContents): void {
   });
 }
 
-/** Permissions and the CSP header for the session all windows use. */
+/** Permissions, the request filter and the CSP header for the session all windows use. */
 function hardenSession(target: Session): void {
   target.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   target.setPermissionCheckHandler(() => false);
   target.setDevicePermissionHandler(() => false);
+  const allowDevTools = !app.isPackaged;
+  target.webRequest.onBeforeRequest((details, callback) => {
+    const decision = requestDecision(details.url, details.resourceType, { allowDevTools });
+    if (decision.cancel) {
+      log(
+        `blocked a ${details.resourceType} request to a ${urlSchemeForLog(details.url)} URL (${decision.reason})`,
+      );
+    }
+    callback({ cancel: decision.cancel });
+  });
+  // The app protocol sets the CSP itself; this covers any response webRequest does see.
   target.webRequest.onHeadersReceived((details, callback) => {
     if (!isAppPage(details.url)) {
       callback({});
@@ -203,9 +350,7 @@ function runSmoke(contents: WebContents, hisp: HispProcess): void {
         if (verdict.ok) finish(0, `the page received the HISP status (${verdict.summary})`);
         else finish(1, verdict.reason);
       })
-      .catch((error: unknown) =>
-        finish(1, `the probe failed: ${error instanceof Error ? error.message : String(error)}`),
-      );
+      .catch((error: unknown) => finish(1, `the probe failed: ${messageOf(error)}`));
   });
   contents.on('did-fail-load', (_event, errorCode, errorDescription, _url, isMainFrame) => {
     if (isMainFrame) finish(1, `the mail window did not load (${errorCode} ${errorDescription})`);

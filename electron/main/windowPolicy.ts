@@ -25,6 +25,8 @@ export interface SecureWebPreferences {
   readonly enableWebSQL: false;
   readonly navigateOnDragDrop: false;
   readonly safeDialogs: true;
+  /** Middle-click (auxclick) opens no window: window.open is denied anyway, this is belt and braces. */
+  readonly disableBlinkFeatures: 'Auxclick';
   readonly spellcheck: boolean;
   readonly preload: string;
 }
@@ -63,6 +65,7 @@ export function secureWebPreferences(
     enableWebSQL: false,
     navigateOnDragDrop: false,
     safeDialogs: true,
+    disableBlinkFeatures: 'Auxclick',
     spellcheck: options.spellcheck ?? false,
     preload: preloadPath,
   };

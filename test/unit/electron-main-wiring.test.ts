@@ -4,13 +4,18 @@
  * and the --smoke flow. The launch test (electron-launch.test.ts) runs the real thing where
  * an Electron binary exists; this one runs everywhere.
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
+import { APP_INDEX_URL } from '../../electron/main/appProtocol.js';
+import { DEFAULT_POLICY, PolicySchema } from '../../electron/main/policy.js';
+import type * as PolicyModule from '../../electron/main/policy.js';
+import type { LoadedPolicy } from '../../electron/main/policy.js';
 import { CONTENT_SECURITY_POLICY, secureWebPreferences } from '../../electron/main/windowPolicy.js';
 import { SMOKE_PROBE_ID, SMOKE_PROBE_SCRIPT } from '../../electron/main/smoke.js';
-import { DESKTOP_PORT_CHANNEL } from '../../hisp/api/index.js';
+import { DESKTOP_PORT_CHANNEL, HispError } from '../../hisp/api/index.js';
 
 type Listener = (...args: unknown[]) => unknown;
 
@@ -47,6 +52,13 @@ const fake = await vi.hoisted(async () => {
     readonly posted: { channel: string; message: unknown; ports: unknown[] }[] = [];
     probe: () => Promise<unknown> = () => new Promise(() => undefined);
     readonly scripts: string[] = [];
+    reloads = 0;
+    reload(): void {
+      this.reloads++;
+    }
+    isDestroyed(): boolean {
+      return false;
+    }
     setWindowOpenHandler(handler: (details: { url: string }) => { action: string }): void {
       this.windowOpenHandler = handler;
     }
@@ -86,6 +98,12 @@ const fake = await vi.hoisted(async () => {
     }
   }
 
+  interface FakeBrowserWindowShape {
+    maximized: boolean;
+    focused: boolean;
+    bounds: { x: number; y: number; width: number; height: number };
+  }
+
   const state = {
     app: new (class extends Emitter {
       isPackaged = false;
@@ -114,6 +132,9 @@ const fake = await vi.hoisted(async () => {
       quit(): void {
         this.quits++;
       }
+      getName(): string {
+        return 'Sealpost';
+      }
       exit(code: number): void {
         this.exitCodes.push(code);
       }
@@ -122,8 +143,10 @@ const fake = await vi.hoisted(async () => {
       options: Record<string, unknown>;
       loaded: string[];
       shown: number;
+      focused: number;
       webContents: FakeWebContents;
       emit: (event: string) => void;
+      window: FakeBrowserWindowShape;
     }[],
     children: [] as {
       path: string;
@@ -137,6 +160,22 @@ const fake = await vi.hoisted(async () => {
       permissionCheck: undefined as Listener | undefined,
       devicePermission: undefined as Listener | undefined,
       headersReceived: undefined as Listener | undefined,
+      beforeRequest: undefined as Listener | undefined,
+    },
+    schemes: [] as unknown[],
+    protocolHandlers: new Map<
+      string,
+      (request: { url: string; method: string }) => Promise<Response>
+    >(),
+    menus: [] as unknown[],
+    errorBoxes: [] as { title: string; content: string }[],
+    notifications: [] as { title: string; body: string }[],
+    notificationsSupported: true,
+    workAreas: [{ x: 0, y: 0, width: 1920, height: 1040 }],
+    policy: {
+      load: (path: string): Promise<unknown> =>
+        Promise.resolve({ policy: undefined, path, found: false }),
+      paths: [] as string[],
     },
     FakeWebContents,
   };
@@ -150,15 +189,32 @@ const fake = await vi.hoisted(async () => {
         options,
         loaded: [],
         shown: 0,
+        focused: 0,
         webContents: this.webContents,
         emit: (event) => this.emit(event),
+        window: this,
       };
       state.windows.push(this.record);
       state.app.emit('web-contents-created', {}, this.webContents);
     }
-    loadFile(path: string): Promise<void> {
-      this.record.loaded.push(path);
+    loadURL(url: string): Promise<void> {
+      this.record.loaded.push(url);
       return Promise.resolve();
+    }
+    maximized = false;
+    focused = false;
+    bounds = { x: 0, y: 0, width: 0, height: 0 };
+    maximize(): void {
+      this.maximized = true;
+    }
+    isMaximized(): boolean {
+      return this.maximized;
+    }
+    isFocused(): boolean {
+      return this.focused;
+    }
+    getNormalBounds(): { x: number; y: number; width: number; height: number } {
+      return this.bounds;
     }
     show(): void {
       this.record.shown++;
@@ -170,7 +226,9 @@ const fake = await vi.hoisted(async () => {
       return false;
     }
     restore(): void {}
-    focus(): void {}
+    focus(): void {
+      this.record.focused++;
+    }
   }
 
   const electron = {
@@ -189,8 +247,41 @@ const fake = await vi.hoisted(async () => {
           (state.session.devicePermission = handler),
         webRequest: {
           onHeadersReceived: (handler: Listener) => (state.session.headersReceived = handler),
+          onBeforeRequest: (handler: Listener) => (state.session.beforeRequest = handler),
         },
       },
+    },
+    protocol: {
+      registerSchemesAsPrivileged: (schemes: unknown[]) => state.schemes.push(...schemes),
+      handle: (
+        scheme: string,
+        handler: (request: { url: string; method: string }) => Promise<Response>,
+      ) => state.protocolHandlers.set(scheme, handler),
+    },
+    Menu: {
+      buildFromTemplate: (template: unknown) => ({ template }),
+      setApplicationMenu: (menu: unknown) => state.menus.push(menu),
+    },
+    screen: {
+      getAllDisplays: () => state.workAreas.map((workArea) => ({ workArea })),
+    },
+    dialog: {
+      showErrorBox: (title: string, content: string) => state.errorBoxes.push({ title, content }),
+    },
+    Notification: class {
+      static isSupported(): boolean {
+        return state.notificationsSupported;
+      }
+      readonly options: { title: string; body: string };
+      constructor(options: { title: string; body: string }) {
+        this.options = options;
+      }
+      on(): this {
+        return this;
+      }
+      show(): void {
+        state.notifications.push(this.options);
+      }
     },
     shell: {
       openExternal: (url: string) => {
@@ -210,10 +301,20 @@ const fake = await vi.hoisted(async () => {
 });
 
 vi.mock('electron', () => fake.electron);
+// The machine's real policy file is not read: each test says what the file holds.
+vi.mock('../../electron/main/policy.js', async (importOriginal) => {
+  const original = await importOriginal<typeof PolicyModule>();
+  return {
+    ...original,
+    loadPolicy: (path: string) => {
+      fake.state.policy.paths.push(path);
+      return fake.state.policy.load(path);
+    },
+  };
+});
 
 const mainDir = join(import.meta.dirname, '..', '..', 'electron', 'main');
-const rendererIndex = join(mainDir, '..', 'renderer', 'index.html');
-const appUrl = pathToFileURL(rendererIndex).href;
+const appUrl = APP_INDEX_URL;
 
 let stderr: string[] = [];
 const realArgv = process.argv;
@@ -228,6 +329,16 @@ function resetFake(): void {
   state.windows.length = 0;
   state.children.length = 0;
   state.opened.length = 0;
+  state.schemes.length = 0;
+  state.protocolHandlers.clear();
+  state.menus.length = 0;
+  state.errorBoxes.length = 0;
+  state.notifications.length = 0;
+  state.notificationsSupported = true;
+  state.workAreas = [{ x: 0, y: 0, width: 1920, height: 1040 }];
+  state.policy.paths.length = 0;
+  state.policy.load = (path) =>
+    Promise.resolve({ policy: DEFAULT_POLICY, path, found: false } satisfies LoadedPolicy);
 }
 
 /** Runs a fresh copy of main.ts with these arguments (main's state is per process). */
@@ -235,7 +346,12 @@ async function startMain(...args: string[]): Promise<void> {
   process.argv = [realArgv[0] ?? 'electron', join(mainDir, 'main.js'), ...args];
   vi.resetModules();
   await import('../../electron/main/main.js');
-  // Let whenReady().then(...) run.
+  // Let whenReady().then(...) run: it reads the policy and the window state first.
+  for (let turn = 0; turn < 50; turn++) {
+    if (fake.state.windows.length > 0 || fake.state.app.exitCodes.length > 0) break;
+    if (fake.state.app.quits > 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
   await new Promise((resolve) => setImmediate(resolve));
 }
 
@@ -260,6 +376,8 @@ beforeEach(() => {
 });
 
 afterEach(() => {
+  // Stops the HISP of the run and any restart it has scheduled.
+  fake.state.app.emit('before-quit', {});
   process.argv = realArgv;
   vi.restoreAllMocks();
 });
@@ -273,7 +391,7 @@ describe('main process wiring', () => {
     expect(window0().options['webPreferences']).toEqual(
       secureWebPreferences(join(mainDir, 'preload.cjs')),
     );
-    expect(window0().loaded).toEqual([rendererIndex]);
+    expect(window0().loaded).toEqual(['sealpost://app/index.html']);
   });
 
   it('starts the HISP utility process with --data-dir <userData>/hisp, a service name and piped output', async () => {
@@ -440,6 +558,233 @@ describe('main process wiring', () => {
     window0().webContents.emit('did-finish-load');
     expect(window0().webContents.scripts).toEqual([]);
     expect(fake.state.app.exitCodes).toEqual([]);
+  });
+});
+
+describe('main process hardening and desktop pieces', () => {
+  it('registers sealpost: as a standard, secure scheme before ready, and serves only files under dist/renderer', async () => {
+    await startMain();
+    expect(fake.state.schemes).toEqual([
+      {
+        scheme: 'sealpost',
+        privileges: expect.objectContaining({
+          standard: true,
+          secure: true,
+          bypassCSP: false,
+        }) as unknown,
+      },
+    ]);
+    const handler = fake.state.protocolHandlers.get('sealpost');
+    expect(handler).toBeDefined();
+    const outside = await handler?.({
+      url: 'sealpost://app/%2e%2e/%2e%2e/etc/passwd',
+      method: 'GET',
+    });
+    expect(outside?.status).toBe(404);
+    expect(outside?.headers.get('Content-Security-Policy')).toBe(CONTENT_SECURITY_POLICY);
+    const post = await handler?.({ url: 'sealpost://app/index.html', method: 'POST' });
+    expect(post?.status).toBe(405);
+  });
+
+  it('cancels every web request that is not the app: remote hosts, file:, data: and blob: navigations', async () => {
+    await startMain();
+    const filter = fake.state.session.beforeRequest;
+    expect(filter).toBeDefined();
+    const decide = (url: string, resourceType: string): unknown => {
+      const callback = vi.fn();
+      filter?.({ url, resourceType }, callback);
+      return callback.mock.calls[0]?.[0];
+    };
+    expect(decide('sealpost://app/assets/index.js', 'script')).toEqual({ cancel: false });
+    expect(decide('data:image/png;base64,AAAA', 'image')).toEqual({ cancel: false });
+    expect(decide('https://tracker.example/pixel.gif?mrn=42', 'image')).toEqual({ cancel: true });
+    expect(decide('ws://127.0.0.1:9000/', 'webSocket')).toEqual({ cancel: true });
+    expect(decide('file:///etc/passwd', 'mainFrame')).toEqual({ cancel: true });
+    expect(decide('data:text/html,<script>1</script>', 'subFrame')).toEqual({ cancel: true });
+    expect(stderr.join('')).toContain('blocked a image request to a https: URL');
+    expect(stderr.join('')).not.toContain('mrn=42');
+  });
+
+  it('lets the mail frame load its srcdoc and nothing else, and the main frame only the app', async () => {
+    await startMain();
+    const contents = window0().webContents;
+    const navigate = (url: string, isMainFrame: boolean): boolean => {
+      const event = { url, isMainFrame, preventDefault: vi.fn() };
+      contents.emit('will-frame-navigate', event);
+      return event.preventDefault.mock.calls.length === 0;
+    };
+    expect(navigate('about:srcdoc', false)).toBe(true);
+    expect(navigate('https://evil.example/', false)).toBe(false);
+    expect(navigate('data:text/html,hi', false)).toBe(false);
+    expect(navigate(`${appUrl}#/inbox`, true)).toBe(true);
+    expect(navigate('about:srcdoc', true)).toBe(false);
+    expect(navigate('file:///etc/passwd', true)).toBe(false);
+  });
+
+  it('sets the standard application menu', async () => {
+    await startMain();
+    expect(fake.state.menus).toHaveLength(1);
+    const { template } = fake.state.menus[0] as { template: { label?: string }[] };
+    expect(template.map((menu) => menu.label)).toEqual(
+      expect.arrayContaining(['&Edit', '&View', '&Window']) as unknown,
+    );
+  });
+
+  it('reads the policy file at the documented path for this OS', async () => {
+    await startMain();
+    const { policyPath } = await import('../../electron/main/policy.js');
+    expect(fake.state.policy.paths).toEqual([policyPath(process.platform, process.env)]);
+    expect(stderr.join('')).toContain('defaults apply');
+  });
+
+  it('does not start with a policy file that is wrong: it says why and exits 1', async () => {
+    fake.state.policy.load = () =>
+      Promise.reject(
+        new HispError(
+          'USAGE',
+          'The policy file /etc/sealpost/policy.json was refused: unknown key "relayy" in the top level.',
+        ),
+      );
+    await startMain();
+    expect(fake.state.app.exitCodes).toEqual([1]);
+    expect(fake.state.windows).toHaveLength(0);
+    expect(fake.state.children).toHaveLength(0);
+    expect(fake.state.errorBoxes).toEqual([
+      { title: 'Sealpost cannot start', content: expect.stringContaining('"relayy"') as unknown },
+    ]);
+  });
+
+  it('starts with a valid policy and logs what it sets, without host names', async () => {
+    fake.state.policy.load = (path) =>
+      Promise.resolve({
+        policy: PolicySchema.parse({
+          relay: { smarthost: { host: 'smtp.clinic.example', port: 587, secure: 'starttls' } },
+          autoUpdate: false,
+          lockedSettings: ['relay'],
+        }),
+        path,
+        found: true,
+      } satisfies LoadedPolicy);
+    await startMain();
+    expect(fake.state.windows).toHaveLength(1);
+    const output = stderr.join('');
+    expect(output).toContain('relay preset');
+    expect(output).toContain('automatic updates off');
+    expect(output).toContain('locked: relay');
+    expect(output).not.toContain('smtp.clinic.example');
+  });
+
+  it('restarts a crashed HISP after 1 s and reloads the app page so it gets a port to the new one', async () => {
+    await startMain();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const contents = window0().webContents;
+      contents.url = appUrl;
+      child0().child.emit('exit', 139);
+      expect(fake.state.children).toHaveLength(1);
+      vi.advanceTimersByTime(999);
+      expect(fake.state.children).toHaveLength(1);
+      vi.advanceTimersByTime(1);
+      expect(fake.state.children).toHaveLength(2);
+      const second = fake.state.children[1]?.child;
+      expect(contents.reloads).toBe(0);
+      second?.emit('spawn');
+      expect(contents.reloads).toBe(1);
+      contents.emit('did-finish-load');
+      expect(second?.messages.map((m) => m.message)).toEqual([{ type: 'connect' }]);
+      expect(child0().child.messages).toEqual([]);
+      expect(stderr.join('')).toContain('restarting the HISP in 1000 ms (crash 1)');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('backs off 1, 2, 4, 8, 16 s and then gives up, telling the user', async () => {
+    await startMain();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      for (const delay of [1000, 2000, 4000, 8000, 16000]) {
+        fake.state.children.at(-1)?.child.emit('exit', 1);
+        vi.advanceTimersByTime(delay - 1);
+        const before = fake.state.children.length;
+        vi.advanceTimersByTime(1);
+        expect(fake.state.children.length).toBe(before + 1);
+      }
+      expect(fake.state.children).toHaveLength(6);
+      fake.state.children.at(-1)?.child.emit('exit', 1);
+      vi.advanceTimersByTime(120_000);
+      expect(fake.state.children).toHaveLength(6);
+      expect(fake.state.errorBoxes).toEqual([
+        {
+          title: 'Sealpost stopped working',
+          content: expect.stringContaining('6 times') as unknown,
+        },
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('does not restart the HISP once the app is quitting', async () => {
+    await startMain();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      child0().child.emit('exit', 1);
+      fake.state.app.emit('before-quit', {});
+      vi.advanceTimersByTime(60_000);
+      expect(fake.state.children).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('shows a notification for new mail only when the window is not in front, and for failed deliveries always', async () => {
+    await startMain();
+    const { child } = child0();
+    const win = window0().window;
+    win.focused = true;
+    child.emit('message', { type: 'notify', kind: 'new-mail', count: 2 });
+    expect(fake.state.notifications).toEqual([]);
+    child.emit('message', { type: 'notify', kind: 'delivery-failed', count: 1 });
+    win.focused = false;
+    child.emit('message', { type: 'notify', kind: 'new-mail', count: 2 });
+    child.emit('message', { type: 'notify', kind: 'new-mail', count: 'Jane Doe' });
+    expect(fake.state.notifications).toEqual([
+      {
+        title: 'Sealpost: delivery failed',
+        body: 'A message could not be delivered. Open Sealpost to see why.',
+      },
+      { title: 'Sealpost', body: '2 new secure messages' },
+    ]);
+  });
+
+  it('saves the window place on close and restores it on the next start', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sealpost-window-'));
+    try {
+      await startMain(`--data-dir=${dir}`);
+      const first = window0();
+      first.window.bounds = { x: 100, y: 50, width: 1000, height: 700 };
+      first.window.maximized = true;
+      first.emit('close');
+      let saved = '';
+      for (let turn = 0; turn < 100 && saved === ''; turn++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        saved = await readFile(join(dir, 'window-state.json'), 'utf8').catch(() => '');
+      }
+      expect(JSON.parse(saved)).toEqual({
+        bounds: { x: 100, y: 50, width: 1000, height: 700 },
+        maximized: true,
+      });
+      fake.state.app.emit('before-quit', {});
+      resetFake();
+      await startMain(`--data-dir=${dir}`);
+      expect(window0().options).toEqual(
+        expect.objectContaining({ x: 100, y: 50, width: 1000, height: 700 }) as unknown,
+      );
+      expect(window0().window.maximized).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

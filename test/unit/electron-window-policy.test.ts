@@ -30,6 +30,7 @@ describe('secureWebPreferences', () => {
     ['enableWebSQL', false],
     ['navigateOnDragDrop', false],
     ['safeDialogs', true],
+    ['disableBlinkFeatures', 'Auxclick'],
   ] as const)('sets %s to %s', (flag, value) => {
     expect(prefs[flag]).toBe(value);
   });
@@ -45,6 +46,7 @@ describe('secureWebPreferences', () => {
       [
         'allowRunningInsecureContent',
         'contextIsolation',
+        'disableBlinkFeatures',
         'enableWebSQL',
         'experimentalFeatures',
         'navigateOnDragDrop',
@@ -94,21 +96,26 @@ describe('CONTENT_SECURITY_POLICY', () => {
 
   it('is exactly the agreed policy', () => {
     expect(CONTENT_SECURITY_POLICY).toBe(
-      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     );
   });
 
-  it('denies by default and allows scripts and styles only from the app itself', () => {
+  it('denies by default and allows scripts only from the app itself (inline styles: see ui.ts)', () => {
     expect(directives.get('default-src')).toBe("'none'");
     expect(directives.get('script-src')).toBe("'self'");
-    expect(directives.get('style-src')).toBe("'self'");
+    // Inline styles are for the sandboxed srcdoc mail frame, which inherits this policy.
+    expect(directives.get('style-src')).toBe("'self' 'unsafe-inline'");
     expect(directives.get('base-uri')).toBe("'none'");
     expect(directives.get('form-action')).toBe("'none'");
     expect(directives.get('frame-ancestors')).toBe("'none'");
   });
 
   it('never allows inline code, eval, remote hosts or wildcards', () => {
-    expect(CONTENT_SECURITY_POLICY).not.toMatch(/unsafe-|\*|https?:|wss?:|blob:/);
+    const withoutInlineStyles = CONTENT_SECURITY_POLICY.replace(
+      "style-src 'self' 'unsafe-inline'",
+      "style-src 'self'",
+    );
+    expect(withoutInlineStyles).not.toMatch(/unsafe-|\*|https?:|wss?:|blob:/);
   });
 
   it('is added to response headers, keeping the other headers and any CSP already there', () => {
