@@ -12,7 +12,6 @@ import { finished } from 'node:stream/promises';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { HispError } from '../../hisp/api/errors.js';
 import { BerReader } from '../../hisp/asn1/ber.js';
 import { decryptContent, encryptContent } from '../../hisp/agent/cms/enveloped.js';
 import type { DecryptKey } from '../../hisp/agent/cms/enveloped.js';
@@ -23,6 +22,7 @@ import type { TestEndEntity } from '../services/certs.js';
 import { findBinary, run } from '../services/proc.js';
 import { makeTempDir } from '../services/tmp.js';
 import type { TempDir } from '../services/tmp.js';
+import { thrownHispError as hispError } from '../services/hispErrors.js';
 
 const OPENSSL_CIPHER: Record<ContentCipher, string> = {
   'aes128-cbc': '-aes-128-cbc',
@@ -54,17 +54,6 @@ const CIPHERS: readonly ContentCipher[] = [
   'aes256-gcm',
 ];
 const TRANSPORTS: readonly KeyTransport[] = ['oaep-sha256', 'oaep-sha1', 'pkcs1'];
-/** The HispError a function throws (fails the test if it returns or throws something else). */
-function hispError(fn: () => unknown): HispError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof HispError) return error;
-    throw new Error(`expected a HispError, got ${String(error)}`, { cause: error });
-  }
-  throw new Error('expected a HispError, nothing was thrown');
-}
-
 /** Whether this OpenSSL can load its legacy provider (RC2 lives there). */
 const legacyProvider =
   spawnSync(findBinary('openssl', 'openssl'), ['list', '-providers', '-provider', 'legacy'], {

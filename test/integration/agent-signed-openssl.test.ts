@@ -5,7 +5,7 @@
  * BER (-stream), RSASSA-PSS, ECDSA — Sealpost verifies and reports correctly. Chain: root CA
  * → intermediate → end entity; the intermediate travels in the message.
  */
-import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -14,7 +14,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type Signer, signDetached, verifySignedData } from '../../hisp/agent/cms/signed.js';
 import { type SigningDigest, bytesOf } from '../../hisp/agent/types.js';
-import { type TestCa, createTestCa, issueEndEntityCert } from '../services/certs.js';
+import {
+  type TestCa,
+  createTestCa,
+  issueCert,
+  issueEndEntityCert,
+  issueIntermediateCa,
+  signingLeafExtensions,
+} from '../services/certs.js';
 import { findBinary, run } from '../services/proc.js';
 import { type TempDir, makeTempDir } from '../services/tmp.js';
 
@@ -39,125 +46,13 @@ const files = new Map<string, { path: string; bytes: Buffer }>();
 const SIZES = { '10KB': 10 * 1024, '1MB': 1024 * 1024, '20MB': 20 * 1024 * 1024 } as const;
 type SizeName = keyof typeof SIZES;
 
-function serial(): string {
-  return `0x1${randomBytes(7).toString('hex')}`;
-}
-
-/** An intermediate CA signed by `issuer` (same shape as the harness's TestCa). */
-async function createIntermediate(issuer: TestCa, dir: string): Promise<TestCa> {
-  const keyPath = join(dir, 'intermediate.key');
-  const certPath = join(dir, 'intermediate.pem');
-  const extPath = join(dir, 'intermediate.ext');
-  await writeFile(
-    extPath,
-    [
-      'basicConstraints=critical,CA:TRUE,pathlen:0',
-      'keyUsage=critical,keyCertSign,cRLSign',
-      'subjectKeyIdentifier=hash',
-      'authorityKeyIdentifier=keyid',
-    ].join('\n') + '\n',
-  );
-  const csr = join(dir, 'intermediate.csr');
-  const commonName = 'Sealpost Test Intermediate';
-  await run(openssl(), [
-    'req',
-    '-new',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    keyPath,
-    '-out',
-    csr,
-    '-subj',
-    `/O=Sealpost Tests/CN=${commonName}`,
-  ]);
-  await run(openssl(), [
-    'x509',
-    '-req',
-    '-in',
-    csr,
-    '-sha256',
-    '-CA',
-    issuer.certPath,
-    '-CAkey',
-    issuer.keyPath,
-    '-set_serial',
-    serial(),
-    '-days',
-    '30',
-    '-extfile',
-    extPath,
-    '-out',
-    certPath,
-  ]);
-  const certPem = await readFile(certPath, 'utf8');
-  const certDer = Buffer.from(new X509Certificate(certPem).raw);
-  const derPath = join(dir, 'intermediate.der');
-  await writeFile(derPath, certDer);
-  return {
-    commonName,
-    keyPath,
-    certPath,
-    derPath,
-    certPem,
-    certDer,
-    keyPem: await readFile(keyPath, 'utf8'),
-  };
-}
-
-/** An ECDSA end-entity certificate (the harness issues RSA only). */
+/** An ECDSA end-entity certificate (the harness issues RSA by default). */
 async function issueEc(issuer: TestCa, dir: string, name: string, curve: string): Promise<Party> {
-  const keyPath = join(dir, `${name}.key`);
-  const certPath = join(dir, `${name}.pem`);
-  const extPath = join(dir, `${name}.ext`);
-  const csr = join(dir, `${name}.csr`);
-  await writeFile(
-    extPath,
-    [
-      'basicConstraints=critical,CA:FALSE',
-      'keyUsage=critical,digitalSignature',
-      'extendedKeyUsage=emailProtection',
-      `subjectAltName=email:${name}@example.test`,
-      'subjectKeyIdentifier=hash',
-      'authorityKeyIdentifier=keyid',
-    ].join('\n') + '\n',
-  );
-  await run(openssl(), [
-    'req',
-    '-new',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    `ec_paramgen_curve:${curve}`,
-    '-nodes',
-    '-keyout',
-    keyPath,
-    '-out',
-    csr,
-    '-subj',
-    `/O=Sealpost Tests/CN=${name}@example.test`,
-  ]);
-  await run(openssl(), [
-    'x509',
-    '-req',
-    '-in',
-    csr,
-    '-sha256',
-    '-CA',
-    issuer.certPath,
-    '-CAkey',
-    issuer.keyPath,
-    '-set_serial',
-    serial(),
-    '-days',
-    '30',
-    '-extfile',
-    extPath,
-    '-out',
-    certPath,
-  ]);
-  const certDer = Buffer.from(new X509Certificate(await readFile(certPath)).raw);
+  const { keyPath, certPath, certDer, keyPem } = await issueCert(issuer, dir, name, {
+    subject: `/O=Sealpost Tests/CN=${name}@example.test`,
+    extensions: signingLeafExtensions(`${name}@example.test`),
+    newkey: ['-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${curve}`],
+  });
   return {
     name,
     keyPath,
@@ -166,7 +61,7 @@ async function issueEc(issuer: TestCa, dir: string, name: string, curve: string)
     signer: {
       certDer,
       chainDer: [intermediate.certDer],
-      key: createPrivateKey(await readFile(keyPath)),
+      key: createPrivateKey(keyPem),
     },
   };
 }
@@ -174,7 +69,7 @@ async function issueEc(issuer: TestCa, dir: string, name: string, curve: string)
 beforeAll(async () => {
   tmp = await makeTempDir('agent-signed-openssl');
   root = await createTestCa(tmp.path, { commonName: 'Sealpost Test Root' });
-  intermediate = await createIntermediate(root, tmp.path);
+  intermediate = await issueIntermediateCa(root, tmp.path, { pathLen: 0 });
   const [ee, ec256, ec384] = await Promise.all([
     issueEndEntityCert(intermediate, tmp.path, { email: 'rsa@example.test' }),
     issueEc(intermediate, tmp.path, 'p256', 'P-256'),

@@ -9,23 +9,21 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BEARER_PROTOCOL_PREFIX,
-  HispClient,
-  WebSocketTransport,
-  WIRE_PROTOCOL,
-  type DeliveryEvent,
-  type MailboxEvent,
-} from '../../hisp/api/index.js';
+import type { DeliveryEvent, HispClient, MailboxEvent } from '../../hisp/api/index.js';
 import { startDemoPractices, type RunningDemo } from '../../hisp/demo/practices.js';
 import type { RunningPractice } from '../../hisp/demo/practices.js';
 import { createLogger } from '../../hisp/log/logger.js';
 import { looksLikeSmime } from '../../hisp/relay/smtpServer.js';
+import {
+  openMailWindow,
+  pollUntil,
+  readBridgeFile,
+  type BridgeFile,
+} from '../services/practices.js';
 import { makeTempDir, type TempDir } from '../services/tmp.js';
 
 let tmp: TempDir;
@@ -50,37 +48,16 @@ afterAll(async () => {
   await tmp?.remove();
 });
 
-/** A mail window's connection to a practice's bridge. */
+/** A mail window's connection to a practice's bridge (closed after all tests). */
 async function connect(practice: RunningPractice): Promise<HispClient> {
-  const { bridge } = practice.running;
-  const socket = new WebSocket(
-    `ws://127.0.0.1:${bridge.port}/api/ws`,
-    [WIRE_PROTOCOL, BEARER_PROTOCOL_PREFIX + bridge.token],
-    { headers: { origin: bridge.url.replace(/\/$/, '') } },
-  );
-  const client = new HispClient(new WebSocketTransport(socket), { timeoutMs: 20_000 });
+  const client = await openMailWindow(practice.running);
   clients.push(client);
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('error', reject);
-  });
   return client;
 }
 
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}\n${logLines.slice(-30).join('\n')}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** pollUntil with the demo's log lines on a timeout. */
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number) =>
+  pollUntil(what, probe, () => logLines.slice(-30).join('\n'), timeoutMs);
 
 describe('two practices on loopback, each a HISP with its own bridge', () => {
   it('each practice’s HISP answers on its own bridge, in demo mode, with its mail running', async () => {
@@ -240,24 +217,17 @@ describe('the built `sealpost demo`', () => {
     const dir = join(tmp.path, 'browser-demo');
     const demoRun = run(['--browser', '--data-dir', dir]);
     try {
-      const files = ['practice-a', 'practice-b'].map((name) => join(dir, name, 'bridge.json'));
-      const bridges = await until(
+      const practices = ['practice-a', 'practice-b'].map((name) => join(dir, name));
+      const files = practices.map((practice) => join(practice, 'bridge.json'));
+      const bridges = await pollUntil(
         'both bridge.json files',
         async () => {
-          const read = await Promise.all(
-            files.map((file) =>
-              readFile(file, 'utf8').then(
-                (text) => JSON.parse(text) as { url: string; token: string; pid: number },
-                () => undefined,
-              ),
-            ),
-          );
-          return read.every((entry) => entry !== undefined) ? read : undefined;
+          const read = await Promise.all(practices.map(readBridgeFile));
+          return read.every((entry): entry is BridgeFile => entry !== undefined) ? read : undefined;
         },
+        () => `${demoRun.out()}\n${demoRun.err().slice(-3000)}`,
         20_000,
-      ).catch((error: unknown) => {
-        throw new Error(`${String(error)}\n${demoRun.out()}\n${demoRun.err().slice(-3000)}`);
-      });
+      );
       expect(new Set(bridges.map((b) => b.url)).size).toBe(2);
       for (const [index, bridge] of bridges.entries()) {
         expect(Object.keys(bridge).sort()).toEqual(['pid', 'token', 'url']);

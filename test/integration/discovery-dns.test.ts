@@ -7,7 +7,6 @@ import type { AddressInfo } from 'node:net';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { HispError } from '../../hisp/api/errors.js';
 import { discoverDns, type DnsResolverConfig } from '../../hisp/certs/discovery/dns.js';
 import { createHttpFetcher } from '../../hisp/certs/fetch.js';
 import { createSilentLogger } from '../../hisp/log/logger.js';
@@ -27,18 +26,9 @@ import {
   startFileServer,
   type FileServer,
 } from '../unit/certs-fixtures.js';
+import { hispErrorOf as failure } from '../services/hispErrors.js';
 
 const logger = createSilentLogger();
-
-async function failure(promise: Promise<unknown>): Promise<HispError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof HispError) return error;
-    throw error;
-  }
-  throw new Error('expected a HispError');
-}
 
 describe('discoverDns against knot (real DNS server)', () => {
   let tmp: TempDir | undefined;

@@ -23,13 +23,13 @@ import {
   findBinary,
   issueEndEntityCert,
   makeTempDir,
-  run,
   startKeyring,
   type KeyringHandle,
   type TempDir,
   type TestEndEntity,
 } from '../services/index.js';
 import { bundleForChild } from '../services/bundle.js';
+import { opensslPkcs12 } from '../services/openssl-direct.js';
 
 interface Step {
   op: string;
@@ -119,20 +119,7 @@ beforeAll(async () => {
     dnsNames: ['example.test'],
   });
   p12Path = join(tmp.path, 'alice.p12');
-  await run('openssl', [
-    'pkcs12',
-    '-export',
-    '-in',
-    alice.certPath,
-    '-inkey',
-    alice.keyPath,
-    '-certfile',
-    ca.certPath,
-    '-out',
-    p12Path,
-    '-passout',
-    'pass:p12 pw',
-  ]);
+  await opensslPkcs12(alice, p12Path, 'p12 pw', { chain: ca.certPath });
   keyring = await startKeyring();
 }, 60_000);
 

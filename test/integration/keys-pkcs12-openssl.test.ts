@@ -5,14 +5,13 @@
  * files, and the ETT's legacy testCert.p12. Every file lives in a temp dir removed afterwards;
  * no key material is printed.
  */
-import { convertLegacyPkcs12 } from '../services/openssl-direct.js';
+import { convertLegacyPkcs12, opensslPkcs12 } from '../services/openssl-direct.js';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { HispError, type ErrorCode } from '../../hisp/api/errors.js';
 import {
   assertKeyMatchesCertificate,
   readPkcs12,
@@ -21,28 +20,10 @@ import {
 import { OID, bmpPassword, digestInfo, pkcs12Kdf } from '../../hisp/keys/pbe.js';
 import { createTestCa, issueEndEntityCert, makeTempDir, run } from '../services/index.js';
 import type { TempDir, TestCa, TestEndEntity } from '../services/index.js';
+import { thrownCode as codeOf, thrownHispError as errorOf } from '../services/hispErrors.js';
 
 const interop = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'interop');
 const ettP12 = join(interop, 'ett', 'testCert.p12');
-
-function codeOf(fn: () => unknown): ErrorCode | 'no error' | 'not a HispError' {
-  try {
-    fn();
-    return 'no error';
-  } catch (error) {
-    return error instanceof HispError ? error.code : 'not a HispError';
-  }
-}
-
-function errorOf(fn: () => unknown): HispError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof HispError) return error;
-    throw error;
-  }
-  throw new Error('expected a HispError');
-}
 
 describe('readPkcs12 against OpenSSL 3 files', () => {
   let tmp: TempDir;
@@ -66,21 +47,13 @@ describe('readPkcs12 against OpenSSL 3 files', () => {
     args: readonly string[] = [],
     input?: { cert: string; key: string },
   ): Promise<Buffer> {
-    const out = join(tmp.path, `p12-${++count}.p12`);
-    await run('openssl', [
-      'pkcs12',
-      '-export',
-      '-in',
-      input?.cert ?? alice.certPath,
-      '-inkey',
-      input?.key ?? alice.keyPath,
-      '-out',
-      out,
-      '-passout',
-      `pass:${password}`,
-      ...args,
-    ]);
-    return readFile(out);
+    const identity = {
+      certPath: input?.cert ?? alice.certPath,
+      keyPath: input?.key ?? alice.keyPath,
+    };
+    return readFile(
+      await opensslPkcs12(identity, join(tmp.path, `p12-${++count}.p12`), password, { args }),
+    );
   }
 
   /** OpenSSL's own description of a file, to be sure each case tests what it says. */

@@ -18,12 +18,12 @@ import {
 import {
   findBinary,
   makeTempDir,
-  run,
   startKeyring,
   type KeyringHandle,
   type TempDir,
   runToEnd,
 } from '../services/index.js';
+import { opensslPkcs12 } from '../services/openssl-direct.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(root, 'bin', 'sealpost.js');
@@ -54,18 +54,7 @@ beforeAll(async () => {
   ca = await createTestCa(tmp.path, { name: 'clinic-ca', commonName: 'Clinic Test CA' });
   alice = await issueEndEntityCert(ca, tmp.path, { email: 'alice@clinic.test' });
   p12 = join(tmp.path, 'alice.p12');
-  await run('openssl', [
-    'pkcs12',
-    '-export',
-    '-in',
-    alice.certPath,
-    '-inkey',
-    alice.keyPath,
-    '-passout',
-    'pass:p12 password',
-    '-out',
-    p12,
-  ]);
+  await opensslPkcs12(alice, p12, 'p12 password');
 }, 60_000);
 
 afterAll(async () => {

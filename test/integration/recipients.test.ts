@@ -5,24 +5,15 @@
  * over the bridge's WebSocket.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import {
-  BEARER_PROTOCOL_PREFIX,
-  HispClient,
-  WebSocketTransport,
-  WIRE_PROTOCOL,
-  type CertificateAlert,
-} from '../../hisp/api/index.js';
+import type { CertificateAlert, HispClient } from '../../hisp/api/index.js';
 import { parseCertificate } from '../../hisp/certs/certificate.js';
 import { RecipientService } from '../../hisp/certs/discovery/service.js';
 import { TrustStore } from '../../hisp/certs/trust/store.js';
-import { runCli } from '../../hisp/cli/main.js';
-import type { CliIo } from '../../hisp/cli/io.js';
 import { createSilentLogger } from '../../hisp/log/logger.js';
 import { EncryptedDatabase } from '../../hisp/store/database.js';
+import { runCaptured, startServe, type CliIoOptions } from '../services/cliIo.js';
 import {
   createTestCa,
   issueEndEntityCert,
@@ -32,6 +23,7 @@ import {
 import { certRecordLine } from '../services/dns.js';
 import { startKnot, type KnotHandle } from '../services/knot.js';
 import { freePort } from '../services/ports.js';
+import { openMailWindow } from '../services/practices.js';
 import { makeTempDir, type TempDir } from '../services/tmp.js';
 
 let dir: TempDir;
@@ -166,70 +158,41 @@ describe('RecipientService', () => {
 describe('checkRecipients through sealpost serve', () => {
   it('answers over the bridge by the contract, and the alert arrives as an event', async () => {
     const profile = join(dir.path, 'practice-a');
-    const env = { PATH: process.env['PATH'] ?? '', PASS: 'recipients test passphrase' };
-    const cli = (stop: Promise<string> = new Promise(() => undefined)) => {
-      const err: string[] = [];
-      const io: CliIo = {
-        stdout: () => undefined,
-        stderr: (text) => err.push(text),
-        readStdin: () => Promise.resolve(Buffer.alloc(0)),
-        writeStdout: () => Promise.resolve(),
-        env,
-        stopSignal: stop,
-        root: dir.path,
-      };
-      return { io, err: () => err.join('') };
+    const options: CliIoOptions = {
+      env: { PASS: 'recipients test passphrase' },
+      root: dir.path,
     };
+    const code = async (argv: string[]) => (await runCaptured(argv, options)).code;
     const pass = ['--profile', profile, '--pass', 'env:PASS'];
-    expect(await runCli(['profile', 'init', '--vault', ...pass], cli().io)).toBe(0);
+    expect(await code(['profile', 'init', '--vault', ...pass])).toBe(0);
     expect(
-      await runCli(
-        [
-          'anchors',
-          'import',
-          ...pass,
-          '--domain',
-          'practice-a.test',
-          '--direction',
-          'outbound',
-          ca.certPath,
-        ],
-        cli().io,
-      ),
+      await code([
+        'anchors',
+        'import',
+        ...pass,
+        '--domain',
+        'practice-a.test',
+        '--direction',
+        'outbound',
+        ca.certPath,
+      ]),
     ).toBe(0);
 
-    let stop = (_signal: string): void => undefined;
-    const served = cli(new Promise((resolve) => (stop = resolve)));
-    const exit = runCli(
-      ['serve', ...pass, '--listen', '127.0.0.1:0', '--dns', `127.0.0.1:${knot.port}`],
-      served.io,
+    const served = await startServe(
+      [...pass, '--listen', '127.0.0.1:0', '--dns', `127.0.0.1:${knot.port}`],
+      { ...options, profileDir: profile },
     );
-    let bridge: { url: string; token: string } | undefined;
-    for (let i = 0; i < 300 && bridge === undefined; i++) {
-      bridge = await readFile(join(profile, 'bridge.json'), 'utf8').then(
-        (text) => JSON.parse(text) as { url: string; token: string },
-        () => undefined,
-      );
-      if (bridge === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    expect(bridge, served.err()).toBeDefined();
-    const url = new URL(bridge?.url ?? 'http://127.0.0.1:1/');
-    const ws = new WebSocket(
-      `ws://${url.host}/api/ws`,
-      [WIRE_PROTOCOL, BEARER_PROTOCOL_PREFIX + (bridge?.token ?? '')],
-      {
-        headers: { origin: url.origin },
-      },
-    );
-    const client = new HispClient(new WebSocketTransport(ws), { timeoutMs: 20_000 });
-    const alert = new Promise<CertificateAlert>((resolve) =>
-      client.on('certificateAlert', resolve),
-    );
+    const { bridge } = served;
+    let client: HispClient | undefined;
     try {
-      await new Promise((resolve, reject) => {
-        ws.once('open', resolve);
-        ws.once('error', reject);
+      expect(bridge, served.err()).toBeDefined();
+      const window = await openMailWindow({
+        bridge: bridge ?? { url: 'http://127.0.0.1:1/', token: '' },
       });
+      client = window;
+      const alert = new Promise<CertificateAlert>((resolve) =>
+        window.on('certificateAlert', resolve),
+      );
       const { recipients } = await client.call('checkRecipients', {
         from: 'dr.a@practice-a.test',
         addresses: ['alice@practice-b.test', 'mallory@practice-b.test'],
@@ -245,9 +208,8 @@ describe('checkRecipients through sealpost serve', () => {
         client.call('checkRecipients', { from: 'dr.a@practice-a.test', addresses: [] }),
       ).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     } finally {
-      client.close();
-      stop('SIGTERM');
-      expect(await exit).toBe(0);
+      client?.close();
+      expect(await served.stop()).toBe(0);
     }
   });
 });

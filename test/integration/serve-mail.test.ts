@@ -22,10 +22,9 @@ import type {
 } from '../../hisp/api/index.js';
 import type { ParsedCertificate } from '../../hisp/certs/certificate.js';
 import type { DnsResponder } from '../../hisp/certs/hosting/dnsResponder.js';
-import type { CliIo } from '../../hisp/cli/io.js';
-import { runCli } from '../../hisp/cli/main.js';
 import { MailStore } from '../../hisp/store/mail.js';
 import { openProfile, type Profile } from '../../hisp/store/profile.js';
+import { runCaptured, serveInProcess, type CliIoOptions, type Served } from '../services/cliIo.js';
 import { startDovecot } from '../services/dovecot.js';
 import { freePort } from '../services/ports.js';
 import {
@@ -37,8 +36,6 @@ import {
   practiceKeySource,
   startLoopbackDns,
   TWO_PRACTICES,
-  waitForBridgeFile,
-  type BridgeInfo,
   type PkiFiles,
 } from '../services/practices.js';
 import { makeTempDir, type TempDir } from '../services/tmp.js';
@@ -73,20 +70,7 @@ afterAll(async () => {
   await tmp?.remove();
 });
 
-function cli(stop: Promise<string> = new Promise(() => undefined)) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    stdout: (text) => out.push(text),
-    stderr: (text) => err.push(text),
-    readStdin: () => Promise.resolve(Buffer.alloc(0)),
-    writeStdout: () => Promise.resolve(),
-    env: { PATH: process.env['PATH'] ?? '', PASS, SUBMIT_PASS },
-    stopSignal: stop,
-    root: tmp.path,
-  };
-  return { io, out: () => out.join(''), err: () => err.join('') };
-}
+const cliOptions = (): CliIoOptions => ({ env: { PASS, SUBMIT_PASS }, root: tmp.path });
 
 const profileDir = (index: 0 | 1) => join(tmp.path, PRACTICES[index].name);
 const pass = (index: 0 | 1) => ['--profile', profileDir(index), '--pass', 'env:PASS'];
@@ -97,36 +81,12 @@ async function writeConfig(name: string, config: unknown): Promise<string> {
   return file;
 }
 
-interface Served {
-  readonly exit: Promise<number>;
-  readonly bridge: BridgeInfo;
-  readonly err: () => string;
-  stop(): Promise<number>;
-}
-
-async function serve(index: 0 | 1, config: string): Promise<Served> {
-  let stop = (_signal: string): void => undefined;
-  const run = cli(new Promise((resolve) => (stop = resolve)));
-  const exit = runCli(
-    ['serve', ...pass(index), '--listen', '127.0.0.1:0', '--config', config],
-    run.io,
-  );
-  let settled: number | undefined;
-  void exit.then((code) => (settled = code));
-  const bridge = await waitForBridgeFile(profileDir(index), () => settled !== undefined);
-  if (bridge === undefined) {
-    stop('SIGTERM');
-    throw new Error(`serve did not start (exit ${String(settled)}):\n${run.err()}`);
-  }
-  return {
-    exit,
-    bridge,
-    err: run.err,
-    stop: () => {
-      stop('SIGTERM');
-      return exit;
-    },
-  };
+/** `sealpost serve` for practice `index` with this config file, once its bridge is up. */
+function serve(index: 0 | 1, config: string): Promise<Served> {
+  return serveInProcess([...pass(index), '--listen', '127.0.0.1:0', '--config', config], {
+    ...cliOptions(),
+    profileDir: profileDir(index),
+  });
 }
 
 /** A second connection to a profile that a running serve holds open (WAL allows it). */
@@ -279,6 +239,12 @@ describe('sealpost serve --config: Direct mail between two practices', () => {
       const submittedBytes = storeB.ciphertext(viaSubmission.id);
       expect(submittedBytes.includes('HbA1c')).toBe(false);
       expect(submittedBytes.includes('Submitted: lab results')).toBe(false);
+      // A records it as sent once B's server has answered (B may store it a moment before).
+      await pollUntil(
+        'the submitted message in A’s Sent',
+        () => storeA.list('sent').find((row) => row.subject === 'Submitted: lab results'),
+        () => a?.err().slice(-4000) ?? '',
+      );
       expect(
         storeA.list('sent').filter((row) => row.subject === 'Submitted: lab results'),
       ).toHaveLength(1);
@@ -566,8 +532,10 @@ describe('sealpost serve --config: the upstream mailbox', () => {
         const notified = await pollUntil(
           'B’s delivery notifications to A, queued',
           () => {
+            // Filed in Archive (records, not mail the clinician wrote), still queued.
             const rows = storeB
-              .list('outbox')
+              .list('archive')
+              .filter((row) => storeB.queueFor(row.id).some((q) => q.state === 'queued'))
               .filter(
                 (row) =>
                   row.recipients.some((r) => r.includes('dr.adams@practice-a.test')) &&
@@ -629,11 +597,10 @@ describe('risk-5 sealpost serve --config: the silence alert', () => {
 describe('sealpost serve --config: usage errors', () => {
   const rejects = async (config: unknown, pattern: RegExp) => {
     const file = await writeConfig(`bad-${randomBytes(4).toString('hex')}`, config);
-    const run = cli();
-    const code = await runCli(['serve', ...pass(0), '--config', file], run.io);
-    expect(code, run.err()).toBe(1);
-    expect(run.err()).toMatch(pattern);
-    return run.err();
+    const run = await runCaptured(['serve', ...pass(0), '--config', file], cliOptions());
+    expect(run.code, run.err).toBe(1);
+    expect(run.err).toMatch(pattern);
+    return run.err;
   };
 
   it('an inline password is refused, naming the key and never echoing the value', async () => {

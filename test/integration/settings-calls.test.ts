@@ -8,20 +8,22 @@
  * inbound SMTP serves its domain; the audit log filtered and exported, and a tampered chain
  * reported as broken. Certificates come from the `openssl` CLI (test/unit/certs-fixtures.ts).
  */
-import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDnsResponder, type DnsResponder } from '../../hisp/certs/hosting/dnsResponder.js';
-import type { CliIo } from '../../hisp/cli/io.js';
-import { runCli } from '../../hisp/cli/main.js';
+import type { DnsResponder } from '../../hisp/certs/hosting/dnsResponder.js';
 import { vaultMasterKeySource } from '../../hisp/keys/masterKey.js';
-import { createSilentLogger } from '../../hisp/log/logger.js';
 import { openProfile, VAULT_FILE } from '../../hisp/store/profile.js';
+import { runCaptured, serveInProcess, type Served } from '../services/cliIo.js';
+import {
+  loopbackServerExtensions,
+  startBundleServer,
+  type BundleServer,
+} from '../services/https.js';
+import { opensslPkcs12, opensslUnsignedBundle } from '../services/openssl-direct.js';
 import { freePort } from '../services/ports.js';
-import { DAY, leafExtensions, openssl, TestPki, type Issued } from '../unit/certs-fixtures.js';
+import { bridgeError, bridgeResult, startLoopbackDns } from '../services/practices.js';
+import { DAY, leafExtensions, TestPki, type Issued } from '../unit/certs-fixtures.js';
 
 const PASS = 'settings calls passphrase';
 const P12_PASS = 'p12 pässword';
@@ -36,9 +38,7 @@ let practiceA: Issued;
 let cole: Issued;
 let baker: Issued;
 let dns: DnsResponder;
-let https: Server;
-let httpsBody: Buffer = Buffer.alloc(0);
-let bundleUrl: string;
+let https: BundleServer;
 let profileDir: string;
 let configFile: string;
 const p12: Record<'modern' | 'legacy', string> = { modern: '', legacy: '' };
@@ -47,40 +47,7 @@ const bundles: Record<'first' | 'second', Buffer> = {
   second: Buffer.alloc(0),
 };
 
-function opensslOk(args: string[]): void {
-  const result = spawnSync(openssl(), args, { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${result.stderr}`);
-}
-
-/** An unsigned .p7b of the given certificates (`openssl crl2pkcs7 -nocrl`). */
-async function unsignedBundle(name: string, certs: Issued[]): Promise<Buffer> {
-  const pem = join(pki.dir, `${name}.certs.pem`);
-  await writeFile(pem, certs.map((cert) => cert.pem).join(''));
-  const out = join(pki.dir, `${name}.p7b`);
-  opensslOk(['crl2pkcs7', '-nocrl', '-certfile', pem, '-outform', 'DER', '-out', out]);
-  return readFile(out);
-}
-
-function cliIo(stop: Promise<string> = new Promise(() => undefined)) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    stdout: (text) => out.push(text),
-    stderr: (text) => err.push(text),
-    readStdin: () => Promise.resolve(Buffer.alloc(0)),
-    writeStdout: () => Promise.resolve(),
-    env: { PATH: process.env['PATH'] ?? '', PASS },
-    stopSignal: stop,
-    root: pki.dir,
-  };
-  return { io, out: () => out.join(''), err: () => err.join('') };
-}
-
-async function sealpost(...argv: string[]) {
-  const captured = cliIo();
-  const code = await runCli(argv, captured.io);
-  return { code, out: captured.out(), err: captured.err() };
-}
+const sealpost = (...argv: string[]) => runCaptured(argv, { env: { PASS }, root: pki.dir });
 
 const profileArgs = () => ['--profile', profileDir, '--pass', 'env:PASS'];
 
@@ -106,32 +73,18 @@ beforeAll(async () => {
   ]);
   const tls = await pki.issue(root, 'tls', {
     subject: '/CN=127.0.0.1',
-    extensions: [
-      'basicConstraints=critical,CA:FALSE',
-      'keyUsage=critical,digitalSignature,keyEncipherment',
-      'extendedKeyUsage=serverAuth',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
+    extensions: loopbackServerExtensions(['localhost']),
   });
 
   // Dr. Cole's identity as a practice would get it: a PKCS#12 file from OpenSSL 3 (AES,
   // PBKDF2), and the same as an old-style -legacy file (RC2-40 certificates).
   for (const kind of ['modern', 'legacy'] as const) {
-    p12[kind] = join(pki.dir, `cole-${kind}.p12`);
-    opensslOk([
-      'pkcs12',
-      '-export',
-      '-in',
-      cole.certPath,
-      '-inkey',
-      cole.keyPath,
-      '-out',
-      p12[kind],
-      '-passout',
-      `pass:${P12_PASS}`,
-      ...(kind === 'legacy' ? ['-legacy'] : []),
-    ]);
+    p12[kind] = await opensslPkcs12(cole, join(pki.dir, `cole-${kind}.p12`), P12_PASS, {
+      legacy: kind === 'legacy',
+    });
   }
+  const unsignedBundle = async (name: string, certs: Issued[]) =>
+    readFile(await opensslUnsignedBundle(pki.dir, name, certs));
   bundles.first = await unsignedBundle('first', [
     bundleRoots[0] as Issued,
     bundleRoots[1] as Issued,
@@ -141,20 +94,10 @@ beforeAll(async () => {
     bundleRoots[2] as Issued,
   ]);
 
-  https = createServer({ key: await readFile(tls.keyPath), cert: tls.pem }, (request, response) => {
-    if (request.url === '/bundle.p7b') response.writeHead(200).end(httpsBody);
-    else response.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
-  bundleUrl = `https://127.0.0.1:${(https.address() as AddressInfo).port}/bundle.p7b`;
+  https = await startBundleServer({ key: await readFile(tls.keyPath), cert: tls.pem });
 
   // The recipient's certificate, published in DNS as Direct discovery looks for it.
-  dns = await startDnsResponder({
-    host: '127.0.0.1',
-    port: 0,
-    logger: createSilentLogger(),
-    zones: [{ domain: 'practice-b.test', certificates: [baker.cert] }],
-  });
+  dns = await startLoopbackDns([{ domain: 'practice-b.test', certificates: [baker.cert] }]);
 
   // A vault profile with Practice A's identity (inbound SMTP needs one to start).
   profileDir = join(pki.dir, 'practice');
@@ -187,30 +130,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await served?.stop();
   await dns?.close();
-  await new Promise<void>((resolve) => {
-    if (https === undefined) resolve();
-    else {
-      https.closeAllConnections();
-      https.close(() => resolve());
-    }
-  });
+  await https?.close();
   await pki?.remove();
 });
 
-interface Served {
-  readonly bridge: { url: string; token: string };
-  readonly err: () => string;
-  stop(): Promise<number>;
-}
-
 let served: Served | undefined;
 
-async function serve(extra: readonly string[]): Promise<Served> {
-  let stop = (_signal: string): void => undefined;
-  const run = cliIo(new Promise((resolve) => (stop = resolve)));
-  const exit = runCli(
+/** `sealpost serve` on the practice's profile with its config and the test root as TLS CA. */
+function serve(extra: readonly string[]): Promise<Served> {
+  return serveInProcess(
     [
-      'serve',
       ...profileArgs(),
       '--listen',
       '127.0.0.1:0',
@@ -220,69 +149,21 @@ async function serve(extra: readonly string[]): Promise<Served> {
       root.certPath,
       ...extra,
     ],
-    run.io,
+    { env: { PASS }, root: pki.dir, profileDir },
   );
-  let settled: number | undefined;
-  void exit.then((code) => (settled = code));
-  let bridge: { url: string; token: string } | undefined;
-  while (bridge === undefined && settled === undefined) {
-    bridge = await readFile(join(profileDir, 'bridge.json'), 'utf8').then(
-      (text) => JSON.parse(text) as { url: string; token: string },
-      () => undefined,
-    );
-    if (bridge === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  if (bridge === undefined) throw new Error(`serve exited with ${settled}:\n${run.err()}`);
-  let stopped: Promise<number> | undefined;
-  return {
-    bridge,
-    err: run.err,
-    stop: () => {
-      stopped ??= (async () => {
-        stop('SIGTERM');
-        const code = await exit;
-        // The next serve waits for this one's bridge.json to be gone.
-        return code;
-      })();
-      return stopped;
-    },
-  };
 }
 
-type Answer<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string } };
-
-async function call<T = Record<string, unknown>>(
-  method: string,
-  params: unknown,
-): Promise<Answer<T>> {
+function running(): Served {
   if (served === undefined) throw new Error('serve is not running');
-  const response = await fetch(new URL(`/api/call/${method}`, served.bridge.url), {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${served.bridge.token}`,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify(params),
-  });
-  return (await response.json()) as Answer<T>;
+  return served;
 }
 
 /** The result of a call that must succeed. */
-async function ok<T = Record<string, unknown>>(method: string, params: unknown): Promise<T> {
-  const answer = await call<T>(method, params);
-  if (!answer.ok) throw new Error(`${method}: ${answer.error.code} ${answer.error.message}`);
-  return answer.result;
-}
+const ok = <T = Record<string, unknown>>(method: string, params: unknown): Promise<T> =>
+  bridgeResult<T>(running(), method, params);
 
 /** The error of a call that must fail. */
-async function failure(
-  method: string,
-  params: unknown,
-): Promise<{ code: string; message: string }> {
-  const answer = await call(method, params);
-  if (answer.ok) throw new Error(`${method} succeeded: ${JSON.stringify(answer.result)}`);
-  return answer.error;
-}
+const failure = (method: string, params: unknown) => bridgeError(running(), method, params);
 
 interface AnchorView {
   fingerprintSha256: string;
@@ -369,13 +250,13 @@ describe('the settings calls over the bridge of sealpost serve', () => {
   });
 
   it('a bundle from loopback HTTPS is added, refreshed and removed; its anchors go only with it', async () => {
-    httpsBody = bundles.first;
+    https.body = bundles.first;
     const added = await ok<{
       bundle: { name: string; anchorCount: number; signed: boolean; refreshHours: number };
       refresh: { ok: boolean; added: string[] };
     }>('addBundle', {
       name: 'community',
-      url: bundleUrl,
+      url: https.url,
       domain: 'practice-a.test',
       direction: 'inbound',
       refreshHours: 0,
@@ -411,7 +292,7 @@ describe('the settings calls over the bridge of sealpost serve', () => {
       name: 'community',
     });
     expect(same.refresh).toMatchObject({ ok: true, unchanged: true });
-    httpsBody = bundles.second;
+    https.body = bundles.second;
     const changed = await ok<{
       bundle: { anchorCount: number };
       refresh: { ok: boolean; added: string[]; removed: string[] };
@@ -421,7 +302,7 @@ describe('the settings calls over the bridge of sealpost serve', () => {
     expect(changed.bundle.anchorCount).toBe(2);
 
     // A failed refresh keeps the anchors and says why.
-    httpsBody = Buffer.from('this is not a bundle');
+    https.body = Buffer.from('this is not a bundle');
     const failed = await ok<{
       bundle: { anchorCount: number; lastError?: string };
       refresh: { ok: boolean; reason?: { code: string } };
@@ -434,13 +315,13 @@ describe('the settings calls over the bridge of sealpost serve', () => {
 
     // Refused up front: plain http, an unsigned bundle where a signature is required.
     expect(
-      (await failure('addBundle', { name: 'plain', url: bundleUrl.replace('https:', 'http:') }))
+      (await failure('addBundle', { name: 'plain', url: https.url.replace('https:', 'http:') }))
         .code,
     ).toBe('BAD_REQUEST');
-    httpsBody = bundles.first;
+    https.body = bundles.first;
     const unsigned = await failure('addBundle', {
       name: 'must-sign',
-      url: bundleUrl,
+      url: https.url,
       requireSigned: true,
     });
     expect(unsigned.code).toBe('BUNDLE_SIGNER_UNTRUSTED');
@@ -613,8 +494,8 @@ describe('the settings calls over the bridge of sealpost serve', () => {
   it('without --allow-private-fetch a bundle on a loopback address is refused and not registered', async () => {
     await served?.stop();
     served = await serve([]);
-    httpsBody = bundles.first;
-    const blocked = await failure('addBundle', { name: 'internal', url: bundleUrl });
+    https.body = bundles.first;
+    const blocked = await failure('addBundle', { name: 'internal', url: https.url });
     expect(blocked.code).toBe('FETCH_FAILED');
     expect(blocked.message).toMatch(/not added/);
     expect((await ok<{ bundles: unknown[] }>('listBundles', {})).bundles).toEqual([]);

@@ -13,8 +13,7 @@ import {
   type TestCa,
   type TestEndEntity,
 } from '../services/certs.js';
-import { opensslReceive, opensslSend } from '../services/openssl-direct.js';
-import { run } from '../services/proc.js';
+import { opensslPkcs12, opensslReceive, opensslSend } from '../services/openssl-direct.js';
 import { makeTempDir, type TempDir } from '../services/tmp.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -51,20 +50,9 @@ beforeAll(async () => {
   );
   await writeFile(join(dir.path, 'message.eml'), message);
   // Alice's identity as a PKCS#12 with a password, as IT would export it.
-  await run('openssl', [
-    'pkcs12',
-    '-export',
-    '-inkey',
-    alice.keyPath,
-    '-in',
-    alice.certPath,
-    '-certfile',
-    ca.certPath,
-    '-out',
-    join(dir.path, 'alice.p12'),
-    '-passout',
-    'pass:correct horse',
-  ]);
+  await opensslPkcs12(alice, join(dir.path, 'alice.p12'), 'correct horse', {
+    chain: ca.certPath,
+  });
 });
 afterAll(async () => {
   await dir.remove();

@@ -5,14 +5,10 @@
  * that CA through its `ca` option. Also: a server certificate from another CA, an http: URL,
  * a 404 and an answer over the size limit.
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { HispError } from '../../hisp/api/errors.js';
 import { parseCertificate } from '../../hisp/certs/certificate.js';
 import { createHttpFetcher } from '../../hisp/certs/fetch.js';
 import { fetchTrustBundle, readTrustBundle } from '../../hisp/certs/trust/bundle.js';
@@ -22,11 +18,13 @@ import {
   type TestEndEntity,
   createTestCa,
   issueEndEntityCert,
+  issueServerCert,
 } from '../services/certs.js';
-import { findBinary, run } from '../services/proc.js';
+import { hispErrorOf as failure } from '../services/hispErrors.js';
+import { startLoopbackHttps, type LoopbackHttps } from '../services/https.js';
+import { opensslSignedBundle } from '../services/openssl-direct.js';
 import { type TempDir, makeTempDir } from '../services/tmp.js';
 
-const openssl = (): string => findBinary('openssl', 'openssl');
 const logger = createSilentLogger();
 
 let tmp: TempDir;
@@ -37,71 +35,10 @@ let signer: TestEndEntity;
 let anchorA: TestCa;
 let anchorB: TestCa;
 let signedBundle: Buffer;
-let server: Server;
+let server: LoopbackHttps;
 let origin: string;
 
 const BIG_BYTES = 64 * 1024;
-
-async function failure(promise: Promise<unknown>): Promise<HispError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof HispError) return error;
-    throw error;
-  }
-  throw new Error('expected a HispError');
-}
-
-/** A TLS server certificate for 127.0.0.1 issued by `ca`. */
-async function issueServerCert(ca: TestCa, dir: string): Promise<{ key: string; cert: string }> {
-  const keyPath = join(dir, 'server.key');
-  const csrPath = join(dir, 'server.csr');
-  const certPath = join(dir, 'server.pem');
-  const extPath = join(dir, 'server.ext');
-  await writeFile(
-    extPath,
-    [
-      'basicConstraints=critical,CA:FALSE',
-      'keyUsage=critical,digitalSignature,keyEncipherment',
-      'extendedKeyUsage=serverAuth',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      'authorityKeyIdentifier=keyid',
-    ].join('\n') + '\n',
-  );
-  await run(openssl(), [
-    'req',
-    '-new',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    keyPath,
-    '-out',
-    csrPath,
-    '-subj',
-    '/CN=127.0.0.1',
-  ]);
-  await run(openssl(), [
-    'x509',
-    '-req',
-    '-in',
-    csrPath,
-    '-sha256',
-    '-CA',
-    ca.certPath,
-    '-CAkey',
-    ca.keyPath,
-    '-set_serial',
-    '0x1234567',
-    '-days',
-    '2',
-    '-extfile',
-    extPath,
-    '-out',
-    certPath,
-  ]);
-  return { key: await readFile(keyPath, 'utf8'), cert: await readFile(certPath, 'utf8') };
-}
 
 beforeAll(async () => {
   tmp = await makeTempDir('trust-bundle');
@@ -114,40 +51,16 @@ beforeAll(async () => {
     createTestCa(dir, { name: 'anchor-b', commonName: 'Anchor B' }),
   ]);
   signer = await issueEndEntityCert(signerCa, dir, { email: 'bundles@signer.example.test' });
-  const unsignedPath = join(dir, 'unsigned.p7b');
-  await run(openssl(), [
-    'crl2pkcs7',
-    '-nocrl',
-    '-certfile',
-    anchorA.certPath,
-    '-certfile',
-    anchorB.certPath,
-    '-outform',
-    'DER',
-    '-out',
-    unsignedPath,
-  ]);
-  const signedPath = join(dir, 'signed.p7b');
-  await run(openssl(), [
-    'cms',
-    '-sign',
-    '-nodetach',
-    '-binary',
-    '-outform',
-    'DER',
-    '-in',
-    unsignedPath,
-    '-signer',
-    signer.certPath,
-    '-inkey',
-    signer.keyPath,
-    '-out',
-    signedPath,
-  ]);
+  const signedPath = await opensslSignedBundle(
+    dir,
+    'direct-trust',
+    [anchorA, anchorB].map((anchor) => ({ pem: anchor.certPem })),
+    signer,
+  );
   signedBundle = await readFile(signedPath);
 
-  const tls = await issueServerCert(tlsCa, dir);
-  server = createServer({ key: tls.key, cert: tls.cert }, (request, response) => {
+  const tls = await issueServerCert(tlsCa, dir, { commonName: '127.0.0.1' });
+  server = await startLoopbackHttps({ key: tls.keyPem, cert: tls.certPem }, (request, response) => {
     const body =
       request.url === '/bundles/direct-trust.p7b'
         ? signedBundle
@@ -166,15 +79,11 @@ beforeAll(async () => {
     response.writeHead(200, { 'content-type': 'application/pkcs7-mime' });
     response.end(body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = server.origin;
 });
 
 afterAll(async () => {
-  if (server !== undefined) {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
+  await server?.close();
   await tmp?.remove();
 });
 

@@ -4,25 +4,21 @@
  * OpenSSL (`crl2pkcs7`, `cms -sign`) read from a file and from a loopback HTTPS server, and
  * `serve` refreshing bundles and answering DNS for the practice's certificates.
  */
-import { spawnSync } from 'node:child_process';
 import { promises as dnsPromises } from 'node:dns';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverDns } from '../../hisp/certs/discovery/dns.js';
-import { runCli } from '../../hisp/cli/main.js';
-import type { CliIo } from '../../hisp/cli/io.js';
 import { createLogger } from '../../hisp/log/logger.js';
-import { freeTcpUdpPort } from '../services/index.js';
+import { runCaptured, startServe, type CliIoOptions } from '../services/cliIo.js';
 import {
-  caExtensions,
-  leafExtensions,
-  openssl,
-  TestPki,
-  type Issued,
-} from '../unit/certs-fixtures.js';
+  loopbackServerExtensions,
+  startBundleServer,
+  type BundleServer,
+} from '../services/https.js';
+import { freeTcpUdpPort } from '../services/index.js';
+import { opensslSignedBundle, opensslUnsignedBundle } from '../services/openssl-direct.js';
+import { caExtensions, leafExtensions, TestPki, type Issued } from '../unit/certs-fixtures.js';
 
 const PASS = 'correct horse battery staple';
 let pki: TestPki;
@@ -36,73 +32,15 @@ let wrongSigner: Issued;
 let practiceLeaf: Issued;
 const files: Record<string, string> = {};
 
-function io(stop: Promise<string> = new Promise(() => undefined)) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const value: CliIo = {
-    stdout: (text) => out.push(text),
-    stderr: (text) => err.push(text),
-    readStdin: () => Promise.resolve(Buffer.alloc(0)),
-    writeStdout: (chunk) => {
-      out.push(Buffer.from(chunk).toString('utf8'));
-      return Promise.resolve();
-    },
-    env: { PATH: process.env['PATH'] ?? '', SEALPOST_PASS: PASS, WRONG_PASS: 'not the passphrase' },
-    stopSignal: stop,
-    root: pki.dir,
-  };
-  return { io: value, out: () => out.join(''), err: () => err.join('') };
-}
+const cliOptions = (): CliIoOptions => ({
+  env: { SEALPOST_PASS: PASS, WRONG_PASS: 'not the passphrase' },
+  root: pki.dir,
+});
 
-async function sealpost(...argv: string[]) {
-  const captured = io();
-  const code = await runCli(argv, captured.io);
-  return { code, out: captured.out(), err: captured.err() };
-}
-
-function opensslOk(args: string[]): void {
-  const result = spawnSync(openssl(), args, { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${result.stderr}`);
-}
-
-/** An unsigned .p7b of the given certificates (`openssl crl2pkcs7 -nocrl`). */
-async function unsignedBundle(name: string, certs: Issued[]): Promise<string> {
-  const pem = join(pki.dir, `${name}.certs.pem`);
-  await writeFile(pem, certs.map((cert) => cert.pem).join(''));
-  const out = join(pki.dir, `${name}.p7b`);
-  opensslOk(['crl2pkcs7', '-nocrl', '-certfile', pem, '-outform', 'DER', '-out', out]);
-  return out;
-}
-
-/** The unsigned bundle wrapped in CMS SignedData (`openssl cms -sign -nodetach -binary`). */
-async function signedBundle(name: string, certs: Issued[], by: Issued): Promise<string> {
-  const inner = await unsignedBundle(`${name}.inner`, certs);
-  const out = join(pki.dir, `${name}.signed.p7b`);
-  opensslOk([
-    'cms',
-    '-sign',
-    '-nodetach',
-    '-binary',
-    '-md',
-    'sha256',
-    '-in',
-    inner,
-    '-signer',
-    by.certPath,
-    '-inkey',
-    by.keyPath,
-    '-outform',
-    'DER',
-    '-out',
-    out,
-  ]);
-  return out;
-}
+const sealpost = (...argv: string[]) => runCaptured(argv, cliOptions());
 
 let profile: string;
-let https: Server;
-let httpsBody: Buffer = Buffer.alloc(0);
-let httpsOrigin: string;
+let https: BundleServer;
 
 beforeAll(async () => {
   pki = await TestPki.create('trust-cli');
@@ -136,30 +74,19 @@ beforeAll(async () => {
   });
   const httpsCert = await pki.issue(rootA, 'https', {
     subject: '/CN=127.0.0.1',
-    extensions: [
-      'basicConstraints=critical,CA:FALSE',
-      'keyUsage=critical,digitalSignature,keyEncipherment',
-      'extendedKeyUsage=serverAuth',
-      'subjectAltName=IP:127.0.0.1',
-    ],
+    extensions: loopbackServerExtensions(),
   });
+  const signedBundle = (name: string, certs: Issued[], by: Issued) =>
+    opensslSignedBundle(pki.dir, name, certs, by);
   files['ab'] = await signedBundle('ab', [rootA, rootB], signer);
   files['bc'] = await signedBundle('bc', [rootB, rootC], signer);
   files['wrong'] = await signedBundle('wrong', [rootC], wrongSigner);
-  files['unsigned'] = await unsignedBundle('unsigned-c', [rootC]);
+  files['unsigned'] = await opensslUnsignedBundle(pki.dir, 'unsigned-c', [rootC]);
   files['empty'] = await signedBundle('empty', [], signer);
   files['live'] = join(pki.dir, 'live.p7b');
   await writeFile(files['live'], await readFile(files['ab']));
 
-  https = createServer(
-    { key: await readFile(httpsCert.keyPath), cert: httpsCert.pem },
-    (request, response) => {
-      if (request.url === '/bundle.p7b') response.writeHead(200).end(httpsBody);
-      else response.writeHead(404).end();
-    },
-  );
-  await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
-  httpsOrigin = `https://127.0.0.1:${(https.address() as AddressInfo).port}`;
+  https = await startBundleServer({ key: await readFile(httpsCert.keyPath), cert: httpsCert.pem });
 
   profile = join(pki.dir, 'clinic');
   const init = await sealpost(
@@ -176,10 +103,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => {
-    https.closeAllConnections();
-    https.close(() => resolve());
-  });
+  await https.close();
   await pki.remove();
 });
 
@@ -416,8 +340,8 @@ describe('sealpost bundles', () => {
   });
 
   it('from an HTTPS URL, trusting a private CA with --tls-ca; plain http is refused', async () => {
-    httpsBody = await readFile(files['ab']!);
-    const url = `${httpsOrigin}/bundle.p7b`;
+    https.body = await readFile(files['ab']!);
+    const { url } = https;
     const untrusted = await sealpost(
       'bundles',
       'add',
@@ -520,11 +444,8 @@ describe('sealpost serve with the trust store', () => {
     expect(imported.err).toBe('');
     expect(imported.code).toBe(0);
     const dnsPort = await freeTcpUdpPort();
-    let stop = (_signal: string): void => undefined;
-    const captured = io(new Promise((resolve) => (stop = resolve)));
-    const exit = runCli(
+    const served = await startServe(
       [
-        'serve',
         ...p(),
         '--listen',
         '127.0.0.1:0',
@@ -537,19 +458,12 @@ describe('sealpost serve with the trust store', () => {
         '--dns-srv',
         '_ldap._tcp:0:100:389:ldap.clinic.example',
       ],
-      captured.io,
+      { ...cliOptions(), profileDir: profile },
     );
     const bridgeFile = join(profile, 'bridge.json');
-    let info: { url: string; token: string } | undefined;
-    for (let i = 0; i < 300 && info === undefined; i++) {
-      info = await readFile(bridgeFile, 'utf8').then(
-        (text) => JSON.parse(text) as typeof info,
-        () => undefined,
-      );
-      if (info === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const info = served.bridge;
     try {
-      expect(info, captured.err()).toBeDefined();
+      expect(info, served.err()).toBeDefined();
       const answer = await fetch(`${info?.url}api/call/status`, {
         method: 'POST',
         headers: { authorization: `Bearer ${info?.token}`, 'content-type': 'application/json' },
@@ -616,8 +530,7 @@ describe('sealpost serve with the trust store', () => {
       expect(trusted.code).toBe(0);
       expect(trusted.out).toBe(practiceLeaf.cert.x509.toString());
     } finally {
-      stop('SIGTERM');
-      expect(await exit).toBe(0);
+      expect(await served.stop()).toBe(0);
     }
     await expect(stat(bridgeFile)).rejects.toThrow();
   });

@@ -1,7 +1,8 @@
 /**
  * Throwaway test certificates made with the `openssl` CLI into a directory the caller owns
- * (normally a service's temp dir): a self-signed CA, Direct-style end-entity certificates
- * with a SAN rfc822Name (PEM + DER), and self-signed TLS server certificates for daemons.
+ * (normally a service's temp dir): a self-signed CA, intermediate CAs under it, Direct-style
+ * end-entity certificates with a SAN rfc822Name (PEM + DER), and TLS server certificates for
+ * daemons and loopback servers (self-signed, or issued by a test CA).
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -90,8 +91,26 @@ async function finish(dir: string, name: string): Promise<CertFiles> {
 
 /** A self-signed CA certificate (basicConstraints CA:TRUE, keyCertSign, cRLSign). */
 export async function createTestCa(dir: string, options: CaOptions = {}): Promise<TestCa> {
-  const name = options.name ?? 'ca';
   const commonName = options.commonName ?? 'Sealpost Test CA';
+  const files = await selfSigned(dir, options.name ?? 'ca', {
+    subject: `/O=Sealpost Tests/CN=${commonName}`,
+    extensions: [
+      'basicConstraints=critical,CA:TRUE',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      'subjectKeyIdentifier=hash',
+    ],
+    bits: options.bits,
+    days: options.days,
+  });
+  return { commonName, ...files };
+}
+
+/** A new RSA key and a self-signed certificate for it (`req -x509 -addext`), as dir/<name>.*. */
+async function selfSigned(
+  dir: string,
+  name: string,
+  options: Omit<IssueOptions, 'newkey' | 'serial'>,
+): Promise<CertFiles> {
   await run(openssl(), [
     'req',
     '-x509',
@@ -108,15 +127,10 @@ export async function createTestCa(dir: string, options: CaOptions = {}): Promis
     '-set_serial',
     randomSerial(),
     '-subj',
-    `/O=Sealpost Tests/CN=${commonName}`,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-    '-addext',
-    'subjectKeyIdentifier=hash',
+    options.subject,
+    ...options.extensions.flatMap((line) => ['-addext', line]),
   ]);
-  return { commonName, ...(await finish(dir, name)) };
+  return finish(dir, name);
 }
 
 /**
@@ -129,26 +143,112 @@ export async function issueEndEntityCert(
   options: EndEntityOptions,
 ): Promise<TestEndEntity> {
   const name = options.name ?? options.email.replace('@', '.');
+  const sans = [`email:${options.email}`, ...(options.dnsNames ?? []).map((d) => `DNS:${d}`)];
+  const files = await issueCert(ca, dir, name, {
+    subject: `/O=Sealpost Tests/CN=${options.commonName ?? options.email}/emailAddress=${options.email}`,
+    extensions: [
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=emailProtection',
+      `subjectAltName=${sans.join(',')}`,
+      'subjectKeyIdentifier=hash',
+      'authorityKeyIdentifier=keyid',
+      ...(options.caIssuersUrl
+        ? [`authorityInfoAccess=caIssuers;URI:${options.caIssuersUrl}`]
+        : []),
+      ...(options.crlUrl ? [`crlDistributionPoints=URI:${options.crlUrl}`] : []),
+    ],
+    bits: options.bits,
+    days: options.days,
+  });
+  return { email: options.email, ...files };
+}
+
+export interface IntermediateOptions {
+  /** File name stem in `dir`. Default "intermediate". */
+  name?: string;
+  commonName?: string;
+  /** basicConstraints pathlen; none by default. */
+  pathLen?: number;
+  bits?: number;
+  days?: number;
+}
+
+/** An intermediate CA certificate signed by `issuer` (CA:TRUE, keyCertSign, cRLSign, SKI/AKI). */
+export async function issueIntermediateCa(
+  issuer: TestCa,
+  dir: string,
+  options: IntermediateOptions = {},
+): Promise<TestCa> {
+  const commonName = options.commonName ?? 'Sealpost Test Intermediate';
+  const pathLen = options.pathLen === undefined ? '' : `,pathlen:${options.pathLen}`;
+  const files = await issueCert(issuer, dir, options.name ?? 'intermediate', {
+    subject: `/O=Sealpost Tests/CN=${commonName}`,
+    extensions: [
+      `basicConstraints=critical,CA:TRUE${pathLen}`,
+      'keyUsage=critical,keyCertSign,cRLSign',
+      'subjectKeyIdentifier=hash',
+      'authorityKeyIdentifier=keyid',
+    ],
+    bits: options.bits,
+    days: options.days,
+  });
+  return { commonName, ...files };
+}
+
+/**
+ * A TLS server certificate signed by `ca` (default CN localhost, SAN DNS localhost and IP
+ * 127.0.0.1; serverAuth), for a loopback server whose clients trust `ca`.
+ */
+export async function issueServerCert(
+  ca: TestCa,
+  dir: string,
+  options: ServerCertOptions = {},
+): Promise<CertFiles> {
+  return issueCert(ca, dir, options.name ?? 'server', {
+    subject: `/CN=${options.commonName ?? 'localhost'}`,
+    extensions: [
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      `subjectAltName=${serverSans(options).join(',')}`,
+      'subjectKeyIdentifier=hash',
+      'authorityKeyIdentifier=keyid',
+    ],
+    bits: options.bits,
+    days: options.days,
+  });
+}
+
+export interface IssueOptions {
+  /** openssl -subj form, e.g. `/O=Sealpost Tests/CN=name`. */
+  subject: string;
+  /** x509v3 extension lines (`-extfile`). */
+  extensions: readonly string[];
+  /** `openssl req` key arguments (default `-newkey rsa:<bits>`), e.g. an EC curve. */
+  newkey?: readonly string[] | undefined;
+  /** RSA key size for the default key. Default 2048. */
+  bits?: number | undefined;
+  days?: number | undefined;
+  /** `-set_serial` value. Default: a random positive 64-bit serial. */
+  serial?: string | undefined;
+}
+
+/** A new key and a certificate for it signed by `ca`, as dir/<name>.{key,pem,der}. */
+export async function issueCert(
+  ca: Pick<CertFiles, 'certPath' | 'keyPath'>,
+  dir: string,
+  name: string,
+  options: IssueOptions,
+): Promise<CertFiles> {
   const keyPath = join(dir, `${name}.key`);
   const csrPath = join(dir, `${name}.csr`);
   const extPath = join(dir, `${name}.ext`);
-  const sans = [`email:${options.email}`, ...(options.dnsNames ?? []).map((d) => `DNS:${d}`)];
-  const ext = [
-    'basicConstraints=critical,CA:FALSE',
-    'keyUsage=critical,digitalSignature,keyEncipherment',
-    'extendedKeyUsage=emailProtection',
-    `subjectAltName=${sans.join(',')}`,
-    'subjectKeyIdentifier=hash',
-    'authorityKeyIdentifier=keyid',
-    ...(options.caIssuersUrl ? [`authorityInfoAccess=caIssuers;URI:${options.caIssuersUrl}`] : []),
-    ...(options.crlUrl ? [`crlDistributionPoints=URI:${options.crlUrl}`] : []),
-  ];
-  await writeFile(extPath, ext.join('\n') + '\n');
+  await writeFile(extPath, options.extensions.join('\n') + '\n');
   await run(openssl(), [
     'req',
     '-new',
-    '-newkey',
-    `rsa:${options.bits ?? 2048}`,
+    ...(options.newkey ?? ['-newkey', `rsa:${options.bits ?? 2048}`]),
     '-nodes',
     '-sha256',
     '-keyout',
@@ -156,7 +256,7 @@ export async function issueEndEntityCert(
     '-out',
     csrPath,
     '-subj',
-    `/O=Sealpost Tests/CN=${options.commonName ?? options.email}/emailAddress=${options.email}`,
+    options.subject,
   ]);
   await run(openssl(), [
     'x509',
@@ -169,7 +269,7 @@ export async function issueEndEntityCert(
     '-CAkey',
     ca.keyPath,
     '-set_serial',
-    randomSerial(),
+    options.serial ?? randomSerial(),
     '-days',
     String(options.days ?? 30),
     '-extfile',
@@ -177,7 +277,28 @@ export async function issueEndEntityCert(
     '-out',
     join(dir, `${name}.pem`),
   ]);
-  return { email: options.email, ...(await finish(dir, name)) };
+  return finish(dir, name);
+}
+
+/**
+ * The x509v3 lines of a signing-only Direct certificate for `email`: not a CA,
+ * digitalSignature, emailProtection, SAN rfc822Name, SKI/AKI.
+ */
+export function signingLeafExtensions(email: string): string[] {
+  return [
+    'basicConstraints=critical,CA:FALSE',
+    'keyUsage=critical,digitalSignature',
+    'extendedKeyUsage=emailProtection',
+    `subjectAltName=email:${email}`,
+    'subjectKeyIdentifier=hash',
+    'authorityKeyIdentifier=keyid',
+  ];
+}
+
+function serverSans(options: ServerCertOptions): string[] {
+  const dnsNames = options.dnsNames ?? ['localhost'];
+  const ips = options.ipAddresses ?? ['127.0.0.1'];
+  return [...dnsNames.map((d) => `DNS:${d}`), ...ips.map((ip) => `IP:${ip}`)];
 }
 
 /** A self-signed TLS server certificate (default CN/SAN localhost + IP 127.0.0.1). */
@@ -185,35 +306,15 @@ export async function createSelfSignedServerCert(
   dir: string,
   options: ServerCertOptions = {},
 ): Promise<CertFiles> {
-  const name = options.name ?? 'server';
-  const dnsNames = options.dnsNames ?? ['localhost'];
-  const ips = options.ipAddresses ?? ['127.0.0.1'];
-  const sans = [...dnsNames.map((d) => `DNS:${d}`), ...ips.map((ip) => `IP:${ip}`)];
-  await run(openssl(), [
-    'req',
-    '-x509',
-    '-newkey',
-    `rsa:${options.bits ?? 2048}`,
-    '-nodes',
-    '-sha256',
-    '-keyout',
-    join(dir, `${name}.key`),
-    '-out',
-    join(dir, `${name}.pem`),
-    '-days',
-    String(options.days ?? 30),
-    '-set_serial',
-    randomSerial(),
-    '-subj',
-    `/CN=${options.commonName ?? 'localhost'}`,
-    '-addext',
-    `subjectAltName=${sans.join(',')}`,
-    '-addext',
-    'basicConstraints=critical,CA:FALSE',
-    '-addext',
-    'keyUsage=critical,digitalSignature,keyEncipherment',
-    '-addext',
-    'extendedKeyUsage=serverAuth',
-  ]);
-  return finish(dir, name);
+  return selfSigned(dir, options.name ?? 'server', {
+    subject: `/CN=${options.commonName ?? 'localhost'}`,
+    extensions: [
+      `subjectAltName=${serverSans(options).join(',')}`,
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+    ],
+    bits: options.bits,
+    days: options.days,
+  });
 }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 
 import { createSelfSignedServerCert } from './certs.js';
 import { freePorts, LOOPBACK } from './ports.js';
-import { findBinary, spawnDaemon, waitForPort, withStartRetries } from './proc.js';
+import { findBinary, spawnDaemon, waitForPort, withStartRetries, stopOnce } from './proc.js';
 import type { ServiceHandle } from './proc.js';
 import { makeTempDir } from './tmp.js';
 
@@ -145,7 +145,6 @@ service imap-login {
         await daemon.stop();
         throw err;
       }
-      let stopped: Promise<void> | undefined;
       const handle: DovecotHandle = {
         host: LOOPBACK,
         port: imapPort,
@@ -165,14 +164,7 @@ service imap-login {
           const [name, domain] = at >= 0 ? [u.slice(0, at), u.slice(at + 1)] : [u, ''];
           return join(mailRoot, domain, name, 'Maildir');
         },
-        stop: () =>
-          (stopped ??= (async () => {
-            try {
-              await daemon.stop();
-            } finally {
-              await tmp.remove();
-            }
-          })()),
+        stop: stopOnce(() => daemon.stop(), tmp),
       };
       return handle;
     });

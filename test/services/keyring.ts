@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { findBinary, run, spawnDaemon, waitForOutput, waitUntil } from './proc.js';
+import { findBinary, run, spawnDaemon, waitForOutput, waitUntil, stopOnce } from './proc.js';
 import type { Daemon, RunOptions, RunResult } from './proc.js';
 import { makeTempDir } from './tmp.js';
 
@@ -154,7 +154,6 @@ export async function startKeyring(options: KeyringOptions = {}): Promise<Keyrin
 
     const output = (): string =>
       daemons.map((d) => `[${d.name} pid ${d.pid}]\n${d.output()}`).join('\n');
-    let stopped: Promise<void> | undefined;
     return {
       dir,
       busAddress,
@@ -167,14 +166,7 @@ export async function startKeyring(options: KeyringOptions = {}): Promise<Keyrin
       secretTool: (args, runOptions = {}) =>
         run(findBinary('secret-tool', 'libsecret-tools'), args, { ...runOptions, env }),
       output,
-      stop: () =>
-        (stopped ??= (async () => {
-          try {
-            await stopAll();
-          } finally {
-            await tmp.remove();
-          }
-        })()),
+      stop: stopOnce(stopAll, tmp),
     };
   } catch (err) {
     try {

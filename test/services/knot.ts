@@ -11,7 +11,7 @@ import { join } from 'node:path';
 
 import { queryTcp } from './dns.js';
 import { freeTcpUdpPort, LOOPBACK } from './ports.js';
-import { findBinary, run, spawnDaemon, waitUntil, withStartRetries } from './proc.js';
+import { findBinary, run, spawnDaemon, waitUntil, withStartRetries, stopOnce } from './proc.js';
 import type { Daemon, ServiceHandle } from './proc.js';
 import { makeTempDir } from './tmp.js';
 
@@ -133,7 +133,6 @@ ${[...zoneRecords.keys()].map((z) => `  - domain: ${z}.`).join('\n')}
         await daemon.stop();
         throw err;
       }
-      let stopped: Promise<void> | undefined;
       const handle: KnotHandle = {
         host: LOOPBACK,
         port,
@@ -155,14 +154,7 @@ ${[...zoneRecords.keys()].map((z) => `  - domain: ${z}.`).join('\n')}
             what: `zone ${zone} serial ${serial}`,
           });
         },
-        stop: () =>
-          (stopped ??= (async () => {
-            try {
-              await daemon.stop();
-            } finally {
-              await tmp.remove();
-            }
-          })()),
+        stop: stopOnce(() => daemon.stop(), tmp),
       };
       return handle;
     });

@@ -1,8 +1,9 @@
 /**
  * OpenSSL as the independent Direct peer: builds Direct messages the way another
  * implementation would (wrap, sign, then encrypt, with `openssl cms` or `openssl smime`) and
- * opens ours (decrypt, then verify against the anchor). Shared by the interop tests, the
- * command-line tests and the benchmark.
+ * opens ours (decrypt, then verify against the anchor); makes what other parties hand a
+ * practice: trust bundles (`crl2pkcs7`, `cms -sign`) and PKCS#12 identity files. Shared by the
+ * interop tests, the command-line and settings tests and the benchmark.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -209,4 +210,94 @@ export async function convertLegacyPkcs12(legacy: string, dir: string): Promise<
   ]);
   await run('shred', ['-u', tmpPem]);
   return converted;
+}
+
+/** A certificate and its private key, as files (CertFiles, or a TestPki `Issued`). */
+export type KeyAndCertFiles = Pick<CertFiles, 'certPath' | 'keyPath'>;
+
+/**
+ * An unsigned trust bundle: a certs-only PKCS#7 (`openssl crl2pkcs7 -nocrl`, DER) of `certs`
+ * (PEM text each; none makes an empty bundle) at `dir/<name>.p7b`. Returns its path.
+ */
+export async function opensslUnsignedBundle(
+  dir: string,
+  name: string,
+  certs: readonly { readonly pem: string }[],
+): Promise<string> {
+  const pem = join(dir, `${name}.certs.pem`);
+  await writeFile(pem, certs.map((cert) => cert.pem).join(''));
+  const out = join(dir, `${name}.p7b`);
+  await run('openssl', ['crl2pkcs7', '-nocrl', '-certfile', pem, '-outform', 'DER', '-out', out]);
+  return out;
+}
+
+/**
+ * A signed trust bundle, as DirectTrust publishes them: the unsigned bundle of `certs` wrapped
+ * in CMS SignedData by `signer` (`openssl cms -sign -nodetach -binary -md sha256`, DER) at
+ * `dir/<name>.signed.p7b`. Returns its path.
+ */
+export async function opensslSignedBundle(
+  dir: string,
+  name: string,
+  certs: readonly { readonly pem: string }[],
+  signer: KeyAndCertFiles,
+): Promise<string> {
+  const inner = await opensslUnsignedBundle(dir, `${name}.inner`, certs);
+  const out = join(dir, `${name}.signed.p7b`);
+  await run('openssl', [
+    'cms',
+    '-sign',
+    '-nodetach',
+    '-binary',
+    '-md',
+    'sha256',
+    '-in',
+    inner,
+    '-signer',
+    signer.certPath,
+    '-inkey',
+    signer.keyPath,
+    '-outform',
+    'DER',
+    '-out',
+    out,
+  ]);
+  return out;
+}
+
+export interface Pkcs12Options {
+  /** More certificates to carry (`-certfile`, e.g. the issuing CA). */
+  readonly chain?: string;
+  /** Old-style `-legacy` (RC2-40 certificates, 3DES key) instead of OpenSSL 3's AES and PBKDF2. */
+  readonly legacy?: boolean;
+  /** More `openssl pkcs12 -export` arguments. */
+  readonly args?: readonly string[];
+}
+
+/**
+ * A PKCS#12 file of `identity`'s key and certificate at `out`, protected by `password`, as a
+ * practice's IT exports one (`openssl pkcs12 -export`). Returns `out`.
+ */
+export async function opensslPkcs12(
+  identity: KeyAndCertFiles,
+  out: string,
+  password: string,
+  options: Pkcs12Options = {},
+): Promise<string> {
+  await run('openssl', [
+    'pkcs12',
+    '-export',
+    '-in',
+    identity.certPath,
+    '-inkey',
+    identity.keyPath,
+    ...(options.chain === undefined ? [] : ['-certfile', options.chain]),
+    '-out',
+    out,
+    '-passout',
+    `pass:${password}`,
+    ...(options.legacy === true ? ['-legacy'] : []),
+    ...(options.args ?? []),
+  ]);
+  return out;
 }

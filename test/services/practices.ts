@@ -340,6 +340,19 @@ export interface HasBridge {
   readonly bridge: BridgeInfo;
 }
 
+/** bridge.json as `sealpost serve` (or `demo`, per practice) writes it: the bridge and its process. */
+export interface BridgeFile extends BridgeInfo {
+  readonly pid: number;
+}
+
+/** The bridge.json in `profileDir`, if it is there. */
+export function readBridgeFile(profileDir: string): Promise<BridgeFile | undefined> {
+  return readFile(join(profileDir, BRIDGE_FILE), 'utf8').then(
+    (text) => JSON.parse(text) as BridgeFile,
+    () => undefined,
+  );
+}
+
 /**
  * The bridge.json that `sealpost serve --profile profileDir` writes once its bridge listens,
  * polled until it is there; undefined once `stopped()` says the process ended, or after
@@ -349,14 +362,10 @@ export async function waitForBridgeFile(
   profileDir: string,
   stopped: () => boolean,
   timeoutMs = 20_000,
-): Promise<BridgeInfo | undefined> {
-  const file = join(profileDir, BRIDGE_FILE);
+): Promise<BridgeFile | undefined> {
   const deadline = Date.now() + timeoutMs;
   while (!stopped() && Date.now() < deadline) {
-    const bridge = await readFile(file, 'utf8').then(
-      (text) => JSON.parse(text) as BridgeInfo,
-      () => undefined,
-    );
+    const bridge = await readBridgeFile(profileDir);
     if (bridge !== undefined) return bridge;
     await sleep(20);
   }
@@ -398,6 +407,19 @@ export async function bridgeResult<T>(
     throw new Error(`${method}: ${JSON.stringify(answer.error)}`);
   }
   return answer.result as T;
+}
+
+/** A bridge HTTP call's error; an answer that succeeded throws, naming the method. */
+export async function bridgeError(
+  served: HasBridge,
+  method: string,
+  params: unknown,
+): Promise<{ readonly code: string; readonly message: string }> {
+  const answer = await bridgeCall(served, method, params);
+  if (answer.ok || answer.error === undefined) {
+    throw new Error(`${method} succeeded: ${JSON.stringify(answer.result)}`);
+  }
+  return answer.error;
 }
 
 /**

@@ -437,6 +437,25 @@ export async function withStartRetries<T>(
 }
 
 /** What every service start function returns (service handles extend it). */
+/**
+ * A service handle's idempotent `stop()`: `stopProcesses` (the daemons, by PID), then the
+ * service's temp dir removed even if that failed; later calls get the same promise.
+ */
+export function stopOnce(
+  stopProcesses: () => Promise<void>,
+  tmp: { remove(): Promise<void> },
+): () => Promise<void> {
+  let stopped: Promise<void> | undefined;
+  return () =>
+    (stopped ??= (async () => {
+      try {
+        await stopProcesses();
+      } finally {
+        await tmp.remove();
+      }
+    })());
+}
+
 export interface ServiceHandle {
   /** Always 127.0.0.1. */
   readonly host: string;

@@ -16,6 +16,7 @@ import {
   spawnDaemon,
   waitForPort,
   withStartRetries,
+  stopOnce,
 } from './proc.js';
 import type { RunResult, ServiceHandle } from './proc.js';
 import { makeTempDir } from './tmp.js';
@@ -118,7 +119,6 @@ access to * by * read
       }
       const ldapAdd = (ldif: string): Promise<RunResult> =>
         run(ldapadd, ['-x', '-H', url, '-D', adminDn, '-w', adminPassword], { input: ldif });
-      let stopped: Promise<void> | undefined;
       const handle: SlapdHandle = {
         host: LOOPBACK,
         port,
@@ -130,14 +130,7 @@ access to * by * read
         adminPassword,
         output: () => daemon.output(),
         ldapAdd,
-        stop: () =>
-          (stopped ??= (async () => {
-            try {
-              await daemon.stop();
-            } finally {
-              await tmp.remove();
-            }
-          })()),
+        stop: stopOnce(() => daemon.stop(), tmp),
       };
       try {
         await ldapAdd(

@@ -28,21 +28,11 @@ import {
 } from '../../hisp/asn1/der.js';
 import { AGENT_LIMITS } from '../../hisp/agent/limits.js';
 import { bytesOf, collect } from '../../hisp/agent/types.js';
+import { thrownHispError as hispError } from '../services/hispErrors.js';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 const fromHex = (text: string): Uint8Array =>
   Uint8Array.from(Buffer.from(text.replace(/\s+/g, ''), 'hex'));
-
-/** The HispError a function throws (fails the test if it returns or throws something else). */
-function hispError(fn: () => unknown): HispError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof HispError) return error;
-    throw new Error(`expected a HispError, got ${String(error)}`, { cause: error });
-  }
-  throw new Error('expected a HispError, nothing was thrown');
-}
 
 /** Reads every element of a tree (forces full validation). */
 function walk(reader: BerReader, node: Tlv): number {

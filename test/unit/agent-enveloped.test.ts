@@ -61,6 +61,7 @@ import { readCertificateIdentifiers } from '../../hisp/agent/cms/certificateFiel
 import { AGENT_LIMITS } from '../../hisp/agent/limits.js';
 import { bytesOf, collect, CONTENT_CIPHERS, KEY_TRANSPORTS } from '../../hisp/agent/types.js';
 import type { ByteSource, ContentCipher, KeyTransport } from '../../hisp/agent/types.js';
+import { thrownHispError as hispError } from '../services/hispErrors.js';
 
 // ── Test certificates, made in-process with the DER writer and node:crypto ─────────────────────
 
@@ -116,16 +117,6 @@ async function identity(
 }
 
 // ── Helpers ─────────────────────────────────────────────────────────────────────────────────
-
-function hispError(fn: () => unknown): HispError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof HispError) return error;
-    throw new Error(`expected a HispError, got ${String(error)}`, { cause: error });
-  }
-  throw new Error('expected a HispError, nothing was thrown');
-}
 
 function encrypt(
   content: Uint8Array | ByteSource,

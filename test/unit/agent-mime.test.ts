@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { HispError, type ErrorCode } from '../../hisp/api/errors.js';
 import { AGENT_LIMITS } from '../../hisp/agent/limits.js';
 import {
   base64Lines,
@@ -29,19 +28,11 @@ import {
   type MimeEntity,
 } from '../../hisp/agent/mime/index.js';
 import { bytesOf, collect, type ByteSource } from '../../hisp/agent/types.js';
+import { thrownCode as codeOf } from '../services/hispErrors.js';
 
 const interop = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'interop');
 
 const crlf = (...lines: string[]): Buffer => Buffer.from(lines.join('\r\n'), 'utf8');
-
-function codeOf(fn: () => unknown): ErrorCode | 'no error' | 'not a HispError' {
-  try {
-    fn();
-    return 'no error';
-  } catch (error) {
-    return error instanceof HispError ? error.code : 'not a HispError';
-  }
-}
 
 function child(entity: MimeEntity, ...path: number[]): MimeEntity {
   let current = entity;

@@ -36,7 +36,13 @@ import {
 import { SIGNED_OID } from '../../hisp/agent/cms/signedOids.js';
 import { AGENT_LIMITS } from '../../hisp/agent/limits.js';
 import { type ByteSource, type SigningDigest, bytesOf } from '../../hisp/agent/types.js';
-import { createTestCa, issueEndEntityCert, type TestCa } from '../services/certs.js';
+import {
+  createTestCa,
+  issueCert,
+  issueEndEntityCert,
+  signingLeafExtensions,
+  type TestCa,
+} from '../services/certs.js';
 import { findBinary, run } from '../services/proc.js';
 import { type TempDir, makeTempDir } from '../services/tmp.js';
 
@@ -85,53 +91,13 @@ async function issue(
     .toString('hex')
     .replace(/^[89a-f]/, '1')}`,
 ): Promise<Issued> {
-  const keyPath = join(dir, `${name}.key`);
-  const certPath = join(dir, `${name}.pem`);
-  const extPath = join(dir, `${name}.ext`);
-  await writeFile(
-    extPath,
-    [
-      'basicConstraints=critical,CA:FALSE',
-      'keyUsage=critical,digitalSignature',
-      'extendedKeyUsage=emailProtection',
-      `subjectAltName=email:${name}@example.test`,
-      'subjectKeyIdentifier=hash',
-      'authorityKeyIdentifier=keyid',
-    ].join('\n') + '\n',
-  );
-  await run(openssl(), [
-    'req',
-    '-new',
-    ...newkey,
-    '-nodes',
-    '-keyout',
-    keyPath,
-    '-out',
-    join(dir, `${name}.csr`),
-    '-subj',
-    `/O=Sealpost Tests/CN=${name}`,
-  ]);
-  await run(openssl(), [
-    'x509',
-    '-req',
-    '-in',
-    join(dir, `${name}.csr`),
-    '-sha256',
-    '-CA',
-    ca.certPath,
-    '-CAkey',
-    ca.keyPath,
-    '-set_serial',
+  const { keyPath, certPath, certDer, keyPem } = await issueCert(ca, dir, name, {
+    subject: `/O=Sealpost Tests/CN=${name}`,
+    extensions: signingLeafExtensions(`${name}@example.test`),
+    newkey,
     serial,
-    '-days',
-    '30',
-    '-extfile',
-    extPath,
-    '-out',
-    certPath,
-  ]);
-  const certDer = Buffer.from(new X509Certificate(await readFile(certPath)).raw);
-  return { name, keyPath, certPath, certDer, key: createPrivateKey(await readFile(keyPath)) };
+  });
+  return { name, keyPath, certPath, certDer, key: createPrivateKey(keyPem) };
 }
 
 let tmp: TempDir;

@@ -4,16 +4,7 @@ import { HispError } from '../../hisp/api/errors.js';
 import { createHttpFetcher, isNonPublicAddress } from '../../hisp/certs/fetch.js';
 import { createSilentLogger } from '../../hisp/log/logger.js';
 import { captureLogger, startFileServer, type FileServer } from './certs-fixtures.js';
-
-async function failure(promise: Promise<unknown>): Promise<HispError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof HispError) return error;
-    throw error;
-  }
-  throw new Error('expected a HispError');
-}
+import { hispErrorOf as failure } from '../services/hispErrors.js';
 
 describe('createHttpFetcher against a loopback server', () => {
   let server: FileServer;

@@ -2,35 +2,19 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../hisp/cli/io.js';
 import { UsageError } from '../../hisp/cli/io.js';
 import { PROFILE_AUDIT_HELP, profileAuditCommand } from '../../hisp/cli/profileAudit.js';
 import { vaultMasterKeySource } from '../../hisp/keys/masterKey.js';
 import { AuditLog, type AuditEntry } from '../../hisp/store/audit.js';
 import { initProfile, openProfile, VAULT_FILE } from '../../hisp/store/profile.js';
+import { captureCli } from '../services/cliIo.js';
 
 const PASS = 'a long test passphrase';
 let root: string;
 let intact: string;
 let tampered: string;
 
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const value: CliIo = {
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    readStdin: () => Promise.resolve(Buffer.alloc(0)),
-    writeStdout: (chunk) => {
-      out.push(Buffer.from(chunk).toString('utf8'));
-      return Promise.resolve();
-    },
-    env: { PROFILE_PASS: PASS },
-    stopSignal: new Promise(() => undefined),
-    root: '/nonexistent',
-  };
-  return { io: value, out: () => out.join(''), err: () => err.join('') };
-}
+const io = () => captureCli({ env: { PROFILE_PASS: PASS }, root: '/nonexistent' });
 
 async function run(dir: string, ...args: string[]) {
   const captured = io();

@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../hisp/cli/main.js';
-import type { CliIo } from '../../hisp/cli/io.js';
 import { VERSION } from '../../hisp/host/version.js';
+import { captureCli, runCaptured, startServe } from '../services/cliIo.js';
 
 let root: string;
 
@@ -25,29 +25,9 @@ afterAll(async () => {
 /** Temp directories made by single tests, removed at the end. */
 const cleanups: string[] = [];
 
-function io(stop: Promise<string> = new Promise(() => undefined)) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const value: CliIo = {
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    readStdin: () => Promise.resolve(Buffer.alloc(0)),
-    writeStdout: (chunk) => {
-      out.push(Buffer.from(chunk).toString('utf8'));
-      return Promise.resolve();
-    },
-    env: { PATH: process.env['PATH'] ?? '', PROFILE_PASS: 'a long test passphrase' },
-    stopSignal: stop,
-    root,
-  };
-  return { io: value, out: () => out.join(''), err: () => err.join('') };
-}
+const ENV = { PROFILE_PASS: 'a long test passphrase' };
 
-async function run(...argv: string[]) {
-  const captured = io();
-  const code = await runCli(argv, captured.io);
-  return { code, out: captured.out(), err: captured.err() };
-}
+const run = (...argv: string[]) => runCaptured(argv, { env: ENV, root });
 
 describe('sealpost command line: usage', () => {
   it('prints the command list and exits 1 with no command', async () => {
@@ -137,22 +117,14 @@ describe('sealpost serve', () => {
     const parent = await mkdtemp(join(tmpdir(), 'sealpost-serve-'));
     cleanups.push(parent);
     const profile = join(parent, 'clinic');
-    let stop = (_signal: string): void => undefined;
-    const captured = io(new Promise((resolve) => (stop = resolve)));
     expect((await run('profile', 'init', '--vault', ...vaultProfile(profile))).code).toBe(0);
-    const exit = runCli(
-      ['serve', ...vaultProfile(profile), '--listen', '127.0.0.1:0'],
-      captured.io,
-    );
+    const served = await startServe([...vaultProfile(profile), '--listen', '127.0.0.1:0'], {
+      env: ENV,
+      root,
+      profileDir: profile,
+    });
     const bridgeFile = join(profile, 'bridge.json');
-    let info: { url: string; token: string; pid: number } | undefined;
-    for (let i = 0; i < 200 && info === undefined; i++) {
-      info = await readFile(bridgeFile, 'utf8').then(
-        (t) => JSON.parse(t) as typeof info,
-        () => undefined,
-      );
-      if (info === undefined) await new Promise((r) => setTimeout(r, 10));
-    }
+    const info = served.bridge;
     expect(info?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(info?.token).toMatch(/^[0-9a-f]{64}$/);
     expect((await stat(bridgeFile)).mode & 0o777).toBe(0o600);
@@ -188,10 +160,9 @@ describe('sealpost serve', () => {
     expect(unlocked.out).toBe(`The profile in ${profile} is unlocked.\n`);
     expect(await status()).toBe('ready');
 
-    stop('SIGTERM');
-    expect(await exit).toBe(0);
+    expect(await served.stop()).toBe(0);
     await expect(stat(bridgeFile)).rejects.toThrow();
-    const everything = captured.out() + captured.err();
+    const everything = served.out() + served.err();
     expect(everything).toContain('serving http://127.0.0.1:');
     expect(everything).not.toContain(info?.token ?? 'missing');
   });
@@ -208,8 +179,8 @@ describe('sealpost demo --smoke', () => {
   it('fails when the UI is not built', async () => {
     const bare = await mkdtemp(join(tmpdir(), 'sealpost-cli-bare-'));
     try {
-      const captured = io();
-      const code = await runCli(['demo', '--smoke'], { ...captured.io, root: bare });
+      const captured = captureCli({ env: ENV, root: bare });
+      const code = await runCli(['demo', '--smoke'], captured.io);
       expect(code).toBe(3);
       expect(captured.err()).toContain('npm run build');
     } finally {

@@ -9,7 +9,6 @@ import * as dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket } from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { HispError } from '../../hisp/api/errors.js';
 import {
   DNS_LIMITS,
   discoverDns,
@@ -21,6 +20,7 @@ import { createSilentLogger } from '../../hisp/log/logger.js';
 import { createTestCa, issueEndEntityCert } from '../services/certs.js';
 import { makeTempDir, type TempDir } from '../services/tmp.js';
 import { codesOf } from './certs-fixtures.js';
+import { hispErrorOf as failure } from '../services/hispErrors.js';
 
 function certRdata(certType: number, data: Buffer, keyTag = 0, algorithm = 0): Buffer {
   const head = Buffer.alloc(5);
@@ -32,16 +32,6 @@ function certRdata(certType: number, data: Buffer, keyTag = 0, algorithm = 0): B
 
 function certAnswer(name: string, rdata: Buffer): Answer {
   return { type: 'CERT', name, class: 'IN', ttl: 300, data: rdata };
-}
-
-async function failure(promise: Promise<unknown>): Promise<HispError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof HispError) return error;
-    throw error;
-  }
-  throw new Error('expected a HispError');
 }
 
 describe('parseCertRdata', () => {

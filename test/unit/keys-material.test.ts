@@ -10,7 +10,6 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { HispError, type ErrorCode } from '../../hisp/api/errors.js';
 import {
   assertKeyMatchesCertificate,
   readCertificateDers,
@@ -26,28 +25,10 @@ import {
   pkcs12PasswordVariants,
 } from '../../hisp/keys/pbe.js';
 import { readPemBlocks } from '../../hisp/keys/pem.js';
+import { thrownCode as codeOf, thrownHispError as errorOf } from '../services/hispErrors.js';
 
 const interop = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'interop');
 const javaRi = (name: string): Buffer => readFileSync(join(interop, 'java-ri', name));
-
-function codeOf(fn: () => unknown): ErrorCode | 'no error' | 'not a HispError' {
-  try {
-    fn();
-    return 'no error';
-  } catch (error) {
-    return error instanceof HispError ? error.code : 'not a HispError';
-  }
-}
-
-function errorOf(fn: () => unknown): HispError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof HispError) return error;
-    throw error;
-  }
-  throw new Error('expected a HispError');
-}
 
 function sameKey(a: KeyObject, b: KeyObject): boolean {
   return a.equals(b);

@@ -9,7 +9,6 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { HispError, type ErrorCode } from '../../hisp/api/errors.js';
 import { headerValue, parseMime } from '../../hisp/agent/mime/index.js';
 import {
   FINAL_DESTINATION_DELIVERY,
@@ -21,21 +20,13 @@ import {
   type MdnInput,
   type NotificationResult,
 } from '../../hisp/relay/mdn.js';
+import { thrownCode as codeOf } from '../services/hispErrors.js';
 
 const corpusDir = resolve(import.meta.dirname, '..', 'fixtures', 'mdn');
 const corpus = (name: string): Buffer => readFileSync(join(corpusDir, name));
 
 const ORIG = '<orig-1@direct.sender.example>';
 const BOB = 'bob@direct.receiver.example';
-
-function codeOf(fn: () => unknown): ErrorCode | 'no error' | 'not a HispError' {
-  try {
-    fn();
-    return 'no error';
-  } catch (err) {
-    return err instanceof HispError ? err.code : 'not a HispError';
-  }
-}
 
 /** What each corpus file must parse to (partial match) and what its warnings must say. */
 interface Expectation {

@@ -2,11 +2,11 @@ import { readlink, readdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HispError } from '../../hisp/api/errors.js';
 import { ProfileSession } from '../../hisp/host/session.js';
 import { vaultMasterKeySource } from '../../hisp/keys/masterKey.js';
 import { createSilentLogger } from '../../hisp/log/logger.js';
 import { DATABASE_FILE, initProfile, VAULT_FILE } from '../../hisp/store/profile.js';
+import { hispErrorCode as codeOf } from '../services/hispErrors.js';
 
 const PASS = Buffer.from('session test passphrase');
 let root: string;
@@ -50,15 +50,6 @@ async function openProfileFiles(): Promise<string[]> {
     if (target.startsWith(dir)) open.push(target);
   }
   return open;
-}
-
-async function codeOf(work: () => unknown): Promise<string | undefined> {
-  try {
-    await work();
-  } catch (error) {
-    return error instanceof HispError ? error.code : `not a HispError: ${String(error)}`;
-  }
-  return undefined;
 }
 
 describe('risk-18 profile session: lock, unlock, idle auto-lock', () => {

@@ -6,8 +6,7 @@
  * hisp/certs/issue.ts; profiles are real vault profiles in a temp dir.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -23,7 +22,9 @@ import { vaultMasterKeySource } from '../../hisp/keys/masterKey.js';
 import { AUDIT_ACTIONS, auditChainState, AuditLog, exportAudit } from '../../hisp/store/audit.js';
 import { EncryptedDatabase } from '../../hisp/store/database.js';
 import { initProfile, VAULT_FILE, type Profile } from '../../hisp/store/profile.js';
-import { DAY, openssl, TestPki, type Issued } from './certs-fixtures.js';
+import { opensslUnsignedBundle } from '../services/openssl-direct.js';
+import { DAY, TestPki, type Issued } from './certs-fixtures.js';
+import { hispErrorCode as codeOf } from '../services/hispErrors.js';
 
 let pki: TestPki;
 let dir: string;
@@ -32,15 +33,6 @@ let rootB: Issued;
 let expired: Issued;
 let p7b: Buffer;
 let profile: Profile;
-
-async function codeOf(work: () => unknown): Promise<string | undefined> {
-  try {
-    await work();
-  } catch (error) {
-    return error instanceof HispError ? error.code : `not a HispError: ${String(error)}`;
-  }
-  return undefined;
-}
 
 beforeAll(async () => {
   pki = await TestPki.create('settings-library');
@@ -53,21 +45,7 @@ beforeAll(async () => {
     notBefore: new Date(Date.now() - 30 * DAY),
     notAfter: new Date(Date.now() - DAY),
   });
-  const pem = join(pki.dir, 'bundle.pem');
-  await writeFile(pem, rootA.pem + rootB.pem);
-  const out = join(pki.dir, 'bundle.p7b');
-  const made = spawnSync(openssl(), [
-    'crl2pkcs7',
-    '-nocrl',
-    '-certfile',
-    pem,
-    '-outform',
-    'DER',
-    '-out',
-    out,
-  ]);
-  expect(made.status).toBe(0);
-  p7b = await readFile(out);
+  p7b = await readFile(await opensslUnsignedBundle(pki.dir, 'bundle', [rootA, rootB]));
   const profileDir = join(dir, 'profile');
   profile = await initProfile(profileDir, {
     keySource: vaultMasterKeySource({

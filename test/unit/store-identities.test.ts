@@ -5,7 +5,9 @@
  * implementation's certificates and the ETT's legacy PKCS#12. Every file lives in a temp dir
  * removed afterwards; no key material is printed.
  */
-import { convertLegacyPkcs12 } from '../services/openssl-direct.js';
+import { captureCli } from '../services/cliIo.js';
+import { hispErrorOf as errorOf } from '../services/hispErrors.js';
+import { convertLegacyPkcs12, opensslPkcs12 } from '../services/openssl-direct.js';
 import { createSign, createVerify, randomBytes, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
@@ -18,7 +20,7 @@ import {
   PROFILE_IMPORT_KEY_HELP,
   profileImportKeyCommand,
 } from '../../hisp/cli/profileImportKey.js';
-import { UsageError, type CliIo } from '../../hisp/cli/io.js';
+import { UsageError } from '../../hisp/cli/io.js';
 import { IdentityStore } from '../../hisp/keys/identities.js';
 import { vaultMasterKeySource } from '../../hisp/keys/masterKey.js';
 import { readPkcs12, readPrivateKey } from '../../hisp/keys/material.js';
@@ -83,37 +85,13 @@ async function codeOf(work: Promise<unknown> | (() => unknown)): Promise<string>
   return 'no error';
 }
 
-async function errorOf(work: Promise<unknown> | (() => unknown)): Promise<HispError> {
-  try {
-    await (typeof work === 'function' ? work() : work);
-  } catch (error) {
-    if (error instanceof HispError) return error;
-    throw error;
-  }
-  throw new Error('expected a HispError');
-}
-
 /** `openssl pkcs12 -export` (OpenSSL 3 default: PBES2 AES-256-CBC, SHA-256 MAC). */
 async function exportP12(
   who: TestEndEntity,
   password: string,
   args: readonly string[] = [],
 ): Promise<string> {
-  const out = join(tmp.path, `p12-${++count}.p12`);
-  await run('openssl', [
-    'pkcs12',
-    '-export',
-    '-in',
-    who.certPath,
-    '-inkey',
-    who.keyPath,
-    '-out',
-    out,
-    '-passout',
-    `pass:${password}`,
-    ...args,
-  ]);
-  return out;
+  return opensslPkcs12(who, join(tmp.path, `p12-${++count}.p12`), password, { args });
 }
 
 function identityOf(file: Buffer, password: string) {
@@ -159,24 +137,11 @@ function forms(der: Buffer): { name: string; bytes: Buffer }[] {
   ];
 }
 
-function makeIo(env: NodeJS.ProcessEnv = {}) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    readStdin: () => Promise.resolve(Buffer.alloc(0)),
-    writeStdout: () => Promise.resolve(),
+const makeIo = (env: NodeJS.ProcessEnv = {}) =>
+  captureCli({
     env: { PROFILE_PASS: PASSPHRASE, ...env },
-    stopSignal: new Promise<string>(() => undefined),
     root: resolve(import.meta.dirname, '..', '..'),
-  };
-  return { io, out: () => stdout, err: () => stderr };
-}
+  });
 
 describe('migration 3: identities and private keys', () => {
   it('makes STRICT tables whose CHECKs refuse a bad location, fingerprint or IV', () => {

@@ -26,6 +26,7 @@ import {
   openssl,
   type Issued,
 } from './certs-fixtures.js';
+import { hispErrorOf as failure } from '../services/hispErrors.js';
 
 const logger = createSilentLogger();
 
@@ -64,16 +65,6 @@ async function read(
   options: Partial<ReadBundleOptions> = {},
 ): Promise<TrustBundleContent> {
   return readTrustBundle(bytes, { signers: [], logger, ...options });
-}
-
-async function failure(promise: Promise<unknown>): Promise<HispError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof HispError) return error;
-    throw error;
-  }
-  throw new Error('expected a HispError');
 }
 
 /** `openssl cms|smime -sign -nodetach -binary -outform DER` over `inPath`. */

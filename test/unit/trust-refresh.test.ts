@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,7 +12,8 @@ import {
 import { TrustStore } from '../../hisp/certs/trust/store.js';
 import { createLogger } from '../../hisp/log/logger.js';
 import { EncryptedDatabase } from '../../hisp/store/database.js';
-import { openssl, TestPki, type Issued } from './certs-fixtures.js';
+import { opensslUnsignedBundle } from '../services/openssl-direct.js';
+import { TestPki, type Issued } from './certs-fixtures.js';
 
 const logger = createLogger({ level: 'error', sink: () => undefined });
 let pki: TestPki;
@@ -25,23 +25,7 @@ let db: EncryptedDatabase;
 let clock = new Date();
 let store: TrustStore;
 
-async function p7b(name: string, certs: Issued[]): Promise<string> {
-  const pem = join(pki.dir, `${name}.pem`);
-  await writeFile(pem, certs.map((cert) => cert.pem).join(''));
-  const out = join(pki.dir, `${name}.p7b`);
-  const result = spawnSync(openssl(), [
-    'crl2pkcs7',
-    '-nocrl',
-    '-certfile',
-    pem,
-    '-outform',
-    'DER',
-    '-out',
-    out,
-  ]);
-  if (result.status !== 0) throw new Error(String(result.stderr));
-  return out;
-}
+const p7b = (name: string, certs: Issued[]) => opensslUnsignedBundle(pki.dir, name, certs);
 
 beforeAll(async () => {
   pki = await TestPki.create('trust-refresh');
