@@ -565,12 +565,13 @@ describe('sealpost serve --config: the upstream mailbox', () => {
 
 describe('risk-5 sealpost serve --config: the silence alert', () => {
   it('the traffic component turns degraded when no inbound message arrived for the period', async () => {
-    // 0.001 h = 3.6 s, checked every 0.9 s (so the window below is connected first): B's
-    // last inbound message (earlier tests) or its start is older.
+    // 0.001 h = 3.6 s, checked every 0.9 s: B's last inbound message (earlier tests) or its
+    // start is older.
     const b = await serve(1, await writeConfig('b-silence', { silenceAlertHours: 0.001 }));
-    const window = await openMailWindow(b);
     const alerts: Alert[] = [];
-    window.on('alert', (alert) => alerts.push(alert));
+    const window = await openMailWindow(b, (client) =>
+      client.on('alert', (alert) => alerts.push(alert)),
+    );
     try {
       let traffic: { state: string; detail?: string } | undefined;
       const deadline = Date.now() + 20_000;
@@ -583,10 +584,19 @@ describe('risk-5 sealpost serve --config: the silence alert', () => {
       }
       expect(traffic).toMatchObject({ state: 'degraded' });
       expect(traffic?.detail).toMatch(/no inbound Direct message for .* check the MX/);
-      // …and the mail window is told once, in words.
+      // …and the mail window is told, in words…
       const alert = await pollUntil('the silence alert event', () => alerts[0], b.err);
       expect(alert.kind).toBe('silence');
       expect(alert.message).toMatch(/No Direct message has arrived .* MX record/);
+      // …and so is a window opened after it, while the silence lasts.
+      const later: Alert[] = [];
+      const second = await openMailWindow(b, (client) =>
+        client.on('alert', (event) => later.push(event)),
+      );
+      expect((await pollUntil('the alert for a later window', () => later[0], b.err)).kind).toBe(
+        'silence',
+      );
+      second.close();
       window.close();
     } finally {
       expect(await b.stop()).toBe(0);

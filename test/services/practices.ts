@@ -426,7 +426,11 @@ export async function bridgeError(
  * A mail window's connection to a running bridge: its WebSocket (the wire protocol and the
  * bearer token as subprotocols, the bridge's own origin, as the UI opens it), once open.
  */
-export async function openMailWindow(served: HasBridge): Promise<HispClient> {
+export async function openMailWindow(
+  served: HasBridge,
+  /** Attach event listeners here: the HISP sends `status` (and any alert that holds) at once. */
+  listen: (client: HispClient) => void = () => undefined,
+): Promise<HispClient> {
   const url = new URL(served.bridge.url);
   const socket = new WebSocket(
     `ws://${url.host}/api/ws`,
@@ -434,6 +438,7 @@ export async function openMailWindow(served: HasBridge): Promise<HispClient> {
     { headers: { origin: url.origin } },
   );
   const client = new HispClient(new WebSocketTransport(socket), { timeoutMs: 20_000 });
+  listen(client);
   await new Promise((resolve, reject) => {
     socket.once('open', resolve);
     socket.once('error', reject);
