@@ -2,17 +2,11 @@ import { basename, join } from 'node:path';
 import type { HostedZone } from '../certs/hosting/dnsResponder.js';
 import { HispError } from '../api/errors.js';
 import { AGENT_LIMITS } from '../agent/limits.js';
-import { CrlCache } from '../certs/crl.js';
-import { RecipientService } from '../certs/discovery/service.js';
-import { OcspCache } from '../certs/ocsp.js';
-import { certCacheBacking } from '../store/certCache.js';
 import { readCertificates, type ParsedCertificate } from '../certs/certificate.js';
 import { createHttpFetcher } from '../certs/fetch.js';
-import { ProfileSession } from '../host/session.js';
 import { createLogger } from '../log/logger.js';
-import { HispEvents, startHeadless, writeBridgeFile } from '../host/headless.js';
-import { MailService } from '../host/mailService.js';
-import { mailTakesOnIdentity } from '../host/settings.js';
+import { attachBridge, writeBridgeFile } from '../host/headless.js';
+import { startPractice } from '../host/practice.js';
 import { BRIDGE_FILE, readProfileInfo } from '../store/profile.js';
 import { parseCommandArgs, parseListen } from './args.js';
 import { loadServeConfig, type ServeConfig } from './serveConfig.js';
@@ -85,8 +79,6 @@ SIGTERM stops the HISP and removes bridge.json.
 
 export { BRIDGE_FILE };
 
-const BUNDLE_POLL_MS = 60_000;
-
 export async function serveCommand(args: readonly string[], io: CliIo): Promise<number> {
   const command = 'serve';
   const { values } = parseCommandArgs(command, args, {
@@ -140,7 +132,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     bindings: { process: 'sealpost-serve' },
   });
   const info = await readProfileInfo(profileDir);
-  // The vault passphrase given at start is kept only until the profile is open.
+  // The vault passphrase given at start is kept only while the practice starts.
   const startPassphrase = await profilePassphrase(command, info.keySource, values.pass, io);
   const autoLockMinutes = Number(values['auto-lock-minutes'] ?? '0');
   if (!Number.isFinite(autoLockMinutes) || autoLockMinutes < 0 || autoLockMinutes > 24 * 60) {
@@ -153,97 +145,26 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     publicOnly: values['allow-private-fetch'] !== true,
     ...(ca === undefined ? {} : { ca: [ca] }),
   });
-  // The services below are made before the HISP they report to.
-  const events = new HispEvents();
-  const session = new ServeSession({
+  // The profile, recipients, mail, settings and lock hooks, as the desktop app has them too
+  // (hisp/host/practice.ts); here served on the loopback bridge.
+  const practice = await startPractice({
     dir: profileDir,
-    logger,
+    mode: 'server',
+    profileName: basename(profileDir),
+    ...(config === undefined ? {} : { config }),
+    dnsServers,
     fetcher,
-    bundlePollMs: BUNDLE_POLL_MS,
-    idleLockMs: autoLockMinutes * 60_000,
-    onChange: events.statusChanged,
+    logger,
     keySource: (kind, passphrase) => masterKeySourceOf(kind, profileDir, passphrase),
-  });
+    idleLockMs: autoLockMinutes * 60_000,
+    ...(startPassphrase === undefined ? {} : { passphrase: startPassphrase }),
+    atStart: 'fail',
+    attach: (hisp) =>
+      attachBridge(hisp, { host: listen.host, port: listen.port, root: io.root, logger }),
+  }).finally(() => startPassphrase?.fill(0));
+  const { session, transport } = practice;
+  const stack: (() => Promise<void> | void)[] = [() => practice.stop()];
   try {
-    await session.unlock(startPassphrase);
-  } finally {
-    startPassphrase?.fill(0);
-  }
-  const stack: (() => Promise<void> | void)[] = [() => session.lock('stop')];
-  try {
-    // Revocation answers also kept in the profile's database, so they survive a restart.
-    const profileDb = () => (session.locked ? undefined : session.profile.db);
-    const recipients = new RecipientService({
-      crlCache: new CrlCache({ backing: certCacheBacking(profileDb, 'crl') }),
-      ocspCache: new OcspCache({ backing: certCacheBacking(profileDb, 'ocsp') }),
-      anchors: (domain) => session.outboundAnchors(domain),
-      dnsServers,
-      logger,
-      fetcher,
-      onAlert: events.certificateAlert,
-    });
-    const mail =
-      config === undefined
-        ? undefined
-        : new MailService({
-            config,
-            recipients,
-            dnsServers,
-            fetcher,
-            logger,
-            onChange: events.statusChanged,
-            onDelivery: events.delivery,
-            onMailbox: events.mailbox,
-            onAlert: events.alert,
-            onAlertCleared: events.alertCleared,
-          });
-    const running = await startHeadless({
-      mode: 'server',
-      throwaway: false,
-      recipients,
-      session,
-      events,
-      discovery: { recipients, dnsServers },
-      ...(mail === undefined ? {} : { mail }),
-      settings: {
-        parts: () => ({ profile: session.profile, trust: session.trust }),
-        fetcher,
-        ...(mail === undefined
-          ? {}
-          : {
-              identityImported: mailTakesOnIdentity(mail, () =>
-                session.locked ? undefined : { profile: session.profile, trust: session.trust },
-              ),
-            }),
-      },
-      profileName: basename(profileDir),
-      host: listen.host,
-      port: listen.port,
-      root: io.root,
-      logger,
-    });
-    stack.push(() => running.stop());
-
-    if (mail !== undefined) {
-      // Mail runs while the profile is open: started now, stopped before every lock (the
-      // idle lock too) and started again after an unlock.
-      await mail.start(session.profile, session.trust);
-      stack.push(() => mail.stop());
-      session.hooks = {
-        beforeLock: () => mail.stop(),
-        afterUnlock: async () => {
-          try {
-            await mail.start(session.profile, session.trust);
-          } catch (error) {
-            // The profile is open; mail says in the status why it is not running.
-            logger.error('mail could not start after unlock', {
-              ...(error instanceof HispError ? { code: error.code } : {}),
-            });
-          }
-        },
-      };
-    }
-
     if (dns !== undefined) {
       const { startDnsResponder } = await import('../certs/hosting/dnsResponder.js');
       let certificates = dns.certificates;
@@ -267,7 +188,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
       });
       stack.push(() => responder.close());
       const domains = zones.map((zone) => zone.domain).join(', ');
-      running.hisp.addComponent('dns', () => ({
+      practice.hisp.addComponent('dns', () => ({
         name: 'dns',
         state: 'ok',
         detail: `authoritative for ${domains} on ${dns.listen.host}:${responder.port}`,
@@ -278,9 +199,9 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     }
 
     const bridgeFile = join(profileDir, BRIDGE_FILE);
-    stack.push(await writeBridgeFile(bridgeFile, running.bridge));
+    stack.push(await writeBridgeFile(bridgeFile, transport.bridge));
     io.stdout(
-      `Sealpost HISP serving ${running.bridge.url} (profile ${profileDir}); the access token is in ${bridgeFile}\n`,
+      `Sealpost HISP serving ${transport.bridge.url} (profile ${profileDir}); the access token is in ${bridgeFile}\n`,
     );
     const signal = await io.stopSignal;
     logger.info('stopping', { signal });
@@ -288,23 +209,6 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     for (const undo of stack.reverse()) await undo();
   }
   return 0;
-}
-
-/** The profile session of serve, which lets the mail service go before the profile closes. */
-class ServeSession extends ProfileSession {
-  hooks:
-    | { readonly beforeLock: () => Promise<void>; readonly afterUnlock: () => Promise<void> }
-    | undefined;
-
-  override async unlock(passphrase?: Buffer): Promise<void> {
-    await super.unlock(passphrase);
-    await this.hooks?.afterUnlock();
-  }
-
-  override async lock(reason: 'request' | 'idle' | 'stop' = 'request'): Promise<void> {
-    await this.hooks?.beforeLock();
-    await super.lock(reason);
-  }
 }
 
 interface DnsSetup {

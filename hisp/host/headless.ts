@@ -1,10 +1,11 @@
 /**
- * A HISP with its loopback bridge: what `sealpost serve` runs for its profile and what
- * `sealpost demo` runs for each of its two practices. One way to put a practice's HISP
- * together, so the demo is the server, not a copy of it: the services built before the HISP
+ * A practice's HISP and what carries its calls: the loopback bridge (what `sealpost serve`
+ * runs for its profile and `sealpost demo` for each of its two practices) or the desktop
+ * app's MessagePorts. One way to put a practice's HISP together ({@link startHisp}), so the
+ * demo and the desktop are the server, not copies of it: the services built before the HISP
  * (recipient checks, the mail service) reach it through {@link HispEvents}; the mail
  * service's and discovery's health join the status; `bridge.json` tells local tools where
- * the bridge listens.
+ * the bridge listens. hisp/host/practice.ts builds a whole practice on top of this.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,13 +24,11 @@ import { Hisp, type HispMode, type RecipientChecker, type SessionControl } from 
 import type { MailService } from './mailService.js';
 import type { SettingsHost } from './settings.js';
 
-export interface HeadlessOptions {
+/** What a practice's HISP is made of, whatever carries its calls. */
+export interface HispSetup {
   readonly mode: HispMode;
   readonly profileName: string;
   readonly throwaway: boolean;
-  readonly host: string;
-  readonly port: number;
-  readonly root: string;
   readonly logger: Logger;
   readonly recipients?: RecipientChecker;
   readonly session?: SessionControl;
@@ -44,6 +43,20 @@ export interface HeadlessOptions {
     readonly recipients: RecipientService;
     readonly dnsServers: readonly { readonly host: string; readonly port: number }[];
   };
+}
+
+export interface HeadlessOptions extends HispSetup {
+  readonly host: string;
+  readonly port: number;
+  readonly root: string;
+}
+
+/**
+ * What carries the mail windows' calls to a HISP: the loopback bridge ({@link attachBridge})
+ * or the desktop app's MessagePorts (hisp/host/utility.ts). Stopped after the HISP.
+ */
+export interface HispTransport {
+  stop(): Promise<void> | void;
 }
 
 export interface RunningHisp {
@@ -94,30 +107,27 @@ export class HispEvents {
   };
 }
 
-export async function startHeadless(options: HeadlessOptions): Promise<RunningHisp> {
+/**
+ * Make the HISP of `setup`, connect its transport with `attach` (whose status component comes
+ * first), add the services' status components, and start it. Stopping stops the HISP, then
+ * the transport.
+ */
+export async function startHisp<T extends HispTransport>(
+  setup: HispSetup,
+  attach: (hisp: Hisp) => Promise<T>,
+): Promise<{ readonly hisp: Hisp; readonly transport: T; stop(): Promise<void> }> {
   const hisp = new Hisp({
-    mode: options.mode,
-    profile: { name: options.profileName, throwaway: options.throwaway },
-    logger: options.logger,
-    ...(options.recipients === undefined ? {} : { recipients: options.recipients }),
-    ...(options.session === undefined ? {} : { session: options.session }),
-    ...(options.mail === undefined ? {} : { mail: options.mail }),
-    ...(options.settings === undefined ? {} : { settings: options.settings }),
+    mode: setup.mode,
+    profile: { name: setup.profileName, throwaway: setup.throwaway },
+    logger: setup.logger,
+    ...(setup.recipients === undefined ? {} : { recipients: setup.recipients }),
+    ...(setup.session === undefined ? {} : { session: setup.session }),
+    ...(setup.mail === undefined ? {} : { mail: setup.mail }),
+    ...(setup.settings === undefined ? {} : { settings: setup.settings }),
   });
-  options.events?.bind(hisp);
-  const bridge = await Bridge.start({
-    channel: hisp.channel,
-    logger: options.logger,
-    host: options.host,
-    port: options.port,
-    uiDir: uiDirOf(options.root),
-  });
-  hisp.addComponent('bridge', () => ({
-    name: 'bridge',
-    state: 'ok',
-    detail: `loopback port ${bridge.port}`,
-  }));
-  const { discovery, mail } = options;
+  setup.events?.bind(hisp);
+  const transport = await attach(hisp);
+  const { discovery, mail } = setup;
   if (discovery !== undefined) {
     hisp.addComponent('discovery', () =>
       discoveryStatus(discovery.recipients, discovery.dnsServers),
@@ -140,14 +150,45 @@ export async function startHeadless(options: HeadlessOptions): Promise<RunningHi
   let stopped = false;
   return {
     hisp,
-    bridge,
+    transport,
     stop: async () => {
       if (stopped) return;
       stopped = true;
       hisp.stop();
-      await bridge.close();
+      await transport.stop();
     },
   };
+}
+
+/** The loopback bridge serving `hisp` and the built UI, with its `bridge` status component. */
+export async function attachBridge(
+  hisp: Hisp,
+  options: {
+    readonly host: string;
+    readonly port: number;
+    readonly root: string;
+    readonly logger: Logger;
+  },
+): Promise<{ readonly bridge: Bridge; stop(): Promise<void> }> {
+  const bridge = await Bridge.start({
+    channel: hisp.channel,
+    logger: options.logger,
+    host: options.host,
+    port: options.port,
+    uiDir: uiDirOf(options.root),
+  });
+  hisp.addComponent('bridge', () => ({
+    name: 'bridge',
+    state: 'ok',
+    detail: `loopback port ${bridge.port}`,
+  }));
+  return { bridge, stop: () => bridge.close() };
+}
+
+/** A HISP served on the loopback bridge (what each practice of the demo runs). */
+export async function startHeadless(options: HeadlessOptions): Promise<RunningHisp> {
+  const started = await startHisp(options, (hisp) => attachBridge(hisp, options));
+  return { hisp: started.hisp, bridge: started.transport.bridge, stop: () => started.stop() };
 }
 
 /**

@@ -55,13 +55,29 @@ function needles(marker: string): { name: string; bytes: Buffer }[] {
   return out;
 }
 
+/** `data` without CR and LF bytes (byte by byte: a scanned file may be too big for a string). */
+function withoutLineBreaks(data: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(data.length);
+  let length = 0;
+  const next = (byte: number, from: number): number => {
+    const at = data.indexOf(byte, from);
+    return at < 0 ? data.length : at;
+  };
+  for (let start = 0; start < data.length;) {
+    const end = Math.min(next(0x0d, start), next(0x0a, start));
+    length += data.copy(out, length, start, end);
+    start = end + 1;
+  }
+  return out.subarray(0, length);
+}
+
 /** Names of the needles found in `data` (base64 forms also with CR/LF removed). */
 function findIn(data: Buffer, forms: { name: string; bytes: Buffer }[]): string[] {
   const found = forms.filter((n) => data.indexOf(n.bytes) >= 0).map((n) => n.name);
   let unbroken: Buffer | undefined;
   for (const n of forms) {
     if (!n.name.startsWith('base64') || found.includes(n.name)) continue;
-    unbroken ??= Buffer.from(data.toString('latin1').replace(/[\r\n]/g, ''), 'latin1');
+    unbroken ??= withoutLineBreaks(data);
     if (unbroken.indexOf(n.bytes) >= 0) found.push(`${n.name} (across lines)`);
   }
   return found;
