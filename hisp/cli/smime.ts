@@ -5,7 +5,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { HispError, type Reason } from '../api/errors.js';
-import { decryptAndVerify, type InboundResult } from '../agent/inbound.js';
+import type { InboundResult } from '../agent/inbound.js';
 import { AGENT_LIMITS } from '../agent/limits.js';
 import { signAndEncrypt, type SenderIdentity } from '../agent/outbound.js';
 import {
@@ -15,16 +15,12 @@ import {
   type ByteSource,
 } from '../agent/types.js';
 import { readCertificates } from '../certs/certificate.js';
-import { createHttpFetcher } from '../certs/fetch.js';
-import { CrlCache } from '../certs/crl.js';
-import { OcspCache } from '../certs/ocsp.js';
 import {
   assertKeyMatchesCertificate,
   readCertificateDers,
   readPkcs12,
   readPrivateKey,
 } from '../keys/material.js';
-import { createLogger } from '../log/logger.js';
 import { parseCommandArgs } from './args.js';
 import { readInputFile, readSecret } from './files.js';
 import { UsageError, type CliIo } from './io.js';
@@ -292,6 +288,21 @@ async function decrypt(args: readonly string[], io: CliIo): Promise<number> {
     crls.push(await readInputFile(command, '--crl', path, AGENT_LIMITS.crlBytes));
   const message = await readMessage(command, values.in, io);
 
+  // Loaded here, not at the top: encrypt (a pipeline's hot path) never pays for the inbound
+  // agent, path validation, revocation or the network code (node:net, node:dns).
+  const [
+    { decryptAndVerify },
+    { createHttpFetcher },
+    { CrlCache },
+    { OcspCache },
+    { createLogger },
+  ] = await Promise.all([
+    import('../agent/inbound.js'),
+    import('../certs/fetch.js'),
+    import('../certs/crl.js'),
+    import('../certs/ocsp.js'),
+    import('../log/logger.js'),
+  ]);
   const logger = createLogger({
     level: 'error',
     sink: (line) => io.stderr(`${line}\n`),

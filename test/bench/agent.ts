@@ -9,11 +9,17 @@
  *  - at 20 MB, memory growth (peak RSS minus peak RSS at 10 KB, same command) at most
  *    64 MiB for encrypt and 3x the message size for decrypt;
  *  - in process, at least 300 sign+encrypt per second for 10 KB messages on one core.
+ *
+ * Each Sealpost command runs interleaved with its OpenSSL pipeline (openssl, sealpost,
+ * openssl, …) so a machine whose load changes meanwhile weighs on both alike. Printed: the
+ * median wall time with the fastest and slowest run, the ratio of the medians (what the
+ * targets use) and run by run, CPU time (user + system over the pipeline's processes) and
+ * the load average, which says how much the wall times can be trusted.
  */
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decryptAndVerify } from '../../hisp/agent/inbound.js';
 import { signAndEncrypt } from '../../hisp/agent/outbound.js';
@@ -29,43 +35,85 @@ const MiB = 1024 * 1024;
 const SIZES = [
   { name: '10 KB', bytes: 10 * 1024, runs: 9 },
   { name: '1 MB', bytes: MiB, runs: 7 },
-  { name: '20 MB', bytes: 20 * MiB, runs: 7 },
+  { name: '20 MB', bytes: 20 * MiB, runs: 11 },
 ];
 
 interface Measure {
+  /** Median wall time of the whole command or pipeline, start-up included. */
   readonly seconds: number;
+  readonly minSeconds: number;
+  readonly maxSeconds: number;
+  /** Median CPU time (user + system) summed over the pipeline's processes. */
+  readonly cpuSeconds: number;
+  /** Largest max-RSS of any process in the pipeline over all runs. */
   readonly peakKiB: number;
+  /** Every run's wall time, in run order (for ratios run by run). */
+  readonly runs: readonly number[];
 }
 
-function median(values: number[]): number {
+function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
-/** Runs a shell pipeline `runs` times; wall time (median) and peak RSS (max over stages and runs). */
-function measure(stages: string[][], runs: number, dir: string): Measure {
-  const times: number[] = [];
+/** One run of a shell pipeline: wall seconds, CPU seconds and peak RSS of its stages. */
+function runOnce(stages: string[][], dir: string): { wall: number; cpu: number; peak: number } {
+  const files = stages.map((_, i) => join(dir, `time-${i}.txt`));
+  const pipeline = stages
+    .map(
+      (argv, i) =>
+        `/usr/bin/time -f '%M %U %S' -o ${files[i] ?? ''} ${argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ')}`,
+    )
+    .join(' | ');
+  const started = process.hrtime.bigint();
+  const result = spawnSync('sh', ['-c', `set -e; ${pipeline}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const wall = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.status !== 0)
+    throw new Error(`bench step failed: ${pipeline}\n${result.stderr.toString()}`);
+  let cpu = 0;
   let peak = 0;
-  for (let run = 0; run < runs; run++) {
-    const files = stages.map((_, i) => join(dir, `time-${i}.txt`));
-    const pipeline = stages
-      .map(
-        (argv, i) =>
-          `/usr/bin/time -f %M -o ${files[i] ?? ''} ${argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ')}`,
-      )
-      .join(' | ');
-    const started = process.hrtime.bigint();
-    const result = spawnSync('sh', ['-c', `set -e; ${pipeline}`], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    if (result.status !== 0)
-      throw new Error(`bench step failed: ${pipeline}\n${result.stderr.toString()}`);
-    times.push(seconds);
-    for (const file of files)
-      peak = Math.max(peak, Number(readFileSync(file, 'utf8').trim().split('\n').pop()));
+  for (const file of files) {
+    const [rss, user, system] = (readFileSync(file, 'utf8').trim().split('\n').pop() ?? '')
+      .split(' ')
+      .map(Number);
+    peak = Math.max(peak, rss ?? 0);
+    cpu += (user ?? 0) + (system ?? 0);
   }
-  return { seconds: median(times), peakKiB: peak };
+  return { wall, cpu, peak };
+}
+
+/**
+ * Runs pipelines `runs` times each, interleaved (a, b, a, b, …) so that a machine whose load
+ * changes during the benchmark weighs on both alike.
+ */
+function measureInterleaved(pipelines: string[][][], runs: number, dir: string): Measure[] {
+  const samples = pipelines.map(() => ({ walls: [] as number[], cpus: [] as number[], peak: 0 }));
+  for (let run = 0; run < runs; run++) {
+    pipelines.forEach((stages, i) => {
+      const sample = samples[i];
+      if (sample === undefined) return;
+      const { wall, cpu, peak } = runOnce(stages, dir);
+      sample.walls.push(wall);
+      sample.cpus.push(cpu);
+      sample.peak = Math.max(sample.peak, peak);
+    });
+  }
+  return samples.map(({ walls, cpus, peak }) => ({
+    seconds: median(walls),
+    minSeconds: Math.min(...walls),
+    maxSeconds: Math.max(...walls),
+    cpuSeconds: median(cpus),
+    peakKiB: peak,
+    runs: walls,
+  }));
+}
+
+/** Run-by-run ratios of `ours` to `theirs` (same run index = neighbouring runs). */
+function runRatios(ours: Measure, theirs: Measure): { median: number; min: number; max: number } {
+  const ratios = ours.runs.map((t, i) => t / (theirs.runs[i] ?? Number.NaN));
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
 }
 
 function message(bytes: number): Buffer {
@@ -79,6 +127,13 @@ function message(bytes: number): Buffer {
 }
 
 const fmt = (seconds: number) => `${(seconds * 1000).toFixed(0).padStart(6)} ms`;
+/** Median wall time with the fastest and slowest run. */
+const spread = (m: Measure) =>
+  `${fmt(m.seconds)} [${(m.minSeconds * 1000).toFixed(0)}–${(m.maxSeconds * 1000).toFixed(0)}]`;
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 const mib = (kib: number) => `${(kib / 1024).toFixed(0).padStart(4)} MiB`;
 
 async function main(): Promise<void> {
@@ -92,7 +147,7 @@ async function main(): Promise<void> {
     const openssl = spawnSync('openssl', ['version']).stdout.toString().trim();
     console.log(`Sealpost security agent benchmark — ${new Date().toISOString()}`);
     console.log(
-      `Node ${process.version}; ${openssl}; ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}\n`,
+      `Node ${process.version}; ${openssl}; ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}; load average ${load()}\n`,
     );
 
     const rows: Array<Record<string, number | string>> = [];
@@ -107,111 +162,95 @@ async function main(): Promise<void> {
       writeFileSync(msg, body);
       writeFileSync(wrapped, Buffer.concat([Buffer.from(WRAP_HEADER), body]));
 
-      const osslEncrypt = measure(
+      const osslEncryptPipeline = [
         [
-          [
-            'openssl',
-            'cms',
-            '-sign',
-            '-binary',
-            '-in',
-            wrapped,
-            '-signer',
-            alice.certPath,
-            '-inkey',
-            alice.keyPath,
-            '-md',
-            'sha256',
-          ],
-          [
-            'openssl',
-            'cms',
-            '-encrypt',
-            '-binary',
-            '-aes256',
-            '-recip',
-            bob.certPath,
-            ...OPENSSL_KEYOPT['oaep-sha256'],
-            '-out',
-            theirs,
-          ],
+          'openssl',
+          'cms',
+          '-sign',
+          '-binary',
+          '-in',
+          wrapped,
+          '-signer',
+          alice.certPath,
+          '-inkey',
+          alice.keyPath,
+          '-md',
+          'sha256',
         ],
+        [
+          'openssl',
+          'cms',
+          '-encrypt',
+          '-binary',
+          '-aes256',
+          '-recip',
+          bob.certPath,
+          ...OPENSSL_KEYOPT['oaep-sha256'],
+          '-out',
+          theirs,
+        ],
+      ];
+      const ourEncryptPipeline = [
+        [
+          node,
+          cli,
+          'smime',
+          'encrypt',
+          '--cert',
+          alice.certPath,
+          '--key',
+          alice.keyPath,
+          '--to',
+          bob.certPath,
+          '--in',
+          msg,
+          '--out',
+          ours,
+        ],
+      ];
+      const [osslEncrypt, ourEncrypt] = measureInterleaved(
+        [osslEncryptPipeline, ourEncryptPipeline],
         size.runs,
         dir.path,
       );
-      const ourEncrypt = measure(
+      // Both decrypt what Sealpost produced (`ours`, from the last encrypt run).
+      const osslDecryptPipeline = [
+        ['openssl', 'cms', '-decrypt', '-in', ours, '-recip', bob.certPath, '-inkey', bob.keyPath],
+        ['openssl', 'cms', '-verify', '-CAfile', ca.certPath, '-out', join(dir.path, 'inner.ossl')],
+      ];
+      const ourDecryptPipeline = [
         [
-          [
-            node,
-            cli,
-            'smime',
-            'encrypt',
-            '--cert',
-            alice.certPath,
-            '--key',
-            alice.keyPath,
-            '--to',
-            bob.certPath,
-            '--in',
-            msg,
-            '--out',
-            ours,
-          ],
+          node,
+          cli,
+          'smime',
+          'decrypt',
+          '--cert',
+          bob.certPath,
+          '--key',
+          bob.keyPath,
+          '--anchor',
+          ca.certPath,
+          '--offline',
+          '--revocation',
+          'off',
+          '--in',
+          ours,
+          '--out',
+          join(dir.path, 'inner.ours'),
         ],
+      ];
+      const [osslDecrypt, ourDecrypt] = measureInterleaved(
+        [osslDecryptPipeline, ourDecryptPipeline],
         size.runs,
         dir.path,
       );
-      const osslDecrypt = measure(
-        [
-          [
-            'openssl',
-            'cms',
-            '-decrypt',
-            '-in',
-            ours,
-            '-recip',
-            bob.certPath,
-            '-inkey',
-            bob.keyPath,
-          ],
-          [
-            'openssl',
-            'cms',
-            '-verify',
-            '-CAfile',
-            ca.certPath,
-            '-out',
-            join(dir.path, 'inner.ossl'),
-          ],
-        ],
-        size.runs,
-        dir.path,
-      );
-      const ourDecrypt = measure(
-        [
-          [
-            node,
-            cli,
-            'smime',
-            'decrypt',
-            '--cert',
-            bob.certPath,
-            '--key',
-            bob.keyPath,
-            '--anchor',
-            ca.certPath,
-            '--offline',
-            '--revocation',
-            'off',
-            '--in',
-            ours,
-            '--out',
-            join(dir.path, 'inner.ours'),
-          ],
-        ],
-        size.runs,
-        dir.path,
-      );
+      if (
+        osslEncrypt === undefined ||
+        ourEncrypt === undefined ||
+        osslDecrypt === undefined ||
+        ourDecrypt === undefined
+      )
+        throw new Error('bench: a measurement is missing');
       baseline.encrypt ??= ourEncrypt.peakKiB;
       baseline.decrypt ??= ourDecrypt.peakKiB;
       const encryptGrowth = ourEncrypt.peakKiB - baseline.encrypt;
@@ -222,13 +261,19 @@ async function main(): Promise<void> {
         decryptRatio: ourDecrypt.seconds / osslDecrypt.seconds,
       };
       rows.push(row);
-      console.log(`${size.name}`);
-      console.log(
-        `  sign+encrypt    openssl ${fmt(osslEncrypt.seconds)} peak ${mib(osslEncrypt.peakKiB)} | sealpost CLI ${fmt(ourEncrypt.seconds)} peak ${mib(ourEncrypt.peakKiB)} (growth ${mib(encryptGrowth)}) | ratio ${row.encryptRatio.toFixed(2)}x`,
-      );
-      console.log(
-        `  decrypt+verify  openssl ${fmt(osslDecrypt.seconds)} peak ${mib(osslDecrypt.peakKiB)} | sealpost CLI ${fmt(ourDecrypt.seconds)} peak ${mib(ourDecrypt.peakKiB)} (growth ${mib(decryptGrowth)}) | ratio ${row.decryptRatio.toFixed(2)}x`,
-      );
+      console.log(`${size.name} (${size.runs} runs each, interleaved)`);
+      for (const [label, reference, sealpost, ratio, growth] of [
+        ['sign+encrypt  ', osslEncrypt, ourEncrypt, row.encryptRatio, encryptGrowth],
+        ['decrypt+verify', osslDecrypt, ourDecrypt, row.decryptRatio, decryptGrowth],
+      ] as const) {
+        const byRun = runRatios(sealpost, reference);
+        console.log(
+          `  ${label}  openssl ${spread(reference)} peak ${mib(reference.peakKiB)} | sealpost CLI ${spread(sealpost)} peak ${mib(sealpost.peakKiB)} (growth ${mib(growth)})`,
+        );
+        console.log(
+          `                  ratio ${ratio.toFixed(2)}x (run by run: median ${byRun.median.toFixed(2)}, ${byRun.min.toFixed(2)}–${byRun.max.toFixed(2)}); CPU openssl ${fmt(reference.cpuSeconds)}, sealpost ${fmt(sealpost.cpuSeconds)}`,
+        );
+      }
       if (size.bytes === 20 * MiB) {
         if (row.encryptRatio > 0.6)
           failures.push(`20 MB sign+encrypt ${row.encryptRatio.toFixed(2)}x > 0.6x`);
@@ -277,6 +322,7 @@ async function main(): Promise<void> {
       if (size.bytes === 10 * 1024 && encryptPerSecond < 300)
         failures.push(`10 KB in-process sign+encrypt ${encryptPerSecond.toFixed(0)}/s < 300/s`);
     }
+    console.log(`Load average at the end: ${load()}`);
     console.log(
       failures.length === 0 ? 'All targets met.' : `Targets missed:\n  ${failures.join('\n  ')}`,
     );

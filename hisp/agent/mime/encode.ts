@@ -32,8 +32,12 @@ export function toCrlf(data: Buffer): Buffer {
   return out;
 }
 
-/** Raw bytes encoded per step: a multiple of 3, so only the last step can need padding. */
-const STEP = 3 * 16 * 1024;
+/**
+ * Raw bytes encoded per step: a multiple of 3 (only the last step can need padding) and of
+ * 57, so with 76-character lines a step starting at a line's beginning is 768 whole lines
+ * (~60 KB of text: base64Lines yields pieces of at most about that size).
+ */
+const STEP = 57 * 768;
 
 /** Length of the base64Lines output for `n` input bytes. */
 export function base64LinesLength(n: number, lineLength = 76): number {
@@ -42,64 +46,131 @@ export function base64LinesLength(n: number, lineLength = 76): number {
   return chars + 2 * Math.max(0, lines - 1);
 }
 
+function checkLineLength(lineLength: number): void {
+  if (!Number.isInteger(lineLength) || lineLength < 1 || lineLength > 998)
+    throw new RangeError('lineLength must be an integer from 1 to 998');
+}
+
+/**
+ * Base64 in lines of `lineLength` characters separated by CRLF, fed piece by piece (the
+ * state base64Lines keeps between chunks). There is no CRLF after the last line, and no
+ * input gives no output. At most 2 bytes are held between pieces.
+ *
+ * Each step is encoded by Node's native encoder straight into the output buffer, then its
+ * lines are moved apart in place, from the last one back (one native copy per line): no
+ * intermediate buffer per step. Measured against laying out a copy of each step line by
+ * line: 40% less time for 1.4 MB (1.0 against 1.7 ms), the same for 28 MB (~18 ms, where
+ * memory traffic dominates).
+ */
+class Base64LineEncoder {
+  readonly #lineLength: number;
+  /** Characters on the current line (lineLength: full, a CRLF comes before the next). */
+  #column = 0;
+  /** 0 to 2 bytes left over from the previous piece (a 3-byte group not yet complete). */
+  #carry: Buffer = Buffer.alloc(0);
+  #ended = false;
+
+  constructor(lineLength: number) {
+    checkLineLength(lineLength);
+    this.#lineLength = lineLength;
+  }
+
+  /** The laid-out text for `data` (whole 3-byte groups; the rest waits for the next piece). */
+  push(data: Uint8Array): Buffer {
+    if (this.#ended) throw new Error('Base64LineEncoder: push after end');
+    let bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    let head: Buffer | undefined;
+    if (this.#carry.length > 0) {
+      const need = 3 - this.#carry.length;
+      if (bytes.length < need) {
+        this.#carry = Buffer.concat([this.#carry, bytes]);
+        return Buffer.alloc(0);
+      }
+      head = Buffer.concat([this.#carry, bytes.subarray(0, need)]);
+      bytes = bytes.subarray(need);
+    }
+    const whole = bytes.length - (bytes.length % 3);
+    // Copied: the caller may reuse its buffer.
+    this.#carry = Buffer.from(bytes.subarray(whole));
+    const chars = (((head?.length ?? 0) + whole) / 3) * 4;
+    const out = Buffer.allocUnsafe(chars + 2 * this.#breaksFor(chars));
+    let o = head === undefined ? 0 : this.#lay(head, 0, 3, out, 0);
+    for (let from = 0; from < whole; from += STEP)
+      o = this.#lay(bytes, from, Math.min(from + STEP, whole), out, o);
+    return out;
+  }
+
+  /** The last group, padded; the encoder cannot be used afterwards. */
+  end(): Buffer {
+    if (this.#ended) throw new Error('Base64LineEncoder: end after end');
+    this.#ended = true;
+    const carry = this.#carry;
+    this.#carry = Buffer.alloc(0);
+    if (carry.length === 0) return Buffer.alloc(0);
+    const out = Buffer.allocUnsafe(4 + 2 * this.#breaksFor(4));
+    this.#lay(carry, 0, carry.length, out, 0);
+    return out;
+  }
+
+  /** CRLFs needed to lay out `chars` more characters from the current column. */
+  #breaksFor(chars: number): number {
+    const room = this.#lineLength - this.#column;
+    return chars > room ? 1 + Math.floor((chars - room - 1) / this.#lineLength) : 0;
+  }
+
+  /**
+   * Encodes `source[from, to)` into `out` at `at`, continuing the current line; returns the
+   * offset after it. The base64 text is written contiguously, then every line after the
+   * first is moved 2 bytes further per line break before it, starting from the last line,
+   * and the CRLFs are written into the gaps.
+   */
+  #lay(source: Buffer, from: number, to: number, out: Buffer, at: number): number {
+    const n = out.write(source.toString('base64', from, to), at, 'latin1');
+    const lineLength = this.#lineLength;
+    const room = lineLength - this.#column;
+    if (n <= room) {
+      this.#column += n;
+      return at + n;
+    }
+    // Segment k >= 1 starts at text offset room + (k - 1) * lineLength; it moves by 2k.
+    const segments = 1 + Math.ceil((n - room) / lineLength);
+    for (let k = segments - 1; k >= 1; k--) {
+      const start = at + room + (k - 1) * lineLength;
+      const end = Math.min(start + lineLength, at + n);
+      out.copyWithin(start + 2 * k, start, end);
+      out[start + 2 * k - 2] = 0x0d;
+      out[start + 2 * k - 1] = 0x0a;
+    }
+    const last = n - room - (segments - 2) * lineLength;
+    this.#column = last;
+    return at + n + 2 * (segments - 1);
+  }
+}
+
 /**
  * Base64 of `source` in lines of `lineLength` characters separated by CRLF. There is no CRLF
  * after the last line (the caller writes the line ending that follows, e.g. the one that
  * belongs to the next boundary), and empty input gives empty output. The length is known up
- * front; the input is read chunk by chunk and never concatenated: each chunk is encoded in
- * steps that are a multiple of 3 bytes, carrying at most 2 bytes to the next chunk.
+ * front; the input is read chunk by chunk and never concatenated (Base64LineEncoder), and
+ * the output comes in pieces of about 60 KB at most.
  */
 export function base64Lines(source: ByteSource, lineLength = 76): ByteSource {
-  if (!Number.isInteger(lineLength) || lineLength < 1 || lineLength > 998)
-    throw new RangeError('lineLength must be an integer from 1 to 998');
+  checkLineLength(lineLength);
   return {
     length: base64LinesLength(source.length, lineLength),
     reiterable: source.reiterable,
     *chunks() {
-      let column = 0;
+      const encoder = new Base64LineEncoder(lineLength);
       let consumed = 0;
-      /** Lay base64 `text` out in lines, continuing the current line: byte copies, no strings. */
-      const lay = (text: string): Buffer => {
-        const b64 = Buffer.from(text, 'latin1');
-        const n = b64.length;
-        const room = lineLength - column;
-        const breaks = n > room ? 1 + Math.floor((n - room - 1) / lineLength) : 0;
-        const out = Buffer.allocUnsafe(n + 2 * breaks);
-        let o = 0;
-        let i = 0;
-        while (i < n) {
-          if (column === lineLength) {
-            out[o++] = 0x0d;
-            out[o++] = 0x0a;
-            column = 0;
-          }
-          const take = Math.min(lineLength - column, n - i);
-          o += b64.copy(out, o, i, i + take);
-          column += take;
-          i += take;
-        }
-        return out;
-      };
-      let carry = Buffer.alloc(0);
       for (const chunk of source.chunks()) {
         consumed += chunk.byteLength;
-        let data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        if (carry.length > 0) {
-          const need = 3 - carry.length;
-          if (data.length < need) {
-            carry = Buffer.concat([carry, data]);
-            continue;
-          }
-          yield lay(Buffer.concat([carry, data.subarray(0, need)]).toString('base64'));
-          data = data.subarray(need);
+        for (let from = 0; from < chunk.byteLength; from += STEP) {
+          const text = encoder.push(chunk.subarray(from, from + STEP));
+          if (text.length > 0) yield text;
         }
-        const whole = data.length - (data.length % 3);
-        for (let off = 0; off < whole; off += STEP)
-          yield lay(data.subarray(off, Math.min(off + STEP, whole)).toString('base64'));
-        // Copy the remainder: the source may reuse its chunk buffer.
-        carry = Buffer.from(data.subarray(whole));
       }
-      if (carry.length > 0) yield lay(carry.toString('base64'));
+      const last = encoder.end();
+      if (last.length > 0) yield last;
       if (consumed !== source.length)
         throw new Error(`byte source produced ${consumed} bytes, declared ${source.length}`);
     },
