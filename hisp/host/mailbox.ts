@@ -193,14 +193,13 @@ export function mailboxHandlers(
     folders: () => Promise.resolve({ folders: folderCounts(parts().store) }),
     listMessages: (params) => {
       const { store } = parts();
-      const counts = store.counts();
       const rows = store.list(params.folder, {
         limit: params.limit ?? 200,
         offset: params.offset ?? 0,
       });
       return Promise.resolve({
         messages: summaries(store, rows),
-        total: params.folder === 'drafts' ? 0 : counts[params.folder].total,
+        total: params.folder === 'drafts' ? 0 : store.count(params.folder).total,
       });
     },
     searchMessages: (params) => {

@@ -341,11 +341,14 @@ export class RelayWorker {
   /** Commit one recipient's outcome. `row.attempts` is the count before this attempt. */
   #settle(row: QueueRow, outcome: DeliveryOutcome): void {
     const attempts = row.attempts + 1;
+    const response = outcome.response ?? outcome.outcome;
     const reason: VerificationReason = {
       code: outcome.reason,
+      // The server's reply usually starts with its code already ("550 5.1.1 …").
       message:
-        (outcome.code === undefined ? '' : `${outcome.code} `) +
-        (outcome.response ?? outcome.outcome),
+        outcome.code === undefined || response.startsWith(String(outcome.code))
+          ? response
+          : `${outcome.code} ${response}`,
     };
     try {
       if (outcome.outcome === 'relayed') {

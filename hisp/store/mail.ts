@@ -722,7 +722,12 @@ export class MailStore {
       (
         db
           .prepare(
-            `${INDEX_SELECT} WHERE m.folder = ? AND m.id < ? ORDER BY m.id DESC LIMIT ? OFFSET ?`,
+            // The page's ids come from the (folder, id) index alone: skipping `offset` rows
+            // there is cheap, where skipping whole encrypted rows is not.
+            `${INDEX_SELECT} WHERE m.id IN (
+               SELECT id FROM messages WHERE folder = ? AND id < ?
+                ORDER BY id DESC LIMIT ? OFFSET ?)
+             ORDER BY m.id DESC`,
           )
           .all(folder, before, limit, offset) as IndexDbRow[]
       ).map(indexRow),
@@ -964,6 +969,20 @@ export class MailStore {
     this.#log.info('message deleted', { id });
   }
 
+  /** One folder's total and unread (the (folder, seen) index answers it without rows). */
+  count(folder: Folder): { total: number; unseen: number } {
+    checkFolder(folder);
+    const row = this.#read(
+      (db) =>
+        db
+          .prepare(
+            'SELECT count(*) AS total, coalesce(sum(seen = 0), 0) AS unseen FROM messages WHERE folder = ?',
+          )
+          .get(folder) as { total: number; unseen: number },
+    );
+    return { total: row.total, unseen: row.unseen };
+  }
+
   counts(): Record<Folder, { total: number; unseen: number }> {
     const out = Object.fromEntries(FOLDERS.map((f) => [f, { total: 0, unseen: 0 }])) as Record<
       Folder,
@@ -1125,18 +1144,26 @@ export class MailStore {
                 updated_at = ? WHERE id = ?`,
       ).run(this.#iso(), queueId);
       this.#event(db, row.message_id, row.recipient, { state: 'relayed' });
-      const open = db
-        .prepare(
-          `SELECT count(*) AS n FROM outbound_queue
-            WHERE message_id = ? AND state IN ('queued', 'sending')`,
-        )
-        .get(row.message_id) as { n: number };
-      if (open.n === 0) {
-        db.prepare(`UPDATE messages SET folder = 'sent' WHERE id = ? AND folder = 'outbox'`).run(
-          row.message_id,
-        );
-      }
+      this.#leaveOutboxWhenDone(db, row.message_id);
     });
+  }
+
+  /**
+   * A message stays in the Outbox while any recipient's copy is still waiting to go; once
+   * every one is relayed or failed for good it is in Sent (a failure shows in its delivery).
+   */
+  #leaveOutboxWhenDone(db: Sqlite, messageId: number): void {
+    const open = db
+      .prepare(
+        `SELECT count(*) AS n FROM outbound_queue
+          WHERE message_id = ? AND state IN ('queued', 'sending')`,
+      )
+      .get(messageId) as { n: number };
+    if (open.n === 0) {
+      db.prepare(`UPDATE messages SET folder = 'sent' WHERE id = ? AND folder = 'outbox'`).run(
+        messageId,
+      );
+    }
   }
 
   /** An attempt failed: back to 'queued' for `retryAt`, or 'failed' for good without it. */
@@ -1166,6 +1193,7 @@ export class MailStore {
         code: error.code,
         message: error.message,
       });
+      if (retryAt === undefined) this.#leaveOutboxWhenDone(db, row.message_id);
     });
   }
 

@@ -12,6 +12,7 @@ import { m004 } from './migrations/004-mail.js';
 import { m005 } from './migrations/005-cert-cache.js';
 import { m006 } from './migrations/006-upstream.js';
 import { m007 } from './migrations/007-delivery.js';
+import { m008 } from './migrations/008-folder-seen.js';
 
 export interface Migration {
   readonly version: number;
@@ -19,4 +20,4 @@ export interface Migration {
   readonly up: (db: Database.Database) => void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008];

@@ -4,15 +4,20 @@
  * status page when it has none (a HISP without a mailbox, a profile without an identity)
  * or the connection failed. The status page stays one click away in the mail window.
  * Everything it knows comes through the contract: `status` once connected, then the
- * `status` event whenever it changes; `identities` decides which view.
+ * `status` event whenever it changes; `identities` decides which view (read again after each
+ * unlock). While the status says `locked`, the lock screen (lock/LockScreen.tsx) replaces the
+ * whole window: the mail view is unmounted, so nothing decrypted stays in its state.
  */
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import type { ReactElement, ReactNode } from 'react';
 
 import { HispError } from '../../hisp/api/index.js';
 import type { HispClient, Status } from '../../hisp/api/index.js';
 import type { ConnectablePlan, ConnectionPlan } from './connection.js';
 import { ErrorNotice } from './ErrorNotice.js';
+import { LockScreen } from './lock/LockScreen.js';
+import { rememberKeySource } from './lock/profileLock.js';
+import type { KeySourceKind } from './lock/profileLock.js';
 import { MailApp } from './mail/MailApp.js';
 import { NoToken } from './NoToken.js';
 import { StatusPanel } from './StatusPanel.js';
@@ -103,13 +108,22 @@ function Connected({
   const [callError, setCallError] = useState<HispError | undefined>(undefined);
   const [client, setClient] = useState<HispClient | undefined>(undefined);
   const [gate, setGate] = useState<MailGate>({ kind: 'checking' });
+  /** Where the profile's key is, as last seen in an unlocked status (the lock screen asks). */
+  const [keySource, setKeySource] = useState<KeySourceKind>('unknown');
+  // The channel is ordered, so whatever arrives last (call answer or event) is newest.
+  const receive = useCallback((status: Status): void => {
+    setSnapshot({ status, receivedAt: Date.now() });
+    setKeySource((previous) => rememberKeySource(previous, status));
+  }, []);
+  const locked = snapshot?.status.state === 'locked';
+  /** Changes when settings imported an identity: the sending addresses are read again. */
+  const [identitiesVersion, setIdentitiesVersion] = useState(0);
+  const identitiesChanged = useCallback(() => setIdentitiesVersion((v) => v + 1), []);
 
   useEffect(() => {
     const abort = new AbortController();
     const unsubscribe: Array<() => void> = [];
     let client: HispClient | undefined;
-    // The channel is ordered, so whatever arrives last (call answer or event) is newest.
-    const receive = (status: Status): void => setSnapshot({ status, receivedAt: Date.now() });
 
     const run = async (): Promise<void> => {
       let connected: HispClient;
@@ -138,8 +152,25 @@ function Connected({
         // A closed channel is reported by onClose; a cancelled call means we are unmounting.
         if (!abort.signal.aborted && failure.code !== 'CHANNEL_CLOSED') setCallError(failure);
       }
+    };
+    // Deliberately not awaited: an effect cannot be async, and run() handles its own errors.
+    void run();
+
+    return () => {
+      abort.abort();
+      for (const stop of unsubscribe) stop();
+      client?.close();
+    };
+  }, [plan, open, receive]);
+
+  // Which view: read once connected, again after each unlock (nothing is readable while
+  // locked) and after an identity import.
+  useEffect(() => {
+    if (client === undefined || locked) return undefined;
+    const abort = new AbortController();
+    const check = async (): Promise<void> => {
       try {
-        const { identities } = await connected.call('identities', {}, { signal: abort.signal });
+        const { identities } = await client.call('identities', {}, { signal: abort.signal });
         // A domain-bound identity ("@domain") signs for any address there, but is no From.
         const fromAddresses = identities
           .map((identity) => identity.address)
@@ -160,15 +191,10 @@ function Connected({
         }
       }
     };
-    // Deliberately not awaited: an effect cannot be async, and run() handles its own errors.
-    void run();
-
-    return () => {
-      abort.abort();
-      for (const stop of unsubscribe) stop();
-      client?.close();
-    };
-  }, [plan, open]);
+    // Deliberately not awaited: check() handles its own errors.
+    void check();
+    return () => abort.abort();
+  }, [client, locked, identitiesVersion]);
 
   const lost =
     phase.kind === 'lost' ? (
@@ -186,6 +212,18 @@ function Connected({
       <StatusPanel snapshot={snapshot} disconnected={phase.kind === 'lost'} />
     ) : undefined;
 
+  const banner = lost === undefined ? undefined : <div className="mail-banner">{lost}</div>;
+  if (client !== undefined && locked) {
+    return (
+      <LockScreen
+        client={client}
+        keySource={keySource}
+        masthead={<Masthead />}
+        onUnlocked={receive}
+        banner={banner}
+      />
+    );
+  }
   if (client !== undefined && gate.kind === 'mail') {
     return (
       <MailApp
@@ -193,7 +231,10 @@ function Connected({
         fromAddresses={gate.fromAddresses}
         masthead={<Masthead />}
         statusView={statusView}
-        banner={lost === undefined ? undefined : <div className="mail-banner">{lost}</div>}
+        status={snapshot?.status}
+        onStatus={receive}
+        onIdentitiesChanged={identitiesChanged}
+        banner={banner}
       />
     );
   }

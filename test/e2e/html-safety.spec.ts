@@ -16,46 +16,35 @@
  * Needs the CLI and the UI built: `node scripts/build.mjs hisp` and
  * `node scripts/build.mjs renderer` (or `npm run build`).
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { expect, test } from '@playwright/test';
 import type { Frame, Page } from '@playwright/test';
-import nodemailer from 'nodemailer';
-import { z } from 'zod';
 
 import { createSelfSignedServerCert, createTestCa, issueEndEntityCert } from '../services/certs.js';
 import type { CertFiles, TestCa, TestEndEntity } from '../services/certs.js';
 import { opensslSend } from '../services/openssl-direct.js';
 import { freePort } from '../services/ports.js';
-import { spawnDaemon, waitUntil } from '../services/proc.js';
 import type { Daemon } from '../services/proc.js';
 import { makeTempDir } from '../services/tmp.js';
 import type { TempDir } from '../services/tmp.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'bin', 'sealpost.js');
+import {
+  bridgeOf,
+  collectRequestUrls,
+  inboundConfig,
+  makeVaultProfile,
+  sendStartTls,
+  startServe,
+  waitForSubject,
+} from './support.js';
 
 const READER = 'dr.reader@clinic.test';
 const SENDER = 'results@lab.test';
-const PASS_ENV = 'SEALPOST_E2E_PASS';
-
-const BridgeFileSchema = z.strictObject({
-  url: z.string().regex(/^http:\/\/127\.0\.0\.1:[1-9][0-9]{0,4}\/$/),
-  token: z.string().regex(/^[0-9a-f]{64}$/),
-  pid: z.number().int().positive(),
-});
-
-const ListAnswerSchema = z.object({
-  ok: z.literal(true),
-  result: z.object({ messages: z.array(z.object({ id: z.number(), subject: z.string() })) }),
-});
 
 /** A loopback HTTP server standing in for every remote host the message names. */
 interface Recorder {
@@ -155,12 +144,6 @@ interface Hisp {
 /** A vault profile with the reader's identity and the lab's anchor, served with inbound SMTP. */
 async function startHisp(tmp: TempDir): Promise<Hisp> {
   const dir = tmp.path;
-  const profileDir = join(dir, 'clinic');
-  const env = { ...process.env, [PASS_ENV]: 'an e2e profile passphrase' };
-  const pass = ['--pass', `env:${PASS_ENV}`];
-  const sealpost = (args: readonly string[]): void => {
-    execFileSync(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: 'pipe' });
-  };
 
   // Fresh certificates, made now, so nothing depends on when the test runs.
   const ca = await createTestCa(dir, { commonName: 'HTML Safety Test Anchor' });
@@ -168,69 +151,29 @@ async function startHisp(tmp: TempDir): Promise<Hisp> {
   const sender = await issueEndEntityCert(ca, dir, { email: SENDER });
   const tlsCert = await createSelfSignedServerCert(dir, { name: 'inbound-tls' });
 
-  sealpost(['profile', 'init', '--profile', profileDir, '--vault', ...pass]);
-  sealpost([
-    'profile',
-    'import-key',
-    '--profile',
-    profileDir,
-    ...pass,
-    '--key',
-    reader.keyPath,
-    '--cert',
-    reader.certPath,
-  ]);
-  sealpost(['anchors', 'import', '--profile', profileDir, ...pass, ca.certPath]);
-
-  const inboundPort = await freePort();
-  const config = join(dir, 'serve.json');
-  await writeFile(
-    config,
-    JSON.stringify({
-      inbound: {
-        listen: `127.0.0.1:${inboundPort}`,
-        tlsCert: tlsCert.certPath,
-        tlsKey: tlsCert.keyPath,
-      },
-    }),
-  );
-
-  const daemon = spawnDaemon({
-    name: 'sealpost serve',
-    command: process.execPath,
-    args: [
-      CLI,
-      'serve',
-      '--profile',
-      profileDir,
-      ...pass,
-      '--listen',
-      '127.0.0.1:0',
-      '--config',
-      config,
-    ],
-    cwd: ROOT,
-    env,
+  const profile = makeVaultProfile(join(dir, 'clinic'), 'an e2e profile passphrase', {
+    identity: reader,
+    anchors: [ca.certPath],
   });
-  const stop = async (): Promise<void> => {
-    await daemon.stop(5000);
+  const inboundPort = await freePort();
+  const running = await startServe(tmp, profile, {
+    config: { inbound: inboundConfig(inboundPort, tlsCert) },
+    timeoutMs: 20_000,
+    stopGraceMs: 5000,
+  });
+  const { url, token } = bridgeOf(running, 'profile');
+  return {
+    url,
+    token,
+    daemon: running.daemon,
+    inboundPort,
+    tlsCert,
+    ca,
+    reader,
+    sender,
+    dir,
+    stop: () => running.stop(),
   };
-  try {
-    const bridgeFile = join(profileDir, 'bridge.json');
-    let bridge: z.infer<typeof BridgeFileSchema> | undefined;
-    await waitUntil(
-      async () => {
-        bridge = BridgeFileSchema.parse(JSON.parse(await readFile(bridgeFile, 'utf8')));
-        return true;
-      },
-      { daemon, timeoutMs: 20_000, what: `${bridgeFile} (is the CLI built?)` },
-    );
-    if (bridge === undefined) throw new Error('unreachable: bridge.json was not read');
-    return { ...bridge, daemon, inboundPort, tlsCert, ca, reader, sender, dir, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
 }
 
 /** Signs and encrypts with OpenSSL, then delivers over SMTP with STARTTLS to the inbound port. */
@@ -244,39 +187,11 @@ async function deliver(hisp: Hisp, inner: Buffer, subject: string): Promise<void
     to: READER,
     subject,
   });
-  const transport = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port: hisp.inboundPort,
-    secure: false,
-    requireTLS: true,
-    tls: { ca: [hisp.tlsCert.certPem], servername: 'localhost' },
-    connectionTimeout: 5000,
-    greetingTimeout: 5000,
-    socketTimeout: 15_000,
-  });
-  try {
-    await transport.sendMail({
-      envelope: { from: SENDER, to: [READER] },
-      raw: await readFile(file),
-    });
-  } finally {
-    transport.close();
-  }
-}
-
-/** Waits until the message is in the Inbox, through the bridge's HTTP API. */
-async function waitForInbox(hisp: Hisp, subject: string): Promise<void> {
-  await waitUntil(
-    async () => {
-      const response = await fetch(new URL('api/call/listMessages', hisp.url), {
-        method: 'POST',
-        headers: { authorization: `Bearer ${hisp.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ folder: 'inbox', limit: 50 }),
-      });
-      const answer = ListAnswerSchema.safeParse(await response.json());
-      return answer.success && answer.data.result.messages.some((m) => m.subject === subject);
-    },
-    { daemon: hisp.daemon, timeoutMs: 20_000, what: `"${subject}" in the Inbox` },
+  await sendStartTls(
+    hisp.inboundPort,
+    hisp.tlsCert.certPem,
+    { from: SENDER, to: [READER] },
+    await readFile(file),
   );
 }
 
@@ -289,13 +204,16 @@ interface Watch {
 }
 
 function watch(page: Page): Watch {
-  const seen: Watch = { dialogs: [], requests: [], navigations: [], problems: [] };
+  const seen: Watch = {
+    dialogs: [],
+    requests: collectRequestUrls(page),
+    navigations: [],
+    problems: [],
+  };
   page.on('dialog', (dialog) => {
     seen.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
     void dialog.dismiss();
   });
-  page.on('request', (request) => seen.requests.push(request.url()));
-  page.on('websocket', (socket) => seen.requests.push(socket.url()));
   page.on('framenavigated', (frame) => seen.navigations.push(frame.url()));
   page.on('popup', (popup) => seen.navigations.push(`popup: ${popup.url()}`));
   page.on('console', (message) => {
@@ -333,7 +251,11 @@ test.describe('hostile HTML mail in the reading pane', () => {
     recorder = await startRecorder();
     hisp = await startHisp(tmp);
     await deliver(hisp, innerMessage(subject, recorder.origin), subject);
-    await waitForInbox(hisp, subject);
+    await waitForSubject(hisp, subject, {
+      daemon: hisp.daemon,
+      timeoutMs: 20_000,
+      what: `"${subject}" in the Inbox`,
+    });
   });
 
   test.afterAll(async () => {

@@ -14,159 +14,34 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test } from '@playwright/test';
-import type { Browser, Page } from '@playwright/test';
-import { z } from 'zod';
+import type { Page } from '@playwright/test';
 
-import { spawnDaemon, waitUntil } from '../services/proc.js';
-import type { Daemon } from '../services/proc.js';
-import { makeTempDir } from '../services/tmp.js';
-import type { TempDir } from '../services/tmp.js';
+import {
+  A_ADDRESS,
+  B_ADDRESS,
+  callBridge,
+  collectProblems,
+  openMail,
+  ROOT,
+  rowWithSubject,
+  seriousViolations,
+  unique,
+  withDemo,
+} from './support.js';
+import type { BridgeFile } from './support.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'bin', 'sealpost.js');
 const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
 
-const A_ADDRESS = 'dr.adams@practice-a.test';
-const B_ADDRESS = 'dr.baker@practice-b.test';
 /** A domain the demo's DNS responder publishes nothing for. */
 const NOWHERE = 'someone@nowhere.test';
 /** An address in B's domain that has no certificate. */
 const NO_CERTIFICATE = 'nobody@practice-b.test';
 
-/** `<practice>/bridge.json`, as the demo writes it once the practice's bridge listens. */
-const BridgeFileSchema = z.strictObject({
-  url: z.string().regex(/^http:\/\/127\.0\.0\.1:[1-9][0-9]{0,4}\/$/),
-  token: z.string().regex(/^[0-9a-f]{64}$/),
-  pid: z.number().int().positive(),
-});
-type BridgeFile = z.infer<typeof BridgeFileSchema>;
-
-interface Demo {
-  readonly a: BridgeFile;
-  readonly b: BridgeFile;
-  readonly daemon: Daemon;
-  stop(): Promise<void>;
-}
-
-async function readBridge(path: string): Promise<BridgeFile> {
-  return BridgeFileSchema.parse(JSON.parse(await readFile(path, 'utf8')));
-}
-
-/** Start the two-practice demo; resolve when both bridge.json files are written. */
-async function startDemo(): Promise<Demo> {
-  const tmp: TempDir = await makeTempDir('e2e-mail');
-  const dataDir = join(tmp.path, 'demo');
-  const daemon = spawnDaemon({
-    name: 'sealpost demo',
-    command: process.execPath,
-    args: [CLI, 'demo', '--browser', '--data-dir', dataDir],
-    cwd: ROOT,
-    env: { ...process.env },
-    keepBytes: 4 * 1024 * 1024,
-  });
-  let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
-    (stopped ??= (async () => {
-      try {
-        await daemon.stop(8000);
-      } finally {
-        await tmp.remove();
-      }
-    })());
-  try {
-    let a: BridgeFile | undefined;
-    let b: BridgeFile | undefined;
-    await waitUntil(
-      async () => {
-        a = await readBridge(join(dataDir, 'practice-a', 'bridge.json'));
-        b = await readBridge(join(dataDir, 'practice-b', 'bridge.json'));
-        return true;
-      },
-      {
-        daemon,
-        timeoutMs: 60_000,
-        intervalMs: 200,
-        what: 'both bridge.json files (is the CLI built? npm run build)',
-      },
-    );
-    if (a === undefined || b === undefined) throw new Error('unreachable: no bridge.json');
-    return { a, b, daemon, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-}
-
-/** Console errors and page errors (a CSP violation is logged as a console error). */
-function collectProblems(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
-  return problems;
-}
-
-/** A fresh tab (its own context) on a practice's mail window, with the Inbox shown. */
-async function openMail(browser: Browser, bridge: BridgeFile): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await context.newPage();
-  await page.goto(`${bridge.url}#token=${bridge.token}`);
-  await expect(page.getByTestId('list-title')).toHaveText('Inbox');
-  return page;
-}
-
 async function unreadIn(page: Page, folder: string): Promise<number> {
   const value = await page.getByTestId(`folder-${folder}`).getAttribute('data-unread');
   return Number(value ?? '0');
-}
-
-/** The list row whose subject is exactly `subject` (not "Re: …" or a notification's "Processed: …"). */
-function rowWithSubject(page: Page, subject: string): ReturnType<Page['locator']> {
-  const exact = new RegExp(`^${subject.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-  return page
-    .getByTestId('message-row')
-    .filter({ has: page.locator('.row-subject', { hasText: exact }) });
-}
-
-/** One contract call over a practice's bridge HTTP API from Node (test setup only). */
-async function callBridge(bridge: BridgeFile, method: string, params: unknown): Promise<unknown> {
-  const response = await fetch(new URL(`api/call/${method}`, bridge.url), {
-    method: 'POST',
-    headers: { authorization: `Bearer ${bridge.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(params),
-  });
-  const answer = (await response.json()) as { ok: boolean; result?: unknown; error?: unknown };
-  if (!answer.ok) throw new Error(`${method} failed: ${JSON.stringify(answer.error)}`);
-  return answer.result;
-}
-
-/** Something unique to find this run's message by. */
-function unique(label: string): string {
-  return `${label} ${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
-/** Serious and critical axe violations of what is on screen, light and dark, as readable lines. */
-async function seriousViolations(page: Page): Promise<string[]> {
-  const found: string[] = [];
-  for (const colorScheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme });
-    const results = await new AxeBuilder({ page }).analyze();
-    for (const v of results.violations) {
-      if (v.impact !== 'serious' && v.impact !== 'critical') continue;
-      const where = v.nodes
-        .slice(0, 3)
-        .map((n) => n.target.join(' '))
-        .join('; ');
-      found.push(`${colorScheme}: ${v.id} (${v.impact}): ${v.help} — ${where}`);
-    }
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-  return found;
 }
 
 /** Light and dark screenshots of the page as it is, for the README. */
@@ -181,20 +56,10 @@ async function screenshots(page: Page, name: string): Promise<void> {
 test.describe('the mail window between two practices (sealpost demo)', () => {
   test.describe.configure({ mode: 'serial', timeout: 120_000 });
 
-  let demo: Demo | undefined;
+  const practice = withDemo('e2e-mail');
 
-  test.beforeAll(async () => {
-    test.setTimeout(90_000);
-    demo = await startDemo();
-  });
-
-  test.afterAll(async () => {
-    await demo?.stop();
-  });
-
-  function running(): Demo {
-    if (demo === undefined) throw new Error('sealpost demo did not start (see beforeAll)');
-    return demo;
+  function running(): { a: BridgeFile; b: BridgeFile } {
+    return { a: practice('a'), b: practice('b') };
   }
 
   test('A writes to B: found while composing, decrypted and trusted in B’s Inbox, processed then dispatched in A’s Sent', async ({

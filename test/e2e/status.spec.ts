@@ -6,43 +6,30 @@
  *
  * Needs `npm run build` first (the bridge serves dist/renderer, the CLI is dist/hisp/cli.js).
  */
-import { execFileSync } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { expect, test } from '@playwright/test';
-import type { Page } from '@playwright/test';
-import { z } from 'zod';
 
 import { StatusSchema } from '../../hisp/api/index.js';
 import type { Status } from '../../hisp/api/index.js';
-import { spawnDaemon, waitUntil } from '../services/proc.js';
+import { waitUntil } from '../services/proc.js';
 import type { Daemon } from '../services/proc.js';
 import { makeTempDir } from '../services/tmp.js';
-import type { TempDir } from '../services/tmp.js';
+import {
+  bridgeOf,
+  CallAnswerSchema,
+  collectProblems,
+  collectRequestUrls,
+  makeVaultProfile,
+  postBridge,
+  ROOT,
+  startServe as serveProfile,
+} from './support.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'bin', 'sealpost.js');
 /** Where the lead looks at the working status page. */
 const STATUS_SCREENSHOT = join(ROOT, 'test-results', 'status.png');
 const STATUS_SCREENSHOT_DARK = join(ROOT, 'test-results', 'status-dark.png');
-
-/** `<profile>/bridge.json`, as `sealpost serve` writes it once the bridge listens. */
-const BridgeFileSchema = z.strictObject({
-  url: z.string().regex(/^http:\/\/127\.0\.0\.1:[1-9][0-9]{0,4}\/$/),
-  token: z.string().regex(/^[0-9a-f]{64}$/),
-  pid: z.number().int().positive(),
-});
-
-/** Body of a bridge HTTP call (`POST /api/call/<method>`). */
-const CallAnswerSchema = z.union([
-  z.strictObject({ ok: z.literal(true), result: z.unknown() }),
-  z.strictObject({
-    ok: z.literal(false),
-    error: z.object({ name: z.literal('HispError'), code: z.string(), message: z.string() }),
-  }),
-]);
 
 interface Serve {
   readonly url: string;
@@ -56,60 +43,28 @@ interface Serve {
 
 /** Start the real CLI on a free loopback port with a fresh profile; resolve when bridge.json is there. */
 async function startServe(): Promise<Serve> {
-  const tmp: TempDir = await makeTempDir('e2e');
-  const profileDir = join(tmp.path, 'e2e-clinic');
-  const bridgeFile = join(profileDir, 'bridge.json');
+  const tmp = await makeTempDir('e2e');
   // A passphrase-vault profile: no keychain is needed in the browser tests.
-  const env = { ...process.env, SEALPOST_E2E_PASS: 'an e2e profile passphrase' };
-  const pass = ['--pass', 'env:SEALPOST_E2E_PASS'];
-  execFileSync(
-    process.execPath,
-    [CLI, 'profile', 'init', '--profile', profileDir, '--vault', ...pass],
-    {
-      cwd: ROOT,
-      env,
-      stdio: 'pipe',
-    },
-  );
-  const daemon = spawnDaemon({
-    name: 'sealpost serve',
-    command: process.execPath,
-    args: [CLI, 'serve', '--profile', profileDir, ...pass, '--listen', '127.0.0.1:0'],
-    cwd: ROOT,
-    env,
+  const profile = makeVaultProfile(join(tmp.path, 'e2e-clinic'), 'an e2e profile passphrase');
+  const running = await serveProfile(tmp, profile, {
+    timeoutMs: 15_000,
+    stopGraceMs: 5000,
     // Keep all output: the tests check that the token never appears in it.
     keepBytes: 4 * 1024 * 1024,
   });
-  let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
-    (stopped ??= (async () => {
-      try {
-        await daemon.stop(5000);
-      } finally {
-        await tmp.remove();
-      }
-    })());
   try {
-    let bridge: z.infer<typeof BridgeFileSchema> | undefined;
-    await waitUntil(
-      async () => {
-        bridge = BridgeFileSchema.parse(JSON.parse(await readFile(bridgeFile, 'utf8')));
-        return true;
-      },
-      { daemon, timeoutMs: 15_000, what: `${bridgeFile} (is the CLI built? npm run build)` },
-    );
-    if (bridge === undefined)
-      throw new Error('unreachable: waitUntil returned without bridge.json');
-    const { url, token } = bridge;
+    const { url, token } = bridgeOf(running, 'profile');
+    const { daemon } = running;
     // The printed line names the address (without the token) once the bridge listens.
     await waitUntil(() => daemon.stdoutText().includes(url), {
       daemon,
       timeoutMs: 5000,
       what: 'the address on stdout',
     });
-    return { url, token, profileDir, daemon, bridgeFile, stop };
+    const bridgeFile = join(profile.dir, 'bridge.json');
+    return { url, token, profileDir: profile.dir, daemon, bridgeFile, stop: () => running.stop() };
   } catch (error) {
-    await stop();
+    await running.stop();
     throw error;
   }
 }
@@ -122,33 +77,10 @@ function expectTokenNotInOutput(serve: Serve): void {
 
 /** `status` over the bridge's HTTP API from Node, with the token and no Origin (like curl). */
 async function statusFromNode(serve: Serve): Promise<Status> {
-  const response = await fetch(new URL('api/call/status', serve.url), {
-    method: 'POST',
-    headers: { authorization: `Bearer ${serve.token}`, 'content-type': 'application/json' },
-    body: '{}',
-  });
-  expect(response.status).toBe(200);
-  const answer = CallAnswerSchema.parse(await response.json());
+  const { status, answer } = await postBridge(serve, 'status', {});
+  expect(status).toBe(200);
   if (!answer.ok) throw new Error(`status failed: ${answer.error.code}`);
   return StatusSchema.parse(answer.result);
-}
-
-/** Console errors/warnings and page errors (a CSP violation is logged as a console error). */
-function collectProblems(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
-  return problems;
-}
-
-/** Every URL the page asked for, WebSockets included. */
-function collectRequestUrls(page: Page): string[] {
-  const urls: string[] = [];
-  page.on('request', (request) => urls.push(request.url()));
-  page.on('websocket', (socket) => urls.push(socket.url()));
-  return urls;
 }
 
 test.describe('the mail window against `sealpost serve`', () => {
@@ -178,7 +110,7 @@ test.describe('the mail window against `sealpost serve`', () => {
     page,
   }) => {
     const hisp = running();
-    const problems = collectProblems(page);
+    const problems = collectProblems(page, { warnings: true });
     const requested = collectRequestUrls(page);
 
     await page.goto(`${hisp.url}#token=${hisp.token}`);

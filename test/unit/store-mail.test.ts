@@ -379,6 +379,16 @@ describe('MailStore', () => {
     const page1 = store.list('inbox', { limit: 1 });
     expect(page1.map((r) => r.id)).toEqual([c]);
     expect(store.list('inbox', { limit: 1, before: c }).map((r) => r.id)).toEqual([a]);
+    // Offset paging (a virtualized list jumping to a position) gives the same order.
+    const all = store.list('inbox', { limit: 500 }).map((r) => r.id);
+    expect(all.slice(0, 2)).toEqual([c, a]);
+    for (const offset of [0, 1, 2, all.length - 1, all.length]) {
+      expect(store.list('inbox', { limit: 2, offset }).map((r) => r.id)).toEqual(
+        all.slice(offset, offset + 2),
+      );
+    }
+    expect(store.count('archive')).toEqual({ total: 1, unseen: 1 });
+    expect(store.count('trash')).toEqual({ total: 0, unseen: 0 });
     expect(store.search('zebra')).toHaveLength(3);
     store.delete(c);
     expect(() => store.get(c)).toThrow(
@@ -446,6 +456,20 @@ describe('MailStore', () => {
     store.markRelayed(second.id);
     expect(store.get(id).folder).toBe('sent');
     expect(() => store.enqueue(store.list('inbox')[0]?.id ?? 0, [RYAN])).toThrow(HispError);
+
+    // A recipient that fails for good does not keep the message in the Outbox.
+    const failing = plainMessage({ subject: 'Refused out', body: 'x' });
+    const refused = store.storeSent({
+      raw: direct(failing),
+      inner: failing,
+      envelope: { from: GREG, to: [RYAN] },
+      enqueue: [RYAN],
+    });
+    const [only] = store.queueFor(refused.id);
+    store.markSending(only?.id ?? 0);
+    store.markFailed(only?.id ?? 0, { code: 'RELAY_REJECTED', message: '550 no such user' });
+    expect(store.get(refused.id).folder).toBe('sent');
+    expect(store.get(refused.id).flags.seen).toBe(true); // what we sent is read already
   });
 
   it('a sent copy opens with the sender’s own key', async () => {

@@ -8,15 +8,9 @@ import type { ReactElement } from 'react';
 
 import { HispError } from '../../../hisp/api/index.js';
 import type { HispClient, OpenedMessage } from '../../../hisp/api/index.js';
+import { saveDownload } from '../settings/download.js';
+import { safeDownloadName } from '../settings/model.js';
 import { base64ToBytes, formatBytes } from './model.js';
-
-/** A file name safe to offer to the browser's download (no path, no control characters). */
-function downloadName(filename: string, index: number): string {
-  // Control characters and path separators are not allowed in a saved file's name.
-  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
-  const cleaned = filename.replace(/[\u0000-\u001f\u007f/\\]/g, '_').trim();
-  return cleaned === '' ? `attachment-${index + 1}` : cleaned;
-}
 
 export function Attachments({
   client,
@@ -41,16 +35,7 @@ export function Attachments({
       const blob = new Blob([base64ToBytes(dataBase64)], {
         type: contentType === '' ? 'application/octet-stream' : contentType,
       });
-      const url = URL.createObjectURL(blob);
-      const link = document.createElement('a');
-      link.href = url;
-      link.download = downloadName(filename, index);
-      link.rel = 'noopener';
-      document.body.append(link);
-      link.click();
-      link.remove();
-      // Give the browser a moment to start the download before the bytes are released.
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      saveDownload(blob, safeDownloadName(filename, `attachment-${index + 1}`));
     } catch (failure) {
       setError({ index, message: HispError.from(failure).message });
     } finally {

@@ -1,27 +1,31 @@
 /**
  * The three-pane mail window: folders (nav), the message list and the reading pane (main),
- * a header with search, New message and Status, the compose dialog, and a polite live
- * region that announces new mail and send progress. It owns what is selected and opened;
- * data comes from the hooks in useMailbox.ts, all through the contract.
+ * a header with search, New message, Settings, Status and Lock now, the compose dialog, and
+ * a polite live region that announces new mail and send progress. Settings (settings/) and
+ * the status page take the place of the list and reading panes. It owns what is selected and
+ * opened; data comes from the hooks in useMailbox.ts, all through the contract.
  *
  * Keyboard: Ctrl+N new, Ctrl+R reply, Ctrl+Shift+R reply all, Ctrl+Shift+F forward,
- * Delete, Ctrl+E or F3 search, Escape leaves search; the list takes arrows, Home/End,
- * Enter (see MessageList.tsx); the compose dialog takes Ctrl+Enter.
+ * Delete, Ctrl+E or F3 search, Escape leaves search (and settings), Ctrl+L locks; the list
+ * takes arrows, Home/End, Enter (see MessageList.tsx); the compose dialog takes Ctrl+Enter.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { FormEvent, ReactElement, ReactNode } from 'react';
 
 import { HispError } from '../../../hisp/api/index.js';
-import type { Folder, HispClient, OpenedMessage } from '../../../hisp/api/index.js';
+import type { Folder, HispClient, OpenedMessage, Status } from '../../../hisp/api/index.js';
 import { ErrorNotice } from '../ErrorNotice.js';
+import { canLock } from '../lock/profileLock.js';
+import { SettingsView } from '../settings/SettingsView.js';
 import { Compose } from './Compose.js';
 import type { ComposeStart } from './Compose.js';
 import { DraftList } from './DraftList.js';
+import { explainAlert, explainCertificateAlert } from './explain.js';
 import { FolderPane } from './FolderPane.js';
 import { MessageList } from './MessageList.js';
 import { ReadingPane } from './ReadingPane.js';
 import { SelectionToolbar } from './SelectionToolbar.js';
-import { folderLabel, seedFrom } from './model.js';
+import { addressOf, folderLabel, seedFrom } from './model.js';
 import type { ReplyKind } from './model.js';
 import {
   EMPTY_SELECTION,
@@ -51,6 +55,12 @@ export interface MailAppProps {
   /** A notice shown above everything (the connection was lost). */
   readonly banner?: ReactNode;
   readonly masthead: ReactNode;
+  /** The HISP's latest status (settings shows its details; locking needs a profile). */
+  readonly status?: Status | undefined;
+  /** Told the status a lock returned (the app then shows the lock screen). */
+  readonly onStatus?: (status: Status) => void;
+  /** Told when settings imported an identity (the sending addresses are read again). */
+  readonly onIdentitiesChanged?: () => void;
 }
 
 /** Most ids per deleteMessages / updateMessages call (the contract's bound). */
@@ -60,7 +70,12 @@ interface Notice {
   readonly id: number;
   readonly tone: 'bad' | 'warn';
   readonly text: string;
+  /** What to do, and the HISP's own sentence. */
+  readonly more?: string;
 }
+
+/** Which view takes the place of the list and reading panes. */
+type Pane = 'mail' | 'status' | 'settings';
 
 function isEditable(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
@@ -78,11 +93,15 @@ export function MailApp({
   statusView,
   banner,
   masthead,
+  status,
+  onStatus,
+  onIdentitiesChanged,
 }: MailAppProps): ReactElement {
   const [folder, setFolder] = useState<Folder>('inbox');
   const [search, setSearch] = useState<string | undefined>(undefined);
   const [searchText, setSearchText] = useState('');
-  const [showStatus, setShowStatus] = useState(false);
+  const [pane, setPane] = useState<Pane>('mail');
+  const showStatus = pane === 'status';
   /** Changes when the list must be read again (mailbox and delivery events, own actions). */
   const [version, setVersion] = useState(0);
   /** Changes after this window's own actions: counts and drafts are read again. */
@@ -120,10 +139,13 @@ export function MailApp({
     // A repeated sentence is still announced: the region's text must change.
     setAnnouncement((previous) => (previous === text ? `${text}\u00a0` : text));
   }, []);
-  const addNotice = useCallback((tone: Notice['tone'], text: string) => {
+  const addNotice = useCallback((tone: Notice['tone'], text: string, more?: string) => {
     noticeId.current += 1;
     const id = noticeId.current;
-    setNotices((list) => [...list.slice(-4), { id, tone, text }]);
+    setNotices((list) => [
+      ...list.slice(-4),
+      { id, tone, text, ...(more === undefined ? {} : { more }) },
+    ]);
   }, []);
 
   // ── Events from the HISP ────────────────────────────────────────────────────────────────
@@ -152,13 +174,14 @@ export function MailApp({
       announce(text);
     }
   });
-  useHispEvent(client, 'alert', (event) => addNotice('warn', event.message));
-  useHispEvent(client, 'certificateAlert', (event) =>
-    addNotice(
-      'warn',
-      `Many certificates for ${event.domain} failed their checks (${event.count} in ${Math.round(event.windowMs / 60_000)} min). Someone may be interfering with the lookups, or their certificate authority is broken; ask your administrator.`,
-    ),
-  );
+  useHispEvent(client, 'alert', (event) => {
+    const words = explainAlert(event);
+    addNotice('warn', words.summary, [words.detail, words.fix].filter(Boolean).join(' '));
+  });
+  useHispEvent(client, 'certificateAlert', (event) => {
+    const words = explainCertificateAlert(event);
+    addNotice('warn', words.summary, [words.fix, words.detail].filter(Boolean).join(' '));
+  });
 
   // ── Selection and opening ───────────────────────────────────────────────────────────────
   const onPick = useCallback(
@@ -191,7 +214,7 @@ export function MailApp({
   );
 
   const goToFolder = (next: Folder): void => {
-    setShowStatus(false);
+    setPane('mail');
     setSearch(undefined);
     setSearchText('');
     setFolder(next);
@@ -316,17 +339,36 @@ export function MailApp({
   const submitSearch = (event: FormEvent): void => {
     event.preventDefault();
     const text = searchText.trim();
-    setShowStatus(false);
+    setPane('mail');
     setSelection(EMPTY_SELECTION);
     setSearch(text === '' ? undefined : text.slice(0, 500));
   };
 
+  const lockable = canLock(status);
+  const lockNow = useCallback(() => {
+    client
+      .call('lock', {})
+      .then((locked) => onStatus?.(locked))
+      .catch((error: unknown) => setActionError(HispError.from(error)));
+  }, [client, onStatus]);
+  const domains = [
+    ...new Set(fromAddresses.map((address) => addressOf(address).split('@')[1] ?? '')),
+  ]
+    .filter((domain) => domain !== '')
+    .sort();
+
   // ── Global keyboard shortcuts ───────────────────────────────────────────────────────────
   useEffect(() => {
     const onKeyDown = (event: KeyboardEvent): void => {
-      if (compose !== undefined) return; // the dialog has its own keys
       const ctrl = event.ctrlKey || event.metaKey;
       const key = event.key.toLowerCase();
+      // Locking works everywhere, the compose dialog too (its text is dropped with the view).
+      if (ctrl && !event.altKey && !event.shiftKey && key === 'l') {
+        event.preventDefault();
+        if (lockable) lockNow();
+        return;
+      }
+      if (compose !== undefined) return; // the dialog has its own keys
       if (ctrl && !event.altKey && key === 'n' && !event.shiftKey) {
         event.preventDefault();
         openCompose({ kind: 'new' });
@@ -340,7 +382,7 @@ export function MailApp({
         event.preventDefault();
         searchInput.current?.focus();
         searchInput.current?.select();
-      } else if (event.key === 'Delete' && !isEditable(event.target)) {
+      } else if (event.key === 'Delete' && pane === 'mail' && !isEditable(event.target)) {
         event.preventDefault();
         // Deliberately not awaited: deleteSelected() reports its own errors.
         void deleteSelected();
@@ -348,7 +390,7 @@ export function MailApp({
     };
     window.addEventListener('keydown', onKeyDown);
     return () => window.removeEventListener('keydown', onKeyDown);
-  }, [compose, deleteSelected, openCompose, reply]);
+  }, [compose, deleteSelected, lockNow, lockable, openCompose, pane, reply]);
 
   const listTitle = search !== undefined ? `Search results for “${search}”` : folderLabel(folder);
   const outgoing = search === undefined && (folder === 'sent' || folder === 'outbox');
@@ -389,12 +431,32 @@ export function MailApp({
           <button
             type="button"
             className="button button-secondary"
+            aria-pressed={pane === 'settings'}
+            onClick={() => setPane((shown) => (shown === 'settings' ? 'mail' : 'settings'))}
+            data-testid="show-settings"
+          >
+            Settings
+          </button>
+          <button
+            type="button"
+            className="button button-secondary"
             aria-pressed={showStatus}
-            onClick={() => setShowStatus((shown) => !shown)}
+            onClick={() => setPane((shown) => (shown === 'status' ? 'mail' : 'status'))}
             data-testid="show-status"
           >
             Status
           </button>
+          {lockable && (
+            <button
+              type="button"
+              className="button button-secondary"
+              onClick={lockNow}
+              title="Lock now (Ctrl+L)"
+              data-testid="lock-now"
+            >
+              Lock now
+            </button>
+          )}
         </div>
       </header>
 
@@ -408,7 +470,8 @@ export function MailApp({
               role="alert"
               data-testid="mail-notice"
             >
-              {notice.text}{' '}
+              <strong>{notice.text}</strong>
+              {notice.more === undefined || notice.more === '' ? '' : ` ${notice.more}`}{' '}
               <button
                 type="button"
                 className="link-button"
@@ -423,11 +486,20 @@ export function MailApp({
 
       <div className="mail-layout">
         <FolderPane
-          current={search === undefined && !showStatus ? folder : undefined}
+          current={search === undefined && pane === 'mail' ? folder : undefined}
           counts={counts}
           onSelect={goToFolder}
         />
-        {showStatus ? (
+        {pane === 'settings' ? (
+          <SettingsView
+            client={client}
+            status={status}
+            domains={domains}
+            announce={announce}
+            onIdentitiesChanged={onIdentitiesChanged}
+            onBack={() => setPane('mail')}
+          />
+        ) : showStatus ? (
           <main className="page status-page" aria-labelledby="page-title">
             <h1 id="page-title">HISP status</h1>
             {statusView}

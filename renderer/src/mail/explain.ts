@@ -9,7 +9,13 @@
  * it is. Codes this version does not know still get the HISP's sentence, never nothing.
  */
 import { ERROR_CODES, isErrorCode, missingCaseError } from '../../../hisp/api/index.js';
-import type { DeliveryStep, OpenedMessage, RecipientCheck } from '../../../hisp/api/index.js';
+import type {
+  Alert,
+  CertificateAlert,
+  DeliveryStep,
+  OpenedMessage,
+  RecipientCheck,
+} from '../../../hisp/api/index.js';
 
 /** A reason as the contract carries it: a code (usually from the registry) and a sentence. */
 export interface ReasonLike {
@@ -446,4 +452,88 @@ export function explainDeliveryStep(step: DeliveryStep): Explanation | undefined
     return explainReason({ code: 'DELIVERY_FAILED', message: '' }, 'recipient');
   }
   return undefined;
+}
+
+/** A HISP alert (not tied to one message) in words: a headline by kind, the HISP's sentence. */
+export function explainAlert(alert: Pick<Alert, 'kind' | 'message'>): Explanation {
+  switch (alert.kind) {
+    case 'silence':
+      return {
+        code: 'silence',
+        summary: 'No Direct mail has arrived for longer than usual.',
+        fix: 'Mail may be going astray: ask your IT staff to check the mail server settings.',
+        ...(alert.message === '' ? {} : { detail: alert.message }),
+      };
+    case 'relay':
+      return {
+        code: 'relay',
+        summary: 'Sealpost cannot hand mail to the outgoing mail server.',
+        fix: 'Messages wait in the Outbox and are sent once it works again; tell your IT staff if this lasts.',
+        ...(alert.message === '' ? {} : { detail: alert.message }),
+      };
+    default:
+      throw missingCaseError(alert.kind);
+  }
+}
+
+/**
+ * A `certificateAlert` in words: many certificates of one domain failed their checks in a
+ * short time, which is what a spoofed lookup or a broken certificate authority looks like.
+ * The most frequent reason is explained as well.
+ */
+export function explainCertificateAlert(
+  alert: Pick<CertificateAlert, 'domain' | 'count' | 'windowMs' | 'reasons'>,
+): Explanation {
+  const minutes = Math.max(1, Math.round(alert.windowMs / 60_000));
+  const top = [...alert.reasons].sort((a, b) => b.count - a.count)[0];
+  const why =
+    top === undefined ? undefined : explainReason({ code: top.code, message: '' }, 'recipient');
+  return {
+    code: 'certificateAlert',
+    summary: `${alert.count} certificates for ${alert.domain} failed their checks in ${minutes} min.`,
+    fix: 'Someone may be interfering with the certificate lookups, or their certificate authority is broken: do not send to this domain until your administrator has looked at it.',
+    ...(why === undefined ? {} : { detail: `Most common reason: ${why.summary}` }),
+  };
+}
+
+/**
+ * An error of a settings call or of unlocking in words: what went wrong and what to do. The
+ * registry's description is the summary; the HISP's own sentence stays as the detail when
+ * it adds something (the OpenSSL commands for a legacy PKCS#12 file, a certificate's name).
+ */
+export function explainSettingsError(error: ReasonLike): Explanation {
+  const detail = (summary: string): { detail?: string } =>
+    error.message === '' || error.message === summary ? {} : { detail: error.message };
+  const known = (summary: string, fix: string): Explanation => ({
+    code: error.code,
+    summary,
+    fix,
+    ...detail(summary),
+  });
+  switch (error.code) {
+    case 'VAULT_BAD_PASSPHRASE':
+      return known(
+        ERROR_CODES.VAULT_BAD_PASSPHRASE.description,
+        'Type the passphrase again, minding upper and lower case. Your IT staff cannot recover a lost passphrase, only restore the profile from a backup.',
+      );
+    case 'PKCS12_BAD_PASSWORD':
+      return known(
+        'That password does not open this certificate file.',
+        'Type the password you were given with the .p12 or .pfx file again. If you do not have it, ask whoever issued the certificate.',
+      );
+    case 'PKCS12_UNSUPPORTED':
+      return known(
+        'This certificate file uses an old kind of encryption that Sealpost does not read.',
+        'Ask your IT staff to convert it with OpenSSL (the commands are below), then import the converted file.',
+      );
+    case 'PKCS12_MALFORMED':
+      return known(
+        ERROR_CODES.PKCS12_MALFORMED.description,
+        'Check that you picked the right file (a .p12 or .pfx with the private key), or ask for it again.',
+      );
+    case 'PROFILE_LOCKED':
+      return known(ERROR_CODES.PROFILE_LOCKED.description, 'Unlock Sealpost, then try again.');
+    default:
+      return explainReason(error, 'sender');
+  }
 }

@@ -4,7 +4,15 @@
  * fetched a page at a time as the virtualized list scrolls (cached by page, so 100,000 rows
  * cost only the pages on screen); identities and drafts are read once and on change.
  */
-import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import {
+  useCallback,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+  useSyncExternalStore,
+} from 'react';
 
 import { HispError } from '../../../hisp/api/index.js';
 import type {
@@ -127,6 +135,8 @@ export interface MessagePages {
 const MAX_PAGE = 500;
 /** Pages kept in memory per list; the ones farthest from the screen are dropped first. */
 const MAX_CACHED_PAGES = 40;
+/** How long the list must stay put after a jump before its rows are asked for (see ensure). */
+const SETTLE_MS = 50;
 
 /**
  * The pages of one source, outside React: fetched on demand, cached by page, and marked
@@ -142,6 +152,8 @@ class PageCache {
   #generation = 0;
   #abort = new AbortController();
   #wanted = { start: 0, end: PAGE_SIZE - 1 };
+  /** A jump's fetch, waiting for the list to settle. */
+  #settling: ReturnType<typeof setTimeout> | undefined;
   #listeners = new Set<() => void>();
   #snapshot: { total: number; loaded: boolean; error: HispError | undefined; tick: number } = {
     total: 0,
@@ -184,6 +196,8 @@ class PageCache {
   }
 
   dispose(): void {
+    if (this.#settling !== undefined) clearTimeout(this.#settling);
+    this.#settling = undefined;
     this.#generation += 1;
     this.#abort.abort();
     this.#listeners.clear();
@@ -196,15 +210,35 @@ class PageCache {
   };
 
   readonly ensure = (start: number, end: number): void => {
+    const before = this.#wanted;
     this.#wanted = { start, end };
     if (this.#source.kind === 'search') {
       this.#fetch(0);
       return;
     }
+    if (this.#settling !== undefined) clearTimeout(this.#settling);
+    this.#settling = undefined;
+    // A jump (no row in common with what was wanted before: the scrollbar dragged, End) is
+    // fetched once the list stays put for SETTLE_MS. Dragging through 100,000 rows would
+    // otherwise ask for every page it passes, and the HISP would answer them all, one after
+    // the other, before the page the user stopped at.
+    const jumped = start > before.end || end < before.start;
+    if (jumped) {
+      this.#settling = setTimeout(() => {
+        this.#settling = undefined;
+        this.#fetchWanted();
+      }, SETTLE_MS);
+      return;
+    }
+    this.#fetchWanted();
+  };
+
+  #fetchWanted(): void {
+    const { start, end } = this.#wanted;
     const first = Math.max(0, Math.floor(start / PAGE_SIZE));
     const last = Math.max(first, Math.floor(Math.max(start, end) / PAGE_SIZE));
     for (let page = first; page <= last; page += 1) this.#fetch(page);
-  };
+  }
 
   #fetch(page: number): void {
     if (this.#pages.has(page) || this.#inflight.has(page)) return;
@@ -304,7 +338,9 @@ export function useMessagePages(
   );
   useEffect(() => () => cache.dispose(), [cache]);
   const firstVersion = useRef(new WeakMap<PageCache, number>());
-  useEffect(() => {
+  // A layout effect: the first page is asked for before the browser paints the empty frame,
+  // not a frame later (a passive effect waits for the paint), which the first screen feels.
+  useLayoutEffect(() => {
     const seen = firstVersion.current.get(cache);
     firstVersion.current.set(cache, version);
     if (seen === undefined) cache.ensure(0, PAGE_SIZE - 1);
