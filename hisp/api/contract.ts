@@ -459,6 +459,31 @@ export const AuditChainSchema = z.strictObject({
 });
 export type AuditChain = z.infer<typeof AuditChainSchema>;
 
+// ── Settings: testing the relay and upstream accounts ────────────────────────────────────
+/** The mail accounts a connection test can try. */
+export const CONNECTION_TARGETS = ['relay', 'upstream'] as const;
+
+/** One step of a connection test, in the order they happen. */
+export const ConnectionStepSchema = z.strictObject({
+  step: z.enum(['connect', 'tls', 'auth', 'mailbox']),
+  ok: z.boolean(),
+  /** What the server said or did (never a password). */
+  detail: z.string().max(2000).optional(),
+});
+export type ConnectionStep = z.infer<typeof ConnectionStepSchema>;
+
+/** What a connection test found: every step tried, and why the first failing one failed. */
+export const ConnectionTestSchema = z.strictObject({
+  ok: z.boolean(),
+  target: z.enum(CONNECTION_TARGETS),
+  /** 'host:port' tried (absent when there is no single server: not configured, or relay "mx"). */
+  server: z.string().max(300).optional(),
+  steps: z.array(ConnectionStepSchema).max(8),
+  /** Why it failed (ok false). */
+  reason: ReasonSchema.optional(),
+});
+export type ConnectionTest = z.infer<typeof ConnectionTestSchema>;
+
 interface CallSpec {
   readonly description: string;
   readonly params: z.ZodType;
@@ -752,6 +777,12 @@ export const calls = {
       data: z.string().max(AUDIT_EXPORT_MAX_CHARS),
       entries: z.number().int().nonnegative(),
     }),
+  },
+  testConnection: {
+    description:
+      "Try the configured relay (a smarthost) or upstream mailbox the way sending or pulling reaches it, without sending or fetching anything: connect, TLS (required, certificate verified), log in; for the upstream mailbox also open the mailbox read-only. Says per step how it went and why the first failing step failed (no password is ever in the answer). A relay that delivers straight to each domain's MX hosts has no single server to try.",
+    params: z.strictObject({ target: z.enum(CONNECTION_TARGETS) }),
+    result: ConnectionTestSchema,
   },
 } as const satisfies Record<string, CallSpec>;
 

@@ -390,6 +390,11 @@ export const ERROR_CODES = {
       "No delivery notification came back from the recipient's HISP in the time allowed, so delivery cannot be confirmed.",
     userFixable: true,
   },
+  MAIL_NOT_CONFIGURED: {
+    description:
+      'That part of the mail set-up (a relay, or an upstream mailbox) is not configured, so there is nothing to use or test. It is set in the server configuration file.',
+    userFixable: true,
+  },
   DELIVERY_FAILED: {
     description:
       "The recipient's HISP reported that it could not deliver the message to the recipient.",

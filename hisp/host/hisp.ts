@@ -8,6 +8,7 @@ import {
   PRODUCT,
   type Alert,
   type ComponentStatus,
+  type ConnectionTest,
   type Handlers,
   type RecipientCheck,
   type Status,
@@ -44,6 +45,8 @@ export interface MailHost {
   parts(): MailboxParts;
   /** Folder counts changed by a call (every mail window gets the `mailbox` event). */
   mailboxChanged(): void;
+  /** Try the relay or upstream account, sending nothing; PROFILE_LOCKED when locked. */
+  testConnection(target: ConnectionTest['target']): Promise<ConnectionTest>;
 }
 
 /** The profile behind the HISP, which can be locked: hisp/host/session.ts ProfileSession. */
@@ -142,6 +145,7 @@ export class Hisp {
           })),
         };
       },
+      testConnection: (params) => this.#mail().testConnection(params.target),
       ...mailboxHandlers(
         () => this.#mail().parts(),
         () => this.#options.mail?.mailboxChanged(),

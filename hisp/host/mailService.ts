@@ -16,7 +16,13 @@
  */
 import { domainOf } from '../agent/mime/address.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Alert, ComponentStatus, DeliveryEvent, MailboxEvent } from '../api/contract.js';
+import type {
+  Alert,
+  ComponentStatus,
+  ConnectionTest,
+  DeliveryEvent,
+  MailboxEvent,
+} from '../api/contract.js';
 import { HispError } from '../api/errors.js';
 import type { RecipientService } from '../certs/discovery/service.js';
 import type { Fetcher } from '../certs/fetch.js';
@@ -38,6 +44,7 @@ import {
   type SmtpEnvelope,
 } from '../relay/smtpServer.js';
 import { MailStore } from '../store/mail.js';
+import { smarthostTarget, testConnection, upstreamAccount } from './connectionTest.js';
 import { folderCounts, type MailboxParts } from './mailbox.js';
 import type { Profile } from '../store/profile.js';
 
@@ -176,6 +183,17 @@ export class MailService {
     this.#options.onChange?.();
     this.#mailboxChanged(running.store, []);
     return result;
+  }
+
+  /**
+   * Try the configured relay smarthost or upstream mailbox as sending or pulling would,
+   * sending nothing (the `testConnection` call); PROFILE_LOCKED when locked.
+   */
+  async testConnection(target: ConnectionTest['target']): Promise<ConnectionTest> {
+    if (this.#running === undefined) {
+      throw new HispError('PROFILE_LOCKED', 'The profile is locked. Unlock it to continue.');
+    }
+    return testConnection(this.#options.config, target, { logger: this.#options.logger });
   }
 
   /** Tell the mail windows the folder counts changed (and what arrived, if anything). */
@@ -428,14 +446,7 @@ export class MailService {
           store,
           target: (domain): RelayTarget =>
             relay.kind === 'smarthost'
-              ? {
-                  kind: 'smarthost',
-                  host: relay.host,
-                  port: relay.port,
-                  secure: relay.secure,
-                  ...(relay.auth === undefined ? {} : { auth: relay.auth }),
-                  ...(relay.ca === undefined ? {} : { tls: { ca: [relay.ca] } }),
-                }
+              ? smarthostTarget(relay)
               : {
                   kind: 'mx',
                   domain,
@@ -476,15 +487,7 @@ export class MailService {
             if (!stored.duplicate) parts.relay?.wake();
             return stored;
           },
-          account: {
-            host: up.host,
-            port: up.port,
-            secure: up.secure,
-            user: up.user,
-            pass: up.pass,
-            ...(up.ca === undefined ? {} : { tls: { ca: up.ca } }),
-            ...(up.mailbox === undefined ? {} : { mailbox: up.mailbox }),
-          },
+          account: upstreamAccount(up),
           afterStore: up.afterStore,
           ...(up.moveTo === undefined ? {} : { moveTo: up.moveTo }),
           ...(this.#options.upstreamPollMs === undefined

@@ -103,10 +103,7 @@ export interface SyncResult {
 /** Why the pull could not talk to its upstream mailbox. */
 export type ImapPullFailure = 'tls' | 'connect' | 'auth' | 'protocol';
 
-/**
- * A connection-level failure. (No registry code fits yet: see the report; an
- * UPSTREAM_UNAVAILABLE / UPSTREAM_TLS_REQUIRED pair is wanted in hisp/api/errors.ts.)
- */
+/** The registry code of each kind of connection-level failure. */
 const FAILURE_CODES = {
   tls: 'UPSTREAM_TLS_REQUIRED',
   connect: 'UPSTREAM_UNAVAILABLE',
@@ -121,6 +118,99 @@ export class ImapPullError extends HispError {
     super(FAILURE_CODES[kind], message, options);
     this.kind = kind;
   }
+}
+
+/** What `imapClientOptions` takes besides the account (ImapPull's own settings). */
+export interface ImapClientSettings {
+  /** Use IDLE when the server supports it. */
+  readonly idle: boolean;
+  /** Connection and greeting timeout. */
+  readonly connectTimeoutMs: number;
+  /** The largest message fetched (literal and response bounds are set a little above it). */
+  readonly maxMessageBytes: number;
+}
+
+/**
+ * The imapflow options for an upstream account: implicit TLS, or STARTTLS that must succeed;
+ * the certificate verified (TLS 1.2 or later); imapflow's own logging off.
+ */
+export function imapClientOptions(
+  a: UpstreamAccount,
+  settings: ImapClientSettings,
+): ImapFlowOptions {
+  const ca = a.tls?.ca;
+  const tls: ConnectionOptions = {
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
+    ...(ca === undefined
+      ? {}
+      : { ca: typeof ca === 'string' || Buffer.isBuffer(ca) ? ca : [...ca] }),
+  };
+  return {
+    host: a.host,
+    port: a.port,
+    secure: a.secure === 'implicit',
+    // STARTTLS required: connecting fails when the server does not offer it, before LOGIN.
+    ...(a.secure === 'starttls' ? { doSTARTTLS: true } : {}),
+    auth: { user: a.user, pass: a.pass },
+    tls,
+    // imapflow's own log lines can carry protocol data: never written.
+    logger: false,
+    logRaw: false,
+    disableAutoIdle: !settings.idle,
+    // IDLE soon after the last command (imapflow's default waits 15 s).
+    autoIdleDelay: 1000,
+    connectionTimeout: settings.connectTimeoutMs,
+    greetingTimeout: settings.connectTimeoutMs,
+    // One message per FETCH; a little over the size limit (a bigger literal is refused).
+    maxLiteralSize: settings.maxMessageBytes + 1024 * 1024,
+    maxResponseSize: settings.maxMessageBytes + 2 * 1024 * 1024,
+  };
+}
+
+/**
+ * Connect and log in with `options` (from `imapClientOptions`): TCP, greeting, TLS, LOGIN.
+ * `setup` attaches listeners before connecting. Resolves with a client on verified TLS;
+ * otherwise closes it and throws an ImapPullError saying which part failed ('connect',
+ * 'tls' or 'auth'), whose message holds no credential.
+ */
+export async function connectImap(
+  options: ImapFlowOptions,
+  setup?: (client: ImapFlow) => void,
+): Promise<ImapFlow> {
+  const client = new ImapFlow(options);
+  setup?.(client);
+  try {
+    await client.connect();
+  } catch (error) {
+    client.close();
+    const e = error as { tlsFailed?: unknown; authenticationFailed?: unknown; code?: unknown };
+    if (typeof e.code === 'string' && /CERT|SELF_SIGNED|SIGNATURE|TLS|SSL/.test(e.code)) {
+      throw new ImapPullError('tls', 'The upstream server certificate was not accepted.', {
+        cause: error,
+      });
+    }
+    if (e.tlsFailed === true) {
+      throw new ImapPullError(
+        'tls',
+        'The upstream server does not offer STARTTLS; refusing to log in without TLS.',
+        { cause: error },
+      );
+    }
+    if (e.authenticationFailed === true) {
+      throw new ImapPullError('auth', 'The upstream mailbox refused the login.', {
+        cause: error,
+      });
+    }
+    throw new ImapPullError('connect', 'Could not connect to the upstream mailbox.', {
+      cause: error,
+    });
+  }
+  if (!client.secureConnection || client.tls === false || client.tls?.authorized !== true) {
+    client.close();
+    throw new ImapPullError('tls', 'The upstream connection is not verified TLS.');
+  }
+  return client;
 }
 
 type RowState = 'stored' | 'done' | 'failed';
@@ -263,35 +353,11 @@ export class ImapPull {
 
   /** The options handed to imapflow (exposed for tests: TLS can never be turned off). */
   clientOptions(): ImapFlowOptions {
-    const a = this.#account;
-    const ca = a.tls?.ca;
-    const tls: ConnectionOptions = {
-      rejectUnauthorized: true,
-      minVersion: 'TLSv1.2',
-      ...(ca === undefined
-        ? {}
-        : { ca: typeof ca === 'string' || Buffer.isBuffer(ca) ? ca : [...ca] }),
-    };
-    return {
-      host: a.host,
-      port: a.port,
-      secure: a.secure === 'implicit',
-      // STARTTLS required: connecting fails when the server does not offer it, before LOGIN.
-      ...(a.secure === 'starttls' ? { doSTARTTLS: true } : {}),
-      auth: { user: a.user, pass: a.pass },
-      tls,
-      // imapflow's own log lines can carry protocol data: never written.
-      logger: false,
-      logRaw: false,
-      disableAutoIdle: !this.#idle,
-      // IDLE soon after the last command (imapflow's default waits 15 s).
-      autoIdleDelay: 1000,
-      connectionTimeout: this.#connectTimeoutMs,
-      greetingTimeout: this.#connectTimeoutMs,
-      // One message per FETCH; a little over the size limit (a bigger literal is refused).
-      maxLiteralSize: this.#maxBytes + 1024 * 1024,
-      maxResponseSize: this.#maxBytes + 2 * 1024 * 1024,
-    };
+    return imapClientOptions(this.#account, {
+      idle: this.#idle,
+      connectTimeoutMs: this.#connectTimeoutMs,
+      maxMessageBytes: this.#maxBytes,
+    });
   }
 
   /** Pull continuously: sync, then wait for IDLE news or the poll; reconnect with backoff. */
@@ -383,54 +449,25 @@ export class ImapPull {
     const existing = this.#client;
     if (existing !== undefined && existing.usable) return existing;
     if (existing !== undefined) await this.#disconnect();
-    const client = new ImapFlow(this.clientOptions());
-    client.on('error', (error: Error) => {
-      this.#log.warn('upstream connection error', this.#errorFields(error));
-    });
-    client.on('close', () => {
-      if (this.#client === client) {
-        this.#client = undefined;
+    const client = await connectImap(this.clientOptions(), (fresh) => {
+      fresh.on('error', (error: Error) => {
+        this.#log.warn('upstream connection error', this.#errorFields(error));
+      });
+      fresh.on('close', () => {
+        if (this.#client === fresh) {
+          this.#client = undefined;
+          this.#dirty = true;
+          this.#wake?.();
+        }
+      });
+      fresh.on('exists', () => {
         this.#dirty = true;
         this.#wake?.();
-      }
-    });
-    client.on('exists', () => {
-      this.#dirty = true;
-      this.#wake?.();
-    });
-    client.on('mailboxOpen', (mailbox) => {
-      this.#log.debug('upstream mailbox open', { uidValidity: String(mailbox.uidValidity) });
-    });
-    try {
-      await client.connect();
-    } catch (error) {
-      client.close();
-      const e = error as { tlsFailed?: unknown; authenticationFailed?: unknown; code?: unknown };
-      if (typeof e.code === 'string' && /CERT|SELF_SIGNED|SIGNATURE|TLS|SSL/.test(e.code)) {
-        throw new ImapPullError('tls', 'The upstream server certificate was not accepted.', {
-          cause: error,
-        });
-      }
-      if (e.tlsFailed === true) {
-        throw new ImapPullError(
-          'tls',
-          'The upstream server does not offer STARTTLS; refusing to log in without TLS.',
-          { cause: error },
-        );
-      }
-      if (e.authenticationFailed === true) {
-        throw new ImapPullError('auth', 'The upstream mailbox refused the login.', {
-          cause: error,
-        });
-      }
-      throw new ImapPullError('connect', 'Could not connect to the upstream mailbox.', {
-        cause: error,
       });
-    }
-    if (!client.secureConnection || client.tls === false || client.tls?.authorized !== true) {
-      client.close();
-      throw new ImapPullError('tls', 'The upstream connection is not verified TLS.');
-    }
+      fresh.on('mailboxOpen', (mailbox) => {
+        this.#log.debug('upstream mailbox open', { uidValidity: String(mailbox.uidValidity) });
+      });
+    });
     this.#client = client;
     this.#moveTargetReady = false;
     return client;

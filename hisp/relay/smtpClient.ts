@@ -11,6 +11,9 @@
  * so nothing of the message is transmitted. Only a per-domain exception (`tlsRequired: false`
  * on an MX target) allows plaintext, and even then STARTTLS is used when offered.
  *
+ * `probeSmarthost` opens the same session to a smarthost for Settings' "Test connection"
+ * (EHLO, TLS, AUTH, QUIT) and sends nothing.
+ *
  * Nothing here logs content: log lines carry hosts, codes and counts only, never the message,
  * and nodemailer's own logger is off.
  */
@@ -19,7 +22,7 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { SMTPConnectionOptions, SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection';
-import { HispError, type ErrorCode } from '../api/errors.js';
+import { HispError, isErrorCode, type ErrorCode } from '../api/errors.js';
 import { createSilentLogger, type Logger } from '../log/logger.js';
 
 /** A configured outbound relay (a submission service of the practice's mail provider). */
@@ -238,18 +241,18 @@ function connectionOptions(t: SessionTarget, options: DeliverOptions): SMTPConne
   };
 }
 
-/** One SMTP session: connect (TLS), AUTH, one transaction, QUIT; resolves after the close. */
-async function session(
-  t: SessionTarget,
-  envelope: { from: string; to: string[] },
-  raw: Buffer,
-  options: DeliverOptions,
-): Promise<SessionResult> {
-  const conn = new SMTPConnection(connectionOptions(t, options));
-  let phase: 'connect' | 'auth' | 'send' = 'connect';
+/**
+ * A connection's end, and a step runner: each step (connect, login, send) fails on its own
+ * callback's error or on any fault of the connection meanwhile (an error, an early close).
+ */
+function watched(conn: SMTPConnection): {
+  readonly ended: Promise<void>;
+  readonly step: <T>(
+    run: (done: (error: Error | null | undefined, value?: T) => void) => void,
+  ) => Promise<T>;
+} {
   let firstError: NodemailerError | undefined;
   const ended = new Promise<void>((resolve) => conn.once('end', () => resolve()));
-  // Any fault of the connection fails the step in progress.
   const broken = new Promise<never>((_resolve, reject) => {
     conn.on('error', (error: NodemailerError) => {
       firstError ??= error;
@@ -271,6 +274,117 @@ async function session(
       ),
       broken,
     ]);
+  return { ended, step };
+}
+
+/** How a smarthost is reached: TLS always required (risk-3), its certificate checked. */
+function smarthostSession(target: SmarthostTarget): SessionTarget {
+  return {
+    host: target.host,
+    name: target.tls?.servername ?? target.host,
+    port: target.port,
+    implicitTls: target.secure === 'implicit',
+    tlsRequired: true,
+    ca: target.tls?.ca,
+    auth: target.auth,
+  };
+}
+
+/** One step of a connection check, in the order they happen. */
+export interface ProbeStep {
+  readonly step: 'connect' | 'tls' | 'auth' | 'mailbox';
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+/** What a connection check found: every step tried, and why the first failing one failed. */
+export interface ProbeResult {
+  readonly ok: boolean;
+  readonly steps: readonly ProbeStep[];
+  /** A registry code (RELAY_* for the relay) and a sentence without secrets; ok false only. */
+  readonly reason?: { readonly code: ErrorCode; readonly message: string };
+}
+
+/**
+ * Check a smarthost the way `deliver` reaches it, sending nothing: connect, EHLO, STARTTLS
+ * (or implicit TLS) under the same TLS rules and options, AUTH when configured, then QUIT.
+ * No MAIL FROM is ever given. Resolves (never throws) with the steps. The texts are the
+ * server's replies and fault descriptions (as in `deliver`'s outcomes), which carry no
+ * credential; hisp/host/connectionTest.ts scrubs the password from them all the same.
+ */
+export async function probeSmarthost(
+  target: SmarthostTarget,
+  options: DeliverOptions = {},
+): Promise<ProbeResult> {
+  const t = smarthostSession(target);
+  const conn = new SMTPConnection(connectionOptions(t, options));
+  const steps: ProbeStep[] = [];
+  let phase: 'connect' | 'auth' = 'connect';
+  const { ended, step } = watched(conn);
+  try {
+    // connect(): TCP (TLS from the start when implicit), greeting, EHLO, STARTTLS, EHLO.
+    await step<void>((done) => conn.connect((error) => done(error)));
+    steps.push({ step: 'connect', ok: true, detail: `${target.host}:${target.port} answered` });
+    if (!conn.secure) {
+      // requireTLS makes this unreachable; checked anyway, as deliver never goes on in plaintext.
+      throw Object.assign(new Error(`${target.host} did not switch to TLS`), { code: 'ETLS' });
+    }
+    steps.push({
+      step: 'tls',
+      ok: true,
+      detail:
+        target.secure === 'implicit'
+          ? 'implicit TLS, certificate verified'
+          : 'STARTTLS, certificate verified',
+    });
+    if (t.auth !== undefined) {
+      phase = 'auth';
+      const auth = t.auth;
+      await step<boolean>((done) =>
+        conn.login({ user: auth.user, pass: auth.pass }, (error, ok) => done(error, ok)),
+      );
+      steps.push({ step: 'auth', ok: true, detail: `logged in as ${auth.user}` });
+    }
+    conn.quit();
+    await closed(ended);
+    return { ok: true, steps };
+  } catch (caught) {
+    conn.close();
+    await closed(ended);
+    const error: NodemailerError = caught instanceof Error ? caught : new Error(String(caught));
+    const failure = classify(error, target.host, true);
+    const reason: ErrorCode = isErrorCode(failure.reason) ? failure.reason : 'RELAY_CONNECTION';
+    const message =
+      failure.reason === RELAY_REASONS.connection || failure.reason === RELAY_REASONS.tls
+        ? failure.response
+        : `${target.host}: ${failure.response}`;
+    if (phase === 'auth' || reason === RELAY_REASONS.auth) {
+      steps.push({ step: 'auth', ok: false, detail: message });
+    } else if (reason === RELAY_REASONS.tls) {
+      // TLS comes after the TCP connection (and, with STARTTLS, the greeting and EHLO).
+      if (steps.length === 0) {
+        steps.push({ step: 'connect', ok: true, detail: `${target.host}:${target.port} answered` });
+      }
+      steps.push({ step: 'tls', ok: false, detail: message });
+    } else if (steps.length === 0) {
+      steps.push({ step: 'connect', ok: false, detail: message });
+    } else {
+      steps.push({ step: phase === 'connect' ? 'tls' : 'auth', ok: false, detail: message });
+    }
+    return { ok: false, steps, reason: { code: reason, message } };
+  }
+}
+
+/** One SMTP session: connect (TLS), AUTH, one transaction, QUIT; resolves after the close. */
+async function session(
+  t: SessionTarget,
+  envelope: { from: string; to: string[] },
+  raw: Buffer,
+  options: DeliverOptions,
+): Promise<SessionResult> {
+  const conn = new SMTPConnection(connectionOptions(t, options));
+  let phase: 'connect' | 'auth' | 'send' = 'connect';
+  const { ended, step } = watched(conn);
   try {
     await step<void>((done) => conn.connect((error) => done(error)));
     if (t.auth !== undefined) {
@@ -454,15 +568,7 @@ export async function deliver(
   const to = [...envelope.to];
   if (target.kind === 'smarthost') {
     const result = await session(
-      {
-        host: target.host,
-        name: target.tls?.servername ?? target.host,
-        port: target.port,
-        implicitTls: target.secure === 'implicit',
-        tlsRequired: true,
-        ca: target.tls?.ca,
-        auth: target.auth,
-      },
+      smarthostSession(target),
       { from: envelope.from, to },
       raw,
       options,

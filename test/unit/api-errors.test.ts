@@ -97,6 +97,7 @@ describe('error-code registry', () => {
       RELAY_MESSAGE_REFUSED: true,
       DELIVERY_TIMED_OUT: true,
       DELIVERY_FAILED: true,
+      MAIL_NOT_CONFIGURED: true,
     });
   });
 

@@ -12,6 +12,9 @@ import { ERROR_CODES, isErrorCode, missingCaseError } from '../../../hisp/api/in
 import type {
   Alert,
   CertificateAlert,
+  ComponentStatus,
+  ConnectionStep,
+  ConnectionTest,
   DeliveryStep,
   OpenedMessage,
   RecipientCheck,
@@ -536,4 +539,138 @@ export function explainSettingsError(error: ReasonLike): Explanation {
     default:
       return explainReason(error, 'sender');
   }
+}
+
+// ── Settings › Mail server: "Test connection" ──────────────────────────────────────────────
+
+/**
+ * The account a status component stands for, when it can be tested: the relay or the
+ * upstream mailbox, configured (a component that is 'off' is not configured, or the profile
+ * is locked, and then there is nothing to test).
+ */
+export function connectionTestTarget(
+  component: Pick<ComponentStatus, 'name' | 'state'>,
+): ConnectionTest['target'] | undefined {
+  if (component.state === 'off') return undefined;
+  return component.name === 'relay' || component.name === 'upstream' ? component.name : undefined;
+}
+
+/** What a step of a connection test checks, in words. */
+export function connectionStepLabel(step: ConnectionStep['step']): string {
+  switch (step) {
+    case 'connect':
+      return 'Reach the server';
+    case 'tls':
+      return 'Encrypted connection (TLS)';
+    case 'auth':
+      return 'Log in';
+    case 'mailbox':
+      return 'Open the mailbox';
+    default:
+      throw missingCaseError(step);
+  }
+}
+
+/** A connection test in words: a headline, each step, and why it failed. */
+export interface ConnectionTestStatement {
+  readonly ok: boolean;
+  readonly headline: string;
+  readonly steps: readonly {
+    readonly step: ConnectionStep['step'];
+    readonly label: string;
+    readonly ok: boolean;
+    readonly detail?: string;
+  }[];
+  /** Why it failed, for people (ok false). */
+  readonly reason?: Explanation;
+}
+
+/**
+ * Words for a failed test. The fix: the account's settings are the thing to check, and
+ * "Sealpost keeps retrying" (true of a queued message) is no answer to a test. The upstream
+ * codes also get a summary of their own (the registry's description covers IMAP and SMTP).
+ */
+const TEST_WORDS: Readonly<Record<string, { readonly summary?: string; readonly fix: string }>> = {
+  RELAY_CONNECTION: {
+    fix: 'Check the relay host name and port in the server configuration file and that the server is running; a firewall may block the port.',
+  },
+  RELAY_TLS_REQUIRED: {
+    fix: 'Sealpost only sends through an encrypted connection with a trusted certificate: check the relay’s TLS mode ("starttls" or "implicit"), its port and its certificate ("ca").',
+  },
+  RELAY_AUTH_FAILED: {
+    fix: 'Check the relay account name and password in the server configuration file.',
+  },
+  RELAY_REJECTED: {
+    fix: 'The relay refused the session: ask the mail provider whether this account may send.',
+  },
+  RELAY_DEFERRED: {
+    fix: 'The relay is busy or limiting connections: try the test again in a few minutes.',
+  },
+  UPSTREAM_UNAVAILABLE: {
+    summary: 'The mail account Sealpost collects Direct mail from could not be reached or opened.',
+    fix: 'Check the upstream host name, port and mailbox in the server configuration file and that the server is running.',
+  },
+  UPSTREAM_TLS_REQUIRED: {
+    summary:
+      'The mail account’s server offered no trusted encrypted connection, so Sealpost did not log in.',
+    fix: 'Sealpost only logs in over an encrypted connection with a trusted certificate: check the upstream TLS mode ("starttls" or "implicit"), its port and its certificate ("ca").',
+  },
+  UPSTREAM_AUTH_FAILED: {
+    summary: 'The mail account’s server refused the account name or password.',
+    fix: 'Check the upstream account name and password in the server configuration file.',
+  },
+  MAIL_NOT_CONFIGURED: {
+    summary: 'There is no server to test here.',
+    fix: 'Relay and upstream accounts are set in the server configuration file.',
+  },
+};
+
+/** The result of `testConnection` in words. */
+export function explainConnectionTest(result: ConnectionTest): ConnectionTestStatement {
+  const what = result.target === 'relay' ? 'the relay' : 'the upstream mailbox';
+  const steps = result.steps.map((s) => ({
+    step: s.step,
+    label: connectionStepLabel(s.step),
+    ok: s.ok,
+    ...(s.detail === undefined ? {} : { detail: s.detail }),
+  }));
+  const server = result.server === undefined ? '' : ` (${result.server})`;
+  if (result.ok) {
+    return {
+      ok: true,
+      headline: `Sealpost can reach ${what}${server}: every step worked.`,
+      steps,
+    };
+  }
+  const reason = result.reason;
+  if (reason === undefined) {
+    return { ok: false, headline: `The test of ${what}${server} failed.`, steps };
+  }
+  if (result.steps.length === 0) {
+    // Nothing was tried (not configured, or no single server): the HISP's sentence says why.
+    return {
+      ok: false,
+      headline: `There is nothing to test for ${what}.`,
+      steps,
+      reason: { code: reason.code, summary: reason.message },
+    };
+  }
+  const general = explainReason(reason, 'recipient');
+  const words = TEST_WORDS[reason.code];
+  const fix = words?.fix ?? general.fix;
+  const failed = steps.find((s) => !s.ok);
+  return {
+    ok: false,
+    headline:
+      failed === undefined
+        ? `The test of ${what}${server} failed.`
+        : `The test of ${what}${server} failed at “${failed.label}”.`,
+    steps,
+    reason: {
+      code: general.code,
+      summary: words?.summary ?? general.summary,
+      ...(fix === undefined ? {} : { fix }),
+      ...(general.detail === undefined ? {} : { detail: general.detail }),
+    },
+  };
 }

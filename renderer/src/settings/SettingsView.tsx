@@ -103,7 +103,9 @@ export function SettingsView({
             <BundlesSection client={client} domains={domains} announce={announce} />
           )}
           {section === 'audit' && <AuditSection client={client} announce={announce} />}
-          {section === 'server' && <ServerSection status={status} />}
+          {section === 'server' && (
+            <ServerSection status={status} client={client} announce={announce} />
+          )}
         </div>
       </div>
     </main>
