@@ -5,7 +5,19 @@ import { defineConfig, devices } from '@playwright/test';
 // End-to-end tests: the real UI (dist/renderer, built by `npm run build`) in Debian's
 // Chromium, driven by Playwright, against a real HISP started by each spec through the real
 // CLI (`node bin/sealpost.js serve`). Playwright's own browser downloads are never used.
-const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium, which the e2e tests and the UI benchmark (test/bench/ui.ts) drive. */
+export const CHROMIUM = '/usr/bin/chromium';
+/** How Chromium is launched, here and in the UI benchmark. */
+export const CHROMIUM_ARGS: readonly string[] = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 
 if (!existsSync(CHROMIUM)) {
   throw new Error(
@@ -36,16 +48,7 @@ export default defineConfig({
         ...devices['Desktop Chrome'],
         launchOptions: {
           executablePath: CHROMIUM,
-          args: [
-            '--headless',
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            '--no-first-run',
-            '--disable-quic',
-          ],
+          args: [...CHROMIUM_ARGS],
         },
       },
     },

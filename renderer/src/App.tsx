@@ -5,20 +5,26 @@
  * or the connection failed. The status page stays one click away in the mail window.
  * Everything it knows comes through the contract: `status` once connected, then the
  * `status` event whenever it changes; `identities` decides which view (read again after each
- * unlock). While the status says `locked`, the lock screen (lock/LockScreen.tsx) replaces the
+ * unlock). The first `identities` and the mail window's first screen (the Inbox's first page,
+ * the folder counts: mail/useMailbox.ts, prefetchFirstScreen) are asked for in the same turn
+ * as `status`, as soon as the channel is open: one round trip before the first rows instead
+ * of two, and none waits for a render; the first screen is dropped if there is no mail.
+ * While the status says `locked`, the lock screen (lock/LockScreen.tsx) replaces the
  * whole window: the mail view is unmounted, so nothing decrypted stays in its state.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ReactElement, ReactNode } from 'react';
 
 import { HispError } from '../../hisp/api/index.js';
-import type { HispClient, Status } from '../../hisp/api/index.js';
+import type { CallResult, HispClient, Status } from '../../hisp/api/index.js';
 import type { ConnectablePlan, ConnectionPlan } from './connection.js';
 import { ErrorNotice } from './ErrorNotice.js';
 import { LockScreen } from './lock/LockScreen.js';
 import { rememberKeySource } from './lock/profileLock.js';
 import type { KeySourceKind } from './lock/profileLock.js';
 import { MailApp } from './mail/MailApp.js';
+import { prefetchFirstScreen } from './mail/useMailbox.js';
+import type { FirstScreen } from './mail/useMailbox.js';
 import { NoToken } from './NoToken.js';
 import { StatusPanel } from './StatusPanel.js';
 import type { StatusSnapshot } from './StatusPanel.js';
@@ -93,7 +99,12 @@ function StatusShell({ children }: { children: ReactNode }): ReactElement {
 /** Which view a connected window shows: decided by the profile's identities. */
 type MailGate =
   | { readonly kind: 'checking' }
-  | { readonly kind: 'mail'; readonly fromAddresses: readonly string[] }
+  | {
+      readonly kind: 'mail';
+      readonly fromAddresses: readonly string[];
+      /** Asked for with the identities, if the mail window was not shown yet. */
+      readonly firstScreen?: FirstScreen | undefined;
+    }
   | { readonly kind: 'no-mail'; readonly reason: string };
 
 function Connected({
@@ -120,6 +131,9 @@ function Connected({
   const [identitiesVersion, setIdentitiesVersion] = useState(0);
   const identitiesChanged = useCallback(() => setIdentitiesVersion((v) => v + 1), []);
 
+  /** The first gate check's calls, started as soon as the channel is open. */
+  const early = useRef<GateCheck | undefined>(undefined);
+
   useEffect(() => {
     const abort = new AbortController();
     const unsubscribe: Array<() => void> = [];
@@ -144,8 +158,12 @@ function Connected({
       );
       setPhase({ kind: 'connected' });
       setClient(connected);
+      const status = connected.call('status', {}, { signal: abort.signal });
+      // In the same turn, not after React has rendered the connected view: `identities` and
+      // the mail window's first screen (taken by the check below, or dropped there).
+      early.current = startGateCheck(connected, abort.signal, true);
       try {
-        receive(await connected.call('status', {}, { signal: abort.signal }));
+        receive(await status);
         setCallError(undefined);
       } catch (error) {
         const failure = HispError.from(error);
@@ -159,25 +177,43 @@ function Connected({
     return () => {
       abort.abort();
       for (const stop of unsubscribe) stop();
+      early.current?.firstScreen?.dispose();
+      early.current = undefined;
       client?.close();
     };
   }, [plan, open, receive]);
 
+  /** Whether the mail window has been shown (it then reads its own first screen). */
+  const mailShown = useRef(false);
+  useEffect(() => {
+    if (gate.kind === 'mail') mailShown.current = true;
+  }, [gate.kind]);
+
   // Which view: read once connected, again after each unlock (nothing is readable while
   // locked) and after an identity import.
   useEffect(() => {
-    if (client === undefined || locked) return undefined;
+    // The first check's calls went out with the connection (run above): taken once.
+    const first = early.current;
+    early.current = undefined;
+    if (client === undefined || locked) {
+      first?.firstScreen?.dispose();
+      return undefined;
+    }
     const abort = new AbortController();
+    const { answer, firstScreen } =
+      first?.client === client ? first : startGateCheck(client, abort.signal, !mailShown.current);
     const check = async (): Promise<void> => {
       try {
-        const { identities } = await client.call('identities', {}, { signal: abort.signal });
+        const { identities } = await answer;
+        if (abort.signal.aborted) return;
         // A domain-bound identity ("@domain") signs for any address there, but is no From.
         const fromAddresses = identities
           .map((identity) => identity.address)
           .filter((address) => !address.startsWith('@'));
+        if (fromAddresses.length === 0) firstScreen?.dispose();
         setGate(
           fromAddresses.length > 0
-            ? { kind: 'mail', fromAddresses }
+            ? { kind: 'mail', fromAddresses, firstScreen }
             : {
                 kind: 'no-mail',
                 reason:
@@ -185,6 +221,7 @@ function Connected({
               },
         );
       } catch (error) {
+        firstScreen?.dispose();
         const failure = HispError.from(error);
         if (!abort.signal.aborted && failure.code !== 'CHANNEL_CLOSED') {
           setGate({ kind: 'no-mail', reason: failure.message });
@@ -193,7 +230,10 @@ function Connected({
     };
     // Deliberately not awaited: check() handles its own errors.
     void check();
-    return () => abort.abort();
+    return () => {
+      abort.abort();
+      firstScreen?.dispose();
+    };
   }, [client, locked, identitiesVersion]);
 
   const lost =
@@ -235,6 +275,7 @@ function Connected({
         onStatus={receive}
         onIdentitiesChanged={identitiesChanged}
         banner={banner}
+        firstScreen={gate.firstScreen}
       />
     );
   }
@@ -276,6 +317,21 @@ function Connected({
       {statusView}
     </StatusShell>
   );
+}
+
+/** The calls that decide the view: `identities`, and with it the mail's first screen. */
+interface GateCheck {
+  readonly client: HispClient;
+  readonly answer: Promise<CallResult<'identities'>>;
+  readonly firstScreen: FirstScreen | undefined;
+}
+
+/** Ask for the identities and (if `prefetch`) the first screen, in this turn. */
+function startGateCheck(client: HispClient, signal: AbortSignal, prefetch: boolean): GateCheck {
+  const answer = client.call('identities', {}, { signal });
+  // Awaited by the check that takes it; one never taken must not be "unhandled".
+  answer.catch(() => undefined);
+  return { client, answer, firstScreen: prefetch ? prefetchFirstScreen(client) : undefined };
 }
 
 function ReloadButton(): ReactElement {

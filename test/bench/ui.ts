@@ -68,21 +68,9 @@ import {
 } from '../services/practices.js';
 import { spawnDaemon, type Daemon } from '../services/proc.js';
 import { makeTempDir } from '../services/tmp.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../playwright.config.js';
+import { CLI, ROOT, readBridge, type BridgeFile } from '../e2e/support.js';
 
-const root = resolve(import.meta.dirname, '..', '..');
-const CLI = join(root, 'bin', 'sealpost.js');
-const CHROMIUM = '/usr/bin/chromium';
-/** The launch arguments of playwright.config.ts. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const VIEWPORT = { width: 1400, height: 900 };
 const PASSPHRASE = 'ui benchmark passphrase';
 const PASS_ENV = 'SEALPOST_BENCH_PASS';
@@ -234,10 +222,7 @@ async function seedProfile(
 
 // ── The HISP ────────────────────────────────────────────────────────────────────────────────
 
-interface Bridge {
-  readonly url: string;
-  readonly token: string;
-}
+type Bridge = Pick<BridgeFile, 'url' | 'token'>;
 
 interface Served {
   readonly bridge: Bridge;
@@ -271,7 +256,7 @@ async function serve(dir: string, config: string): Promise<Served> {
       '--config',
       config,
     ],
-    cwd: root,
+    cwd: ROOT,
     env: { ...process.env, [PASS_ENV]: PASSPHRASE },
   });
   try {
@@ -292,10 +277,7 @@ async function serve(dir: string, config: string): Promise<Served> {
       };
       const check = async (): Promise<void> => {
         try {
-          const parsed = JSON.parse(await readFile(bridgeFile, 'utf8')) as Partial<Bridge>;
-          if (typeof parsed.url === 'string' && typeof parsed.token === 'string') {
-            finish({ url: parsed.url, token: parsed.token });
-          }
+          finish(await readBridge(bridgeFile));
         } catch {
           // Not there yet (or being written).
         }
@@ -675,7 +657,7 @@ async function main(): Promise<void> {
     const config = join(workDir, 'serve.json');
     await writeFile(config, '{}');
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS] });
     // Rows that fit the list at 900 px (58 px each): at least this many make the first screen.
     const rows = 10;
 

@@ -16,20 +16,15 @@
  *   is in Sent, marked Failed, and its timeline shows the failed step with the reason and
  *   the fix; the Outbox is empty.
  *
+ * The profile, serve, SMTP delivery and the window are support.ts's, as in the other specs.
  * Needs the CLI and the UI built (`node scripts/build.mjs hisp renderer`).
  */
-import { execFileSync } from 'node:child_process';
 import { createPrivateKey, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { expect, test } from '@playwright/test';
-import type { Page } from '@playwright/test';
-import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
-import { z } from 'zod';
 
 import { signAndEncrypt } from '../../hisp/agent/outbound.js';
 import { collect } from '../../hisp/agent/types.js';
@@ -40,26 +35,27 @@ import { createSilentLogger } from '../../hisp/log/logger.js';
 import { createSelfSignedServerCert, createTestCa, issueEndEntityCert } from '../services/certs.js';
 import type { CertFiles, TestEndEntity } from '../services/certs.js';
 import { freePort } from '../services/ports.js';
-import { spawnDaemon, waitUntil } from '../services/proc.js';
-import type { Daemon } from '../services/proc.js';
 import { makeTempDir } from '../services/tmp.js';
 import type { TempDir } from '../services/tmp.js';
+import {
+  A_ADDRESS,
+  B_ADDRESS,
+  bridgeOf,
+  inboundConfig,
+  makeVaultProfile,
+  openMail,
+  rowWithSubject,
+  sendStartTls,
+  startServe,
+} from './support.js';
+import type { BridgeFile, Running } from './support.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'bin', 'sealpost.js');
-const PASS_ENV = 'SEALPOST_E2E_PASS';
 const PASSPHRASE = 'an e2e trust passphrase';
 
-const A = { domain: 'practice-a.test', address: 'dr.adams@practice-a.test' };
-const B = { domain: 'practice-b.test', address: 'dr.baker@practice-b.test' };
+const A = { domain: 'practice-a.test', address: A_ADDRESS };
+const B = { domain: 'practice-b.test', address: B_ADDRESS };
 /** A lab under a certificate authority practice A has never been told to trust. */
 const STRANGER = { domain: 'unknown-lab.test', address: 'results@unknown-lab.test' };
-
-const BridgeFileSchema = z.strictObject({
-  url: z.string().regex(/^http:\/\/127\.0\.0\.1:[1-9][0-9]{0,4}\/$/),
-  token: z.string().regex(/^[0-9a-f]{64}$/),
-  pid: z.number().int().positive(),
-});
 
 /** The certificates of the test, made now with OpenSSL. */
 interface Pki {
@@ -125,95 +121,41 @@ async function startRefusingServer(tls: CertFiles): Promise<RefusingServer> {
   };
 }
 
+/** Practice A served: its bridge, and the loopback port of its inbound SMTP. */
 interface Practice {
-  readonly url: string;
-  readonly token: string;
+  readonly running: Running;
+  readonly bridge: BridgeFile;
   readonly inboundPort: number;
-  readonly daemon: Daemon;
 }
 
 /**
  * Practice A's vault profile (its identity, the anchor trusted for every domain, both ways),
  * made with the CLI, served with inbound SMTP, the refusing server as its smarthost and our
- * DNS responder for certificate discovery.
+ * DNS responder for certificate discovery. `tmp` is removed when the serve stops.
  */
 async function servePracticeA(
-  dir: string,
+  tmp: TempDir,
   pki: Pki,
   relayPort: number,
   dns: DnsResponder,
 ): Promise<Practice> {
-  const profileDir = join(dir, 'practice-a');
-  const env = { ...process.env, [PASS_ENV]: PASSPHRASE };
-  const pass = ['--pass', `env:${PASS_ENV}`];
-  const sealpost = (args: readonly string[]): void => {
-    execFileSync(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: 'pipe' });
-  };
-  sealpost(['profile', 'init', '--profile', profileDir, '--vault', ...pass]);
-  sealpost([
-    'profile',
-    'import-key',
-    '--profile',
-    profileDir,
-    ...pass,
-    '--key',
-    pki.a.keyPath,
-    '--cert',
-    pki.a.certPath,
-  ]);
-  sealpost(['anchors', 'import', '--profile', profileDir, ...pass, pki.ca.certPath]);
-
+  const profile = makeVaultProfile(join(tmp.path, 'practice-a'), PASSPHRASE, {
+    identity: pki.a,
+    anchors: [pki.ca.certPath],
+  });
   const inboundPort = await freePort();
-  const config = join(dir, 'serve-a.json');
-  await writeFile(
-    config,
-    JSON.stringify({
-      inbound: {
-        listen: `127.0.0.1:${inboundPort}`,
-        tlsCert: pki.tls.certPath,
-        tlsKey: pki.tls.keyPath,
-      },
+  const running = await startServe(tmp, profile, {
+    config: {
+      inbound: inboundConfig(inboundPort, pki.tls),
       relay: {
         smarthost: { host: 'localhost', port: relayPort, secure: 'starttls', ca: pki.tls.certPath },
       },
       dns: [`127.0.0.1:${dns.port}`],
-    }),
-  );
-  const daemon = spawnDaemon({
-    name: 'sealpost serve',
-    command: process.execPath,
-    args: [
-      CLI,
-      'serve',
-      '--profile',
-      profileDir,
-      ...pass,
-      '--listen',
-      '127.0.0.1:0',
-      '--config',
-      config,
-    ],
-    cwd: ROOT,
-    env,
+    },
+    timeoutMs: 30_000,
     keepBytes: 1024 * 1024,
   });
-  try {
-    let bridge: z.infer<typeof BridgeFileSchema> | undefined;
-    await waitUntil(
-      async () => {
-        bridge = BridgeFileSchema.parse(
-          JSON.parse(await readFile(join(profileDir, 'bridge.json'), 'utf8')),
-        );
-        return true;
-      },
-      { daemon, timeoutMs: 30_000, what: 'bridge.json of practice A (is the CLI built?)' },
-    );
-    if (bridge === undefined) throw new Error('unreachable: bridge.json was not read');
-    return { url: bridge.url, token: bridge.token, inboundPort, daemon };
-  } catch (error) {
-    await daemon.stop(5000);
-    throw error;
-  }
+  return { running, bridge: bridgeOf(running, 'profile'), inboundPort };
 }
 
 /** A Direct message from the unknown lab to A: signed and encrypted by the project's agent. */
@@ -246,35 +188,17 @@ async function deliver(
   pki: Pki,
   raw: Buffer,
 ): Promise<{ responseCode?: number; response?: string } | undefined> {
-  const transport = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port: practice.inboundPort,
-    secure: false,
-    requireTLS: true,
-    tls: { ca: [pki.tls.certPem], servername: 'localhost' },
-    connectionTimeout: 5000,
-    greetingTimeout: 5000,
-    socketTimeout: 15_000,
-  });
   try {
-    await transport.sendMail({ envelope: { from: STRANGER.address, to: [A.address] }, raw });
+    await sendStartTls(
+      practice.inboundPort,
+      pki.tls.certPem,
+      { from: STRANGER.address, to: [A.address] },
+      raw,
+    );
     return undefined;
   } catch (error) {
     return error as { responseCode?: number; response?: string };
-  } finally {
-    transport.close();
   }
-}
-
-async function openMail(page: Page, practice: Practice): Promise<void> {
-  await page.goto(`${practice.url}#token=${practice.token}`);
-  await expect(page.getByTestId('list-title')).toHaveText('Inbox');
-}
-
-function rowWithSubject(page: Page, subject: string): ReturnType<Page['locator']> {
-  return page
-    .getByTestId('message-row')
-    .filter({ has: page.locator('.row-subject', { hasText: subject }) });
 }
 
 test.describe('trust and delivery failures in the mail window (sealpost serve)', () => {
@@ -298,12 +222,13 @@ test.describe('trust and delivery failures in the mail window (sealpost serve)',
       zones: [{ domain: B.domain, certificates: [parseCertificate(pki.b.certDer)] }],
     });
     relay = await startRefusingServer(pki.tls);
-    practice = await servePracticeA(tmp.path, pki, relay.port, dns);
+    practice = await servePracticeA(tmp, pki, relay.port, dns);
   });
 
   test.afterAll(async () => {
     try {
-      await practice?.daemon.stop(8000);
+      // Stops serve, then removes tmp.
+      await practice?.running.stop();
     } finally {
       await relay?.close();
       await dns?.close();
@@ -319,11 +244,11 @@ test.describe('trust and delivery failures in the mail window (sealpost serve)',
   }
 
   test('a message signed under an authority A does not trust is refused with 550, kept in Untrusted, and explained', async ({
-    page,
+    browser,
   }) => {
     const { practice, pki } = running();
     const subject = `Unsolicited results ${randomBytes(4).toString('hex')}`;
-    await openMail(page, practice);
+    const page = await openMail(browser, practice.bridge);
     const untrustedBefore = Number(
       (await page.getByTestId('folder-untrusted').getAttribute('data-unread')) ?? '0',
     );
@@ -371,14 +296,15 @@ test.describe('trust and delivery failures in the mail window (sealpost serve)',
     await expect(reason).toContainText('ask your administrator to add their trust anchor');
     // No trusted banner anywhere on the page.
     await expect(page.locator('[data-testid="trust-banner"][data-trusted="true"]')).toHaveCount(0);
+    await page.context().close();
   });
 
   test('a recipient whose certificate is found but whose server refuses with 550: a notification, and the failed step explained in its timeline', async ({
-    page,
+    browser,
   }) => {
     const { practice } = running();
     const subject = `Referral ${randomBytes(4).toString('hex')}`;
-    await openMail(page, practice);
+    const page = await openMail(browser, practice.bridge);
 
     await page.getByTestId('new-message').click();
     const compose = page.getByTestId('compose');
@@ -421,5 +347,6 @@ test.describe('trust and delivery failures in the mail window (sealpost serve)',
     await expect(why).toContainText('Check the address for typing mistakes');
     // Nothing is waiting any more: no "waiting for confirmation" step for B.
     await expect(forB.locator('[data-state="waiting"]')).toHaveCount(0);
+    await page.context().close();
   });
 });

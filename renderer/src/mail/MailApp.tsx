@@ -3,21 +3,23 @@
  * a header with search, New message, Settings, Status and Lock now, the compose dialog, and
  * a polite live region that announces new mail and send progress. Settings (settings/) and
  * the status page take the place of the list and reading panes. It owns what is selected and
- * opened; data comes from the hooks in useMailbox.ts, all through the contract.
+ * opened; data comes from the hooks in useMailbox.ts, all through the contract (the first
+ * screen's Inbox page and folder counts may come already asked for, see App.tsx). Settings
+ * is loaded as a chunk of its own, when the window is idle or when opened.
  *
  * Keyboard: Ctrl+N new, Ctrl+R reply, Ctrl+Shift+R reply all, Ctrl+Shift+F forward,
  * Delete, Ctrl+E or F3 search, Escape leaves search (and settings), Ctrl+L locks; the list
  * takes arrows, Home/End, Enter (see MessageList.tsx); the compose dialog takes Ctrl+Enter.
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { Suspense, lazy, useCallback, useEffect, useRef, useState } from 'react';
 import type { FormEvent, ReactElement, ReactNode } from 'react';
 
 import { HispError } from '../../../hisp/api/index.js';
 import type { Folder, HispClient, OpenedMessage, Status } from '../../../hisp/api/index.js';
 import { ErrorNotice } from '../ErrorNotice.js';
 import { canLock } from '../lock/profileLock.js';
-import { SettingsView } from '../settings/SettingsView.js';
 import { Compose } from './Compose.js';
+import type { SettingsView as SettingsViewType } from '../settings/SettingsView.js';
 import type { ComposeStart } from './Compose.js';
 import { DraftList } from './DraftList.js';
 import { explainAlert, explainCertificateAlert } from './explain.js';
@@ -43,7 +45,7 @@ import {
   useHispEvent,
   useMessagePages,
 } from './useMailbox.js';
-import type { ListSource } from './useMailbox.js';
+import type { FirstScreen, ListSource } from './useMailbox.js';
 import './mail.css';
 
 export interface MailAppProps {
@@ -61,6 +63,35 @@ export interface MailAppProps {
   readonly onStatus?: (status: Status) => void;
   /** Told when settings imported an identity (the sending addresses are read again). */
   readonly onIdentitiesChanged?: () => void;
+  /**
+   * The Inbox's first page and the folder counts, already asked for (with `identities`);
+   * used once, when the window mounts.
+   */
+  readonly firstScreen?: FirstScreen | undefined;
+}
+
+/**
+ * Settings is a chunk of its own (with its styles), fetched from the app's own origin when
+ * the window is idle after its first screen, or when opened: the first screen runs less script.
+ */
+const loadSettings = (): Promise<{ readonly SettingsView: typeof SettingsViewType }> =>
+  import('../settings/SettingsView.js');
+const SettingsView = lazy(() =>
+  loadSettings().then((module) => ({ default: module.SettingsView })),
+);
+
+/** Fetch the settings chunk once the window has nothing else to do (opening it is then instant). */
+function preloadSettingsWhenIdle(): () => void {
+  const preload = (): void => {
+    // A failed preload is retried when settings is opened (React.lazy reports it there).
+    loadSettings().catch(() => undefined);
+  };
+  if (typeof window.requestIdleCallback === 'function') {
+    const handle = window.requestIdleCallback(preload, { timeout: 5000 });
+    return () => window.cancelIdleCallback(handle);
+  }
+  const timer = setTimeout(preload, 2000);
+  return () => clearTimeout(timer);
 }
 
 /** Most ids per deleteMessages / updateMessages call (the contract's bound). */
@@ -96,6 +127,7 @@ export function MailApp({
   status,
   onStatus,
   onIdentitiesChanged,
+  firstScreen,
 }: MailAppProps): ReactElement {
   const [folder, setFolder] = useState<Folder>('inbox');
   const [search, setSearch] = useState<string | undefined>(undefined);
@@ -123,11 +155,11 @@ export function MailApp({
 
   const source: ListSource =
     search === undefined ? { kind: 'folder', folder } : { kind: 'search', text: search };
-  const pages = useMessagePages(client, source, version);
+  const pages = useMessagePages(client, source, version, firstScreen);
   // A row picked before its page arrived is selected once it has.
   const idAt = useCallback((index: number) => pages.rowAt(index)?.id, [pages]);
   const selection = followSelected(resolvePending(picked, idAt), idAt);
-  const { counts } = useFolderCounts(client, countsVersion);
+  const { counts } = useFolderCounts(client, countsVersion, firstScreen);
   const drafts = useDrafts(client, countsVersion);
 
   const refreshList = useCallback(() => setVersion((v) => v + 1), []);
@@ -182,6 +214,15 @@ export function MailApp({
     const words = explainCertificateAlert(event);
     addNotice('warn', words.summary, [words.fix, words.detail].filter(Boolean).join(' '));
   });
+
+  useEffect(() => preloadSettingsWhenIdle(), []);
+
+  // Declared after the listeners above, so it runs once they listen: a mailbox change that
+  // came before, while the first screen was being fetched, is read now.
+  const prefetched = useRef(firstScreen);
+  useEffect(() => {
+    if (prefetched.current?.changed() === true) refresh();
+  }, [refresh]);
 
   // ── Selection and opening ───────────────────────────────────────────────────────────────
   const onPick = useCallback(
@@ -491,14 +532,25 @@ export function MailApp({
           onSelect={goToFolder}
         />
         {pane === 'settings' ? (
-          <SettingsView
-            client={client}
-            status={status}
-            domains={domains}
-            announce={announce}
-            onIdentitiesChanged={onIdentitiesChanged}
-            onBack={() => setPane('mail')}
-          />
+          <Suspense
+            fallback={
+              <main className="page" aria-labelledby="settings-loading" aria-busy="true">
+                <h1 id="settings-loading">Settings</h1>
+                <p className="muted" role="status">
+                  Loading settings…
+                </p>
+              </main>
+            }
+          >
+            <SettingsView
+              client={client}
+              status={status}
+              domains={domains}
+              announce={announce}
+              onIdentitiesChanged={onIdentitiesChanged}
+              onBack={() => setPane('mail')}
+            />
+          </Suspense>
         ) : showStatus ? (
           <main className="page status-page" aria-labelledby="page-title">
             <h1 id="page-title">HISP status</h1>

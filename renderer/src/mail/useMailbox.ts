@@ -3,6 +3,9 @@
  * components only render. Folder counts follow the `mailbox` event; the message list is
  * fetched a page at a time as the virtualized list scrolls (cached by page, so 100,000 rows
  * cost only the pages on screen); identities and drafts are read once and on change.
+ * The first screen (the Inbox's first page and the folder counts) can be asked for by the
+ * app before the mail window mounts, together with `identities` (prefetchFirstScreen), so
+ * the rows do not wait for a second round trip.
  */
 import {
   useCallback,
@@ -77,10 +80,74 @@ export function useIdentities(
   return result;
 }
 
+/**
+ * The first screen's data, asked for as soon as the window knows it is connected and
+ * unlocked, at the same time as `identities`: the Inbox's first page and the folder counts.
+ * Each answer is handed out once (the first Inbox list and the first count read); after
+ * that, or after dispose(), the hooks ask the HISP themselves.
+ */
+export interface FirstScreen {
+  /** The Inbox's first page (PAGE_SIZE rows), once; undefined if taken or disposed. */
+  takeInbox(): Promise<CallResult<'listMessages'>> | undefined;
+  /** The folder counts, once; undefined if taken or disposed. */
+  takeFolders(): Promise<CallResult<'folders'>> | undefined;
+  /**
+   * Whether a `mailbox` or `delivery` event arrived since the calls went out: the answers
+   * may be older than the mailbox, and the window, not yet listening then, must read again.
+   */
+  changed(): boolean;
+  /** Cancel what is still in flight and stop listening (nothing more is handed out). */
+  dispose(): void;
+}
+
+/** Ask for the first screen now (see FirstScreen). */
+export function prefetchFirstScreen(client: HispClient): FirstScreen {
+  const abort = new AbortController();
+  const { signal } = abort;
+  let inbox: Promise<CallResult<'listMessages'>> | undefined = client.call(
+    'listMessages',
+    { folder: 'inbox', offset: 0, limit: PAGE_SIZE },
+    { signal },
+  );
+  let folders: Promise<CallResult<'folders'>> | undefined = client.call('folders', {}, { signal });
+  // Whoever takes an answer handles its failure; one nobody takes must not be "unhandled".
+  inbox.catch(() => undefined);
+  folders.catch(() => undefined);
+  let changed = false;
+  const stop = [
+    client.on('mailbox', () => {
+      changed = true;
+    }),
+    client.on('delivery', () => {
+      changed = true;
+    }),
+  ];
+  return {
+    takeInbox() {
+      const taken = inbox;
+      inbox = undefined;
+      return taken;
+    },
+    takeFolders() {
+      const taken = folders;
+      folders = undefined;
+      return taken;
+    },
+    changed: () => changed,
+    dispose() {
+      inbox = undefined;
+      folders = undefined;
+      abort.abort();
+      for (const unsubscribe of stop.splice(0)) unsubscribe();
+    },
+  };
+}
+
 /** Folder counts: read once, then kept current by the `mailbox` event. */
 export function useFolderCounts(
   client: HispClient,
   version: number,
+  firstScreen?: FirstScreen,
 ): {
   readonly counts: ReadonlyMap<Folder, FolderCount>;
   readonly error: HispError | undefined;
@@ -90,11 +157,15 @@ export function useFolderCounts(
   const apply = useCallback((list: readonly FolderCount[]) => {
     setCounts(new Map(list.map((entry) => [entry.folder, entry])));
   }, []);
+  // Only the first screen handed over when the window mounted is used (once).
+  const prefetched = useRef(firstScreen);
   // Read again whenever `version` changes (after this window changed the mailbox itself).
   useEffect(() => {
     const abort = new AbortController();
-    client
-      .call('folders', {}, { signal: abort.signal })
+    const ask = (): Promise<CallResult<'folders'>> =>
+      client.call('folders', {}, { signal: abort.signal });
+    // A prefetched answer that failed (cancelled, say) is no answer: ask again.
+    (prefetched.current?.takeFolders()?.catch(ask) ?? ask())
       .then(({ folders }) => {
         apply(folders);
         setError(undefined);
@@ -162,9 +233,19 @@ class PageCache {
     tick: 0,
   };
 
+  /** The Inbox's first page, asked for before the window mounted (see adopt). */
+  #firstPage: Promise<CallResult<'listMessages'>> | undefined;
+
   constructor(client: HispClient, source: ListSource) {
     this.#client = client;
     this.#source = source;
+  }
+
+  /** Take the first screen's Inbox page (if this is the Inbox and it is still there). */
+  adopt(firstScreen: FirstScreen | undefined): void {
+    if (this.#source.kind === 'folder' && this.#source.folder === 'inbox') {
+      this.#firstPage = firstScreen?.takeInbox();
+    }
   }
 
   readonly subscribe = (listener: () => void): (() => void) => {
@@ -248,11 +329,7 @@ class PageCache {
     this.#inflight.add(page);
     const request: Promise<{ messages: MessageSummary[]; total: number }> =
       source.kind === 'folder'
-        ? this.#client.call(
-            'listMessages',
-            { folder: source.folder, offset: page * PAGE_SIZE, limit: PAGE_SIZE },
-            { signal },
-          )
+        ? this.#listFolder(source.folder, page, signal)
         : this.#client
             .call(
               'searchMessages',
@@ -287,6 +364,24 @@ class PageCache {
         this.#inflight.delete(page);
         reportUnlessCancelled(failure, (error) => this.#emit({ error }));
       });
+  }
+
+  /** One page of a folder: the prefetched first Inbox page if there is one, else a call. */
+  #listFolder(
+    folder: Folder,
+    page: number,
+    signal: AbortSignal,
+  ): Promise<CallResult<'listMessages'>> {
+    const list = (): Promise<CallResult<'listMessages'>> =>
+      this.#client.call(
+        'listMessages',
+        { folder, offset: page * PAGE_SIZE, limit: PAGE_SIZE },
+        { signal },
+      );
+    const prefetched = page === 0 ? this.#firstPage : undefined;
+    this.#firstPage = undefined;
+    // A prefetched answer that failed (cancelled, say) is no answer: ask again.
+    return prefetched?.catch(list) ?? list();
   }
 
   /** Forget the pages farthest from what is on screen once there are too many. */
@@ -330,8 +425,11 @@ export function useMessagePages(
   client: HispClient,
   source: ListSource,
   version: number,
+  firstScreen?: FirstScreen,
 ): MessagePages {
   const sourceKey = JSON.stringify(source);
+  // Only the first screen handed over when the window mounted is used (once, by the Inbox).
+  const prefetched = useRef(firstScreen);
   const cache = useMemo(
     () => new PageCache(client, JSON.parse(sourceKey) as ListSource),
     [client, sourceKey],
@@ -343,8 +441,10 @@ export function useMessagePages(
   useLayoutEffect(() => {
     const seen = firstVersion.current.get(cache);
     firstVersion.current.set(cache, version);
-    if (seen === undefined) cache.ensure(0, PAGE_SIZE - 1);
-    else if (seen !== version) cache.invalidate();
+    if (seen === undefined) {
+      cache.adopt(prefetched.current);
+      cache.ensure(0, PAGE_SIZE - 1);
+    } else if (seen !== version) cache.invalidate();
   }, [cache, version]);
   const snapshot = useSyncExternalStore(cache.subscribe, cache.snapshot);
   return useMemo(
