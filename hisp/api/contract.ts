@@ -10,6 +10,9 @@
 import { z } from 'zod';
 import { ERROR_CODE_LIST } from './errors.js';
 import { LIMITS } from './limits.js';
+import { AUDIT_ACTION_LIST, FOLDER_LIST } from './lists.js';
+
+export { AUDIT_ACTION_LIST, FOLDER_LIST };
 
 export const PRODUCT = 'sealpost';
 
@@ -110,16 +113,6 @@ export const DeliveryEventSchema = z.strictObject({
 });
 export type DeliveryEvent = z.infer<typeof DeliveryEventSchema>;
 
-/** The mailbox folders, in the order the folder pane shows them. */
-export const FOLDER_LIST = [
-  'inbox',
-  'sent',
-  'drafts',
-  'outbox',
-  'untrusted',
-  'archive',
-  'trash',
-] as const;
 export const FolderSchema = z.enum(FOLDER_LIST);
 export type Folder = z.infer<typeof FolderSchema>;
 
@@ -328,25 +321,6 @@ const PKCS12_BASE64_MAX = Math.ceil((4 * 1024 * 1024 * 4) / 3) + 4;
 const AUDIT_PAGE_MAX = 5000;
 /** Largest audit export handed over in one call (larger: filter, or `sealpost profile audit`). */
 export const AUDIT_EXPORT_MAX_CHARS = 16 * 1024 * 1024;
-
-/** The audit log's actions (hisp/store/audit.ts AUDIT_ACTIONS; a unit test keeps them equal). */
-export const AUDIT_ACTION_LIST = [
-  'send',
-  'receive',
-  'open',
-  'attachment-save',
-  'export',
-  'print',
-  'delete',
-  'key-import',
-  'key-remove',
-  'trust-change',
-  'profile-export',
-  'profile-restore',
-  'lock',
-  'unlock',
-  'audit-export',
-] as const;
 
 /** One certificate, named. */
 const CertificateRefSchema = z.strictObject({

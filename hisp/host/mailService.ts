@@ -45,7 +45,7 @@ import {
 } from '../relay/smtpServer.js';
 import { MailStore } from '../store/mail.js';
 import { smarthostTarget, testConnection, upstreamAccount } from './connectionTest.js';
-import { folderCounts, type MailboxParts } from './mailbox.js';
+import { clamp, folderCounts, type MailboxParts } from './mailbox.js';
 import type { Profile } from '../store/profile.js';
 
 export type MailConfig = Omit<ServeConfig, 'dns'>;
@@ -212,8 +212,8 @@ export class MailService {
         .map((row) => ({
           id: row.id,
           folder: row.folder,
-          subject: row.subject.slice(0, 4000),
-          sender: row.sender.slice(0, 4000),
+          subject: clamp(row.subject, 4000),
+          sender: clamp(row.sender, 4000),
         }));
       onMailbox({ folders: folderCounts(store), arrived });
     } catch (error) {

@@ -56,7 +56,8 @@ export type MailboxMethod =
 /** Largest attachment handed over in one call (the wire limit, less base64 growth). */
 const ATTACHMENT_CALL_MAX_BYTES = Math.floor((LIMITS.wireMessageChars * 3) / 4) - 64 * 1024;
 
-const clamp = (value: string, max: number): string =>
+/** `value` cut to the contract's bound `max`. */
+export const clamp = (value: string, max: number): string =>
   value.length <= max ? value : value.slice(0, max);
 
 function isoOrUndefined(value: string | undefined): string | undefined {
@@ -340,9 +341,10 @@ export function mailboxHandlers(
       }
       const opened = await current.store.open(params.id, openerOf(current));
       if (opened.html === undefined) return { images: [], failed: [] };
+      const sources = remoteImageSources(opened.html);
       const hosts = [
         ...new Set(
-          remoteImageSources(opened.html)
+          sources
             .map((source) => fetchableUrl(source))
             .filter((url) => url !== undefined)
             .map((url) => new URL(url).host),
@@ -350,7 +352,7 @@ export function mailboxHandlers(
       ];
       if (hosts.length === 0) return { images: [], failed: [] };
       current.store.recordRemoteContent(params.id, hosts);
-      const loaded = await loadRemoteImages(opened.html, fetcher);
+      const loaded = await loadRemoteImages(sources, fetcher);
       return {
         images: loaded.images,
         failed: loaded.failed.map((f) => ({ source: f.source, reason: clamp(f.reason, 2000) })),

@@ -112,9 +112,11 @@ export interface RemoteImages {
   readonly failed: { readonly source: string; readonly reason: string }[];
 }
 
-/** Fetch the message's remote images (see the module comment). */
-export async function loadRemoteImages(html: string, fetcher: Fetcher): Promise<RemoteImages> {
-  const sources = remoteImageSources(html);
+/** Fetch a message's remote images, given its {@link remoteImageSources} (see the module comment). */
+export async function loadRemoteImages(
+  sources: readonly string[],
+  fetcher: Fetcher,
+): Promise<RemoteImages> {
   const images: { source: string; dataUri: string }[] = [];
   const failed: { source: string; reason: string }[] = [];
   let total = 0;

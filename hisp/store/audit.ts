@@ -23,26 +23,12 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { HispError } from '../api/errors.js';
+import { AUDIT_ACTION_LIST } from '../api/lists.js';
 import type { Sqlite } from './database.js';
 import type { Profile } from './profile.js';
 
-export const AUDIT_ACTIONS = [
-  'send',
-  'receive',
-  'open',
-  'attachment-save',
-  'export',
-  'print',
-  'delete',
-  'key-import',
-  'key-remove',
-  'trust-change',
-  'profile-export',
-  'profile-restore',
-  'lock',
-  'unlock',
-  'audit-export',
-] as const;
+/** The actions an entry may record (one list with the contract's `auditLog` filter). */
+export const AUDIT_ACTIONS = AUDIT_ACTION_LIST;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

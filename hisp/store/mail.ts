@@ -19,7 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { FOLDER_LIST } from '../api/contract.js';
+import { FOLDER_LIST } from '../api/lists.js';
 import { HispError } from '../api/errors.js';
 import { headerValue, parseMime } from '../agent/mime/index.js';
 import { createSilentLogger, type Logger } from '../log/logger.js';
@@ -30,7 +30,6 @@ import {
   readInner,
   SEARCH_TEXT_CHARS,
   snippetOf,
-  type AttachmentInfo,
   type InnerContent,
 } from './mail-content.js';
 import { AuditLog } from './audit.js';
@@ -93,7 +92,11 @@ export interface IndexRow {
   readonly hasAttachments: boolean;
 }
 
-export interface OpenedMessage {
+/**
+ * A message decrypted for reading: its stored facts plus the inner message's parts (empty
+ * when it did not decrypt). Text bodies are raw; HTML is NOT sanitised (the UI does that).
+ */
+export interface OpenedMessage extends InnerContent {
   readonly id: number;
   readonly direction: Direction;
   readonly folder: Folder;
@@ -107,17 +110,6 @@ export interface OpenedMessage {
   /** The result of this open (revocation may have changed since). */
   readonly verification: Verification;
   readonly decrypted: boolean;
-  readonly headers: readonly { readonly name: string; readonly value: string }[];
-  readonly subject: string;
-  readonly from: string;
-  readonly to: readonly string[];
-  readonly cc: readonly string[];
-  readonly date: string | undefined;
-  readonly messageId: string | undefined;
-  /** Raw text bodies; HTML is NOT sanitised (the UI does that). */
-  readonly text: string | undefined;
-  readonly html: string | undefined;
-  readonly attachments: readonly AttachmentInfo[];
 }
 
 export interface ReceiveInput {

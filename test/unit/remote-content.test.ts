@@ -91,7 +91,7 @@ describe('loading them', () => {
 
   it('returns the images as data: URIs and says why the others were not loaded', async () => {
     const fetcher = createHttpFetcher({ logger: createSilentLogger() });
-    const loaded = await loadRemoteImages(html(), fetcher);
+    const loaded = await loadRemoteImages(remoteImageSources(html()), fetcher);
     expect(loaded.images).toEqual([
       {
         source: `${origin}/chart.png`,
@@ -108,7 +108,7 @@ describe('loading them', () => {
   it('refuses a private address with the public-only fetcher serve uses, asking nothing of it', async () => {
     const before = hits.length;
     const fetcher = createHttpFetcher({ logger: createSilentLogger(), publicOnly: true });
-    const loaded = await loadRemoteImages(html(), fetcher);
+    const loaded = await loadRemoteImages(remoteImageSources(html()), fetcher);
     expect(loaded.images).toEqual([]);
     expect(loaded.failed).toHaveLength(4);
     expect(hits.length).toBe(before);
