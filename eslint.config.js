@@ -165,8 +165,11 @@ export default tseslint.config(
     files: ['electron/main/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': layer(
-        'The main process starts the HISP as a process and brokers ports; it imports only the contract from hisp/.',
-        ['^(\\.{1,2}/)+(.*/)?hisp/(?!api(/index(\\.js)?)?$)', into('renderer')],
+        'The main process starts the HISP as a process and brokers ports; from hisp/ it imports only the contract and the machine-policy reader it shares with the HISP (hisp/host/policy).',
+        [
+          '^(\\.{1,2}/)+(.*/)?hisp/(?!api(/index(\\.js)?)?$|host/policy(\\.js)?$)',
+          into('renderer'),
+        ],
         ['react', 'react-dom'].map((name) => ({ name, message: 'No React in the main process.' })),
       ),
     },

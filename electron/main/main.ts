@@ -7,7 +7,7 @@
  *   appProtocol.ts     sealpost://app/… serves dist/renderer (instead of file://)
  *   requestFilter.ts   which web requests and frame navigations may happen
  *   hispProcess.ts     the utility process and the port broker; hispSupervisor.ts the backoff
- *   policy.ts          the machine-wide policy file IT controls
+ *   (hisp/host/policy.ts, shared with the HISP: the machine-wide policy IT controls)
  *   windowState.ts     the window's place between runs; appMenu.ts the menu;
  *   notifications.ts   new-mail and failed-delivery notifications
  *
@@ -37,8 +37,8 @@ import { parseLaunchArgs } from './launchOptions.js';
 import type { LaunchOptions } from './launchOptions.js';
 import { notify } from './notifications.js';
 import type { Notifier } from './notifications.js';
-import { describePolicyForLog, loadPolicy, policyPath } from './policy.js';
-import type { LoadedPolicy } from './policy.js';
+import { describePolicyForLog, loadMachinePolicy } from '../../hisp/host/policy.js';
+import type { LoadedPolicy } from '../../hisp/host/policy.js';
 import { frameNavigationAllowed, requestDecision } from './requestFilter.js';
 import { judgeSmokeProbe, SMOKE_PROBE_SCRIPT, SMOKE_TIMEOUT_MS } from './smoke.js';
 import {
@@ -198,12 +198,13 @@ function run(options: LaunchOptions): void {
 }
 
 /**
- * The machine's policy file, or undefined after telling the user why Sealpost does not start:
- * a policy that is there but wrong is not ignored (it could leave unlocked what IT locked).
+ * The machine's policy (on Windows the HKLM policy key when it has values, else the policy
+ * file), or undefined after telling the user why Sealpost does not start: a policy that is
+ * there but wrong or unreadable is not ignored (it could leave unlocked what IT locked).
  */
 async function readPolicyOrExplain(options: LaunchOptions): Promise<LoadedPolicy | undefined> {
   try {
-    const loaded = await loadPolicy(policyPath(process.platform, process.env));
+    const loaded = await loadMachinePolicy({ platform: process.platform, env: process.env });
     log(describePolicyForLog(loaded));
     return loaded;
   } catch (error) {

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { APP_INDEX_URL } from '../../electron/main/appProtocol.js';
-import { DEFAULT_POLICY, PolicySchema } from '../../electron/main/policy.js';
-import type * as PolicyModule from '../../electron/main/policy.js';
-import type { LoadedPolicy } from '../../electron/main/policy.js';
+import { DEFAULT_POLICY, PolicySchema } from '../../hisp/host/policy.js';
+import type * as PolicyModule from '../../hisp/host/policy.js';
+import type { LoadedPolicy } from '../../hisp/host/policy.js';
 import { CONTENT_SECURITY_POLICY, secureWebPreferences } from '../../electron/main/windowPolicy.js';
 import { SMOKE_PROBE_ID, SMOKE_PROBE_SCRIPT } from '../../electron/main/smoke.js';
 import { DESKTOP_PORT_CHANNEL, HispError } from '../../hisp/api/index.js';
@@ -301,12 +301,16 @@ const fake = await vi.hoisted(async () => {
 });
 
 vi.mock('electron', () => fake.electron);
-// The machine's real policy file is not read: each test says what the file holds.
-vi.mock('../../electron/main/policy.js', async (importOriginal) => {
+// The machine's real policy (file, or registry on Windows) is not read: each test says what
+// it holds. `paths` records the policy file path main's options lead to.
+vi.mock('../../hisp/host/policy.js', async (importOriginal) => {
   const original = await importOriginal<typeof PolicyModule>();
   return {
     ...original,
-    loadPolicy: (path: string) => {
+    loadMachinePolicy: (options: PolicyModule.MachinePolicyOptions = {}) => {
+      const path =
+        options.file ??
+        original.policyPath(options.platform ?? process.platform, options.env ?? process.env);
       fake.state.policy.paths.push(path);
       return fake.state.policy.load(path);
     },
@@ -632,7 +636,7 @@ describe('main process hardening and desktop pieces', () => {
 
   it('reads the policy file at the documented path for this OS', async () => {
     await startMain();
-    const { policyPath } = await import('../../electron/main/policy.js');
+    const { policyPath } = await import('../../hisp/host/policy.js');
     expect(fake.state.policy.paths).toEqual([policyPath(process.platform, process.env)]);
     expect(stderr.join('')).toContain('defaults apply');
   });

@@ -1,7 +1,10 @@
 /**
- * The machine-wide policy file (electron/main/policy.ts): its path per OS, the defaults, and
+ * The machine-wide policy file (hisp/host/policy.ts): its path per OS, the defaults, and
  * every kind of bad file IT could write, each refused with a message that names the file and
  * the key. Read from real files in a temp dir; an unreadable file is made by the read function.
+ * Then loadMachinePolicy, the one loader main and the HISP call: the registry first on Windows
+ * (reg.exe replaced by a runner answering with its output; policy-registry.test.ts has the
+ * rest), the file elsewhere, and an explicit file alone.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,12 +15,14 @@ import {
   DEFAULT_POLICY,
   describePolicyForLog,
   isLocked,
+  loadMachinePolicy,
   loadPolicy,
   parsePolicy,
   policyPath,
   POLICY_MAX_BYTES,
-} from '../../electron/main/policy.js';
+} from '../../hisp/host/policy.js';
 import { HispError } from '../../hisp/api/index.js';
+import type { CommandOutput, RunCommand } from '../../hisp/host/policyRegistry.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -266,5 +271,196 @@ describe('docs/deployment.md', () => {
     expect(doc).toContain(`\`${policyPath('linux')}\``);
     expect(doc).toContain(`\`${policyPath('darwin')}\``);
     expect(doc).toContain('`%ProgramData%\\Sealpost\\policy.json`');
+  });
+});
+
+describe('loadMachinePolicy: the one loader main and the HISP call', () => {
+  const WIN_FILE = 'C:\\ProgramData\\Sealpost\\policy.json';
+  const WIN_ENV = { ProgramData: 'C:\\ProgramData', SystemRoot: 'C:\\Windows' };
+  const REG_KEY_LINE = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Sealpost';
+  const NOT_FOUND: CommandOutput = {
+    exitCode: 1,
+    stdout: '',
+    stderr: 'ERROR: The system was unable to find the specified registry key or value.\r\n',
+  };
+
+  /** reg.exe answering `output`, recording each command line. */
+  function regExe(output: CommandOutput): { run: RunCommand; commands: string[][] } {
+    const commands: string[][] = [];
+    return {
+      commands,
+      run: (file, args) => {
+        commands.push([file, ...args]);
+        return Promise.resolve(output);
+      },
+    };
+  }
+
+  /** Serves `files` (path to text) and nothing else, recording each path read. */
+  function files(served: Record<string, string>): {
+    read: (path: string) => Promise<Buffer>;
+    reads: string[];
+  } {
+    const reads: string[] = [];
+    return {
+      reads,
+      read: (path) => {
+        reads.push(path);
+        const text = served[path];
+        return text === undefined
+          ? Promise.reject(Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' }))
+          : Promise.resolve(Buffer.from(text));
+      },
+    };
+  }
+
+  it('on Windows, the registry key with values is the policy, and a file also there is left unread, saying so', async () => {
+    const reg = regExe({
+      exitCode: 0,
+      stdout: `\r\n${REG_KEY_LINE}\r\n    Policy    REG_SZ    {"relay":{"mx":{}}}\r\n    AutoUpdate    REG_DWORD    0x0\r\n    LockedSettings    REG_MULTI_SZ    relay\\0autoUpdate\r\n\r\n`,
+      stderr: '',
+    });
+    // The file would lock nothing and turn updates on: it must not count.
+    const disk = files({
+      [WIN_FILE]: '{"autoUpdate":true,"upstream":{"host":"h","port":1,"secure":"implicit"}}',
+    });
+    const loaded = await loadMachinePolicy({
+      platform: 'win32',
+      env: WIN_ENV,
+      runCommand: reg.run,
+      readFile: disk.read,
+    });
+    expect(reg.commands).toEqual([
+      ['C:\\Windows\\System32\\reg.exe', 'query', 'HKLM\\SOFTWARE\\Policies\\Sealpost', '/reg:64'],
+    ]);
+    expect(loaded.path).toBe('HKLM\\SOFTWARE\\Policies\\Sealpost');
+    expect(loaded.found).toBe(true);
+    expect(loaded.policy.relay).toEqual({ mx: { exceptions: [] } });
+    expect(loaded.policy.upstream).toBeUndefined();
+    expect(loaded.policy.autoUpdate).toBe(false);
+    expect(loaded.policy.lockedSettings).toEqual(['relay', 'autoUpdate']);
+    expect(loaded.note).toBe(
+      `the policy file ${WIN_FILE} is also there and was ignored: the registry policy takes precedence`,
+    );
+    const line = describePolicyForLog(loaded);
+    expect(line).toMatch(/^policy HKLM\\SOFTWARE\\Policies\\Sealpost: relay preset, /);
+    expect(line).toContain('locked: relay, autoUpdate');
+    expect(line).toContain(`; the policy file ${WIN_FILE} is also there and was ignored`);
+
+    // Without a file there, nothing to say.
+    const alone = await loadMachinePolicy({
+      platform: 'win32',
+      env: WIN_ENV,
+      runCommand: reg.run,
+      readFile: files({}).read,
+    });
+    expect(alone.note).toBeUndefined();
+    expect(describePolicyForLog(alone)).not.toContain(';');
+  });
+
+  it('on Windows, a bad registry policy stops Sealpost even when the file is fine', async () => {
+    const reg = regExe({
+      exitCode: 0,
+      stdout: `\r\n${REG_KEY_LINE}\r\n    AutoUpdate    REG_SZ    false\r\n\r\n`,
+      stderr: '',
+    });
+    await expect(
+      loadMachinePolicy({
+        platform: 'win32',
+        env: WIN_ENV,
+        runCommand: reg.run,
+        readFile: files({ [WIN_FILE]: '{}' }).read,
+      }),
+    ).rejects.toThrow(/HKLM\\SOFTWARE\\Policies\\Sealpost\\AutoUpdate was refused/);
+  });
+
+  it('on Windows without the key, reads the file at %ProgramData%', async () => {
+    const disk = files({ [WIN_FILE]: '{"lockedSettings":["upstream"]}' });
+    const loaded = await loadMachinePolicy({
+      platform: 'win32',
+      env: WIN_ENV,
+      runCommand: regExe(NOT_FOUND).run,
+      readFile: disk.read,
+    });
+    expect(disk.reads).toEqual([WIN_FILE]);
+    expect(loaded).toMatchObject({ path: WIN_FILE, found: true });
+    expect(loaded.policy.lockedSettings).toEqual(['upstream']);
+    expect(loaded.note).toBeUndefined();
+  });
+
+  it('with no registry policy and no file, the defaults apply, and the log says both were looked for', async () => {
+    const empty = regExe({ exitCode: 0, stdout: `\r\n${REG_KEY_LINE}\r\n\r\n`, stderr: '' });
+    for (const run of [regExe(NOT_FOUND).run, empty.run]) {
+      const loaded = await loadMachinePolicy({
+        platform: 'win32',
+        env: WIN_ENV,
+        runCommand: run,
+        readFile: files({}).read,
+      });
+      expect(loaded.policy).toEqual(DEFAULT_POLICY);
+      expect(loaded.found).toBe(false);
+      expect(describePolicyForLog(loaded)).toBe(
+        `no policy file at ${WIN_FILE}; no registry policy at HKLM\\SOFTWARE\\Policies\\Sealpost either: defaults apply`,
+      );
+    }
+    const linux = await loadMachinePolicy({ platform: 'linux', readFile: files({}).read });
+    expect(linux).toEqual({
+      policy: DEFAULT_POLICY,
+      path: '/etc/sealpost/policy.json',
+      found: false,
+    });
+  });
+
+  it('elsewhere, reads only the file at the path of the OS (reg.exe is never run)', async () => {
+    const path = join(dir, 'linux-policy.json');
+    await writeFile(path, '{"autoUpdate":false,"autoLockMinutes":10}');
+    const reg = regExe(NOT_FOUND);
+    const reads: string[] = [];
+    for (const platform of ['linux', 'darwin'] as const) {
+      const loaded = await loadMachinePolicy({
+        platform,
+        runCommand: reg.run,
+        readFile: (wanted) => {
+          reads.push(wanted);
+          return readFile(path);
+        },
+      });
+      expect(loaded).toMatchObject({ path: policyPath(platform), found: true });
+      expect(loaded.policy.autoLockMinutes).toBe(10);
+    }
+    expect(reads).toEqual([
+      '/etc/sealpost/policy.json',
+      '/Library/Application Support/Sealpost/policy.json',
+    ]);
+    expect(reg.commands).toEqual([]);
+  });
+
+  it('with an explicit file, reads that file and nothing else, on Windows too', async () => {
+    const path = join(dir, 'explicit.json');
+    await writeFile(path, '{"lockedSettings":["trustAnchors"]}');
+    const reg = regExe({
+      exitCode: 0,
+      stdout: `\r\n${REG_KEY_LINE}\r\n    AutoUpdate    REG_DWORD    0x0\r\n\r\n`,
+      stderr: '',
+    });
+    const loaded = await loadMachinePolicy({
+      platform: 'win32',
+      env: WIN_ENV,
+      runCommand: reg.run,
+      file: path,
+    });
+    expect(reg.commands).toEqual([]);
+    expect(loaded).toMatchObject({ path, found: true });
+    expect(loaded.policy.lockedSettings).toEqual(['trustAnchors']);
+    expect(loaded.policy.autoUpdate).toBe(true);
+    // A wrong explicit file is refused like any other; a missing one means no policy.
+    await writeFile(path, '{"lockedSettings":["theme"]}');
+    await expect(loadMachinePolicy({ file: path })).rejects.toThrow(/lockedSettings\[0\]/);
+    const missing = join(dir, 'nowhere.json');
+    expect(await loadMachinePolicy({ file: missing })).toEqual({
+      policy: DEFAULT_POLICY,
+      path: missing,
+      found: false,
+    });
   });
 });

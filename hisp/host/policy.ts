@@ -4,11 +4,19 @@
  * settings a user may not change ("managed by your organisation" in the UI).
  *
  * Node only (no `electron` import), so the main process and the HISP can both read it and it is
- * unit-tested in plain Node. Documented for IT in docs/deployment.md.
+ * unit-tested in plain Node. main reads it first and refuses to start on a bad one; the HISP
+ * (hisp/host/preferences.ts) applies it: presets, locks, trust. Documented for IT in
+ * docs/deployment.md.
  *
  *   Linux    /etc/sealpost/policy.json
- *   Windows  %ProgramData%\Sealpost\policy.json
+ *   Windows  %ProgramData%\Sealpost\policy.json, or the registry key below
  *   macOS    /Library/Application Support/Sealpost/policy.json
+ *
+ * On Windows, `HKLM\SOFTWARE\Policies\Sealpost` (Group Policy, Intune; read by
+ * hisp/host/policyRegistry.ts) comes first: when that key has values it is the policy, and a
+ * policy file that is also there is ignored (loadMachinePolicy says so, and the log line
+ * too). One source, never a merge of both: IT can tell from the log which one is in force.
+ * loadMachinePolicy is the one loader the main process and the HISP both call.
  *
  * Rules: no file means no policy (every default, nothing locked). A file that is there must be
  * exactly right: unknown keys, wrong types, a file that cannot be read or is not JSON are each
@@ -21,19 +29,15 @@ import { readFile } from 'node:fs/promises';
 import { win32 } from 'node:path';
 import { z } from 'zod';
 
-import { calls, HispError } from '../../hisp/api/index.js';
+import { calls, HispError, LOCKABLE_SETTING_LIST } from '../api/index.js';
+import { POLICY_REGISTRY_KEY, readRegistryPolicy } from './policyRegistry.js';
+import type { RegistryPolicy, RunCommand } from './policyRegistry.js';
 
 /** Largest policy file read: far above any real one (anchors are referenced, not inlined, in most). */
 export const POLICY_MAX_BYTES = 4 * 1024 * 1024;
 
 /** The settings IT can lock. Each one locked is shown as "managed by your organisation". */
-export const LOCKABLE_SETTINGS = [
-  'relay',
-  'upstream',
-  'trustBundles',
-  'trustAnchors',
-  'autoUpdate',
-] as const;
+export const LOCKABLE_SETTINGS = LOCKABLE_SETTING_LIST;
 export type LockableSetting = (typeof LOCKABLE_SETTINGS)[number];
 
 const HostSchema = z.string().min(1).max(253);
@@ -78,6 +82,13 @@ const TrustSchema = z.strictObject({
   anchors: z.array(AnchorPresetSchema).max(1000).default([]),
 });
 
+/** Delivery notification presets: the same fields as Settings › Mail server and preferences. */
+const DeliveryPresetSchema = z.strictObject({
+  timeoutHours: z.number().min(0.05).max(720).optional(),
+  requestDispatched: z.boolean().optional(),
+  silenceAlertHours: z.number().min(0).max(720).optional(),
+});
+
 /** The file's schema. Every key optional; what is left out keeps its default. */
 export const PolicySchema = z.strictObject({
   /** The schema version this file was written for. Only 1 exists. */
@@ -85,6 +96,9 @@ export const PolicySchema = z.strictObject({
   relay: RelaySchema.optional(),
   upstream: UpstreamSchema.optional(),
   trust: TrustSchema.default({ bundles: [], anchors: [] }),
+  delivery: DeliveryPresetSchema.optional(),
+  /** Minutes without use before Sealpost locks (0 = never). */
+  autoLockMinutes: z.number().int().min(0).max(1440).optional(),
   /** false: Sealpost never checks for or installs updates on its own. */
   autoUpdate: z.boolean().default(true),
   lockedSettings: z.array(z.enum(LOCKABLE_SETTINGS)).max(LOCKABLE_SETTINGS.length).default([]),
@@ -96,17 +110,21 @@ export type Policy = z.output<typeof PolicySchema>;
 /** What applies when there is no policy file. */
 export const DEFAULT_POLICY: Policy = PolicySchema.parse({});
 
-/** Where a policy was read from (undefined: there was no file, so DEFAULT_POLICY applies). */
+/** A policy and where it was read from. */
 export interface LoadedPolicy {
   readonly policy: Policy;
+  /** The policy file's path, or the registry key (`HKLM\SOFTWARE\Policies\Sealpost`). */
   readonly path: string;
+  /** false: there was no policy, so DEFAULT_POLICY applies. */
   readonly found: boolean;
+  /** Something IT should know, such as a policy file left unread because the registry won. */
+  readonly note?: string;
 }
 
 /**
  * The policy file's path on `platform`. On Windows it follows %ProgramData% (the system
- * drive's ProgramData when unset). The registry equivalent (HKLM\Software\Policies\Sealpost)
- * is documented in docs/deployment.md but not read yet.
+ * drive's ProgramData when unset); the registry key, when it has values, takes precedence over
+ * it (loadMachinePolicy).
  */
 export function policyPath(
   platform: NodeJS.Platform,
@@ -152,30 +170,60 @@ function describeIssues(error: z.ZodError): string[] {
   });
 }
 
-/** Parses the text of a policy file; `source` names it in errors. Throws HispError USAGE. */
-export function parsePolicy(text: string, source: string): Policy {
+/**
+ * JSON.parse of a policy document that must be one object; `subject` starts each message
+ * ("The policy file /etc/sealpost/policy.json"). Throws HispError USAGE.
+ */
+function parsePolicyObject(text: string, subject: string): Record<string, unknown> {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
     throw new HispError(
       'USAGE',
-      `The policy file ${source} is not valid JSON (${error instanceof Error ? error.message : 'parse error'}).`,
+      `${subject} is not valid JSON (${error instanceof Error ? error.message : 'parse error'}).`,
       { cause: error },
     );
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new HispError('USAGE', `The policy file ${source} must hold one JSON object.`);
+    throw new HispError('USAGE', `${subject} must hold one JSON object.`);
   }
+  return json as Record<string, unknown>;
+}
+
+/** Checks a parsed document against PolicySchema, listing every problem. Throws HispError USAGE. */
+function checkPolicy(json: unknown, subject: string): Policy {
   const result = PolicySchema.safeParse(json);
   if (!result.success) {
     const problems = describeIssues(result.error);
     throw new HispError(
       'USAGE',
-      `The policy file ${source} was refused: ${problems.join('; ')}. See docs/deployment.md.`,
+      `${subject} was refused: ${problems.join('; ')}. See docs/deployment.md.`,
     );
   }
   return result.data;
+}
+
+/** Parses the text of a policy file; `source` names it in errors. Throws HispError USAGE. */
+export function parsePolicy(text: string, source: string): Policy {
+  const subject = `The policy file ${source}`;
+  return checkPolicy(parsePolicyObject(text, subject), subject);
+}
+
+/**
+ * The policy the registry key holds (read by policyRegistry.ts): the Policy value's JSON, then
+ * the scalar values on top of it, each key they set replacing the document's. The document is
+ * checked on its own first, so a scalar value never hides a mistake in the JSON. Throws
+ * HispError USAGE naming the value.
+ */
+export function policyFromRegistry(registry: RegistryPolicy): Policy {
+  let document: Record<string, unknown> = {};
+  if (registry.document !== undefined) {
+    const subject = `The registry value ${registry.document.source}`;
+    document = parsePolicyObject(registry.document.text, subject);
+    checkPolicy(document, subject);
+  }
+  return checkPolicy({ ...document, ...registry.overrides }, `The registry policy ${registry.key}`);
 }
 
 /** How the file is read; a parameter so tests can make a read fail. */
@@ -226,6 +274,62 @@ export async function loadPolicy(
   return { policy: parsePolicy(text, path), path, found: true };
 }
 
+export interface MachinePolicyOptions {
+  /** process.platform unless a test says otherwise. */
+  readonly platform?: NodeJS.Platform;
+  /** process.env: %ProgramData% and %SystemRoot% on Windows. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** How the policy file is read. */
+  readonly readFile?: ReadPolicyFile;
+  /** How reg.exe is run (Windows only). */
+  readonly runCommand?: RunCommand;
+  /**
+   * Read this policy file and nothing else: no registry, not the path of the OS (the HISP's
+   * `--policy-file`, used by tests). A file that is not there still means no policy.
+   */
+  readonly file?: string;
+}
+
+/**
+ * The machine's policy, from wherever it is for this OS. On Windows the registry key when it
+ * has values (a policy file also there is left unread, and `note` says so), else the file at
+ * policyPath(); elsewhere the file. Throws HispError USAGE for a policy that is there but
+ * cannot be read or is wrong, in either place: Sealpost does not start on a guess.
+ */
+export async function loadMachinePolicy(options: MachinePolicyOptions = {}): Promise<LoadedPolicy> {
+  const read = options.readFile ?? ((file: string) => readFile(file));
+  if (options.file !== undefined) return loadPolicy(options.file, read);
+  const platform = options.platform ?? process.platform;
+  const env = options.env ?? process.env;
+  const path = policyPath(platform, env);
+  if (platform !== 'win32') return loadPolicy(path, read);
+  const registry = await readRegistryPolicy({ run: options.runCommand, env });
+  if (registry === undefined) {
+    const loaded = await loadPolicy(path, read);
+    return loaded.found
+      ? loaded
+      : { ...loaded, note: `no registry policy at ${POLICY_REGISTRY_KEY} either` };
+  }
+  const policy = policyFromRegistry(registry);
+  const fileThere = await read(path).then(
+    () => true,
+    (error: unknown) => {
+      const code = errnoCode(error);
+      return code !== 'ENOENT' && code !== 'ENOTDIR';
+    },
+  );
+  return {
+    policy,
+    path: registry.key,
+    found: true,
+    ...(fileThere
+      ? {
+          note: `the policy file ${path} is also there and was ignored: the registry policy takes precedence`,
+        }
+      : {}),
+  };
+}
+
 /** Whether IT locked `setting`. */
 export function isLocked(policy: Policy, setting: LockableSetting): boolean {
   return policy.lockedSettings.includes(setting);
@@ -233,15 +337,18 @@ export function isLocked(policy: Policy, setting: LockableSetting): boolean {
 
 /** A one-line summary for the log: what is set, never a host or account name. */
 export function describePolicyForLog(loaded: LoadedPolicy): string {
-  if (!loaded.found) return `no policy file at ${loaded.path}: defaults apply`;
+  const note = loaded.note === undefined ? '' : `; ${loaded.note}`;
+  if (!loaded.found) return `no policy file at ${loaded.path}${note}: defaults apply`;
   const { policy } = loaded;
   const parts = [
     policy.relay === undefined ? undefined : 'relay preset',
     policy.upstream === undefined ? undefined : 'upstream preset',
+    policy.delivery === undefined ? undefined : 'delivery preset',
+    policy.autoLockMinutes === undefined ? undefined : `auto-lock ${policy.autoLockMinutes} min`,
     `${policy.trust.bundles.length} trust bundle(s)`,
     `${policy.trust.anchors.length} anchor set(s)`,
     `automatic updates ${policy.autoUpdate ? 'on' : 'off'}`,
     `locked: ${policy.lockedSettings.length === 0 ? 'nothing' : policy.lockedSettings.join(', ')}`,
   ].filter((part): part is string => part !== undefined);
-  return `policy ${loaded.path}: ${parts.join(', ')}`;
+  return `policy ${loaded.path}: ${parts.join(', ')}${note}`;
 }
