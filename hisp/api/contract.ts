@@ -10,9 +10,9 @@
 import { z } from 'zod';
 import { ERROR_CODE_LIST } from './errors.js';
 import { LIMITS } from './limits.js';
-import { AUDIT_ACTION_LIST, FOLDER_LIST } from './lists.js';
+import { AUDIT_ACTION_LIST, FOLDER_LIST, LOCKABLE_SETTING_LIST } from './lists.js';
 
-export { AUDIT_ACTION_LIST, FOLDER_LIST };
+export { AUDIT_ACTION_LIST, FOLDER_LIST, LOCKABLE_SETTING_LIST };
 
 export const PRODUCT = 'sealpost';
 
@@ -458,6 +458,142 @@ export const ConnectionTestSchema = z.strictObject({
 });
 export type ConnectionTest = z.infer<typeof ConnectionTestSchema>;
 
+// ── Settings: preferences (mail accounts, delivery notifications, auto-lock) ─────────────
+/**
+ * Where a group of preferences comes from, and so whether it can be changed here:
+ * `profile` — saved in the profile by this screen (editable); `organisation` — the machine's
+ * policy file sets and locks it ("managed by your organisation"); `config` — the
+ * configuration file (or command line) Sealpost was started with sets it.
+ */
+export const PREFERENCE_SOURCES = ['profile', 'organisation', 'config'] as const;
+export const PreferenceSourceSchema = z.enum(PREFERENCE_SOURCES);
+export type PreferenceSource = z.infer<typeof PreferenceSourceSchema>;
+
+export const LockableSettingSchema = z.enum(LOCKABLE_SETTING_LIST);
+export type LockableSetting = z.infer<typeof LockableSettingSchema>;
+
+/** A mail server's host name or IP address (no scheme, no port, no spaces). */
+export const MailHostSchema = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9._:[\]-]+$/, 'a host name or IP address');
+export const MailPortSchema = z.number().int().min(1).max(65_535);
+/** `starttls`: plain connection upgraded with STARTTLS (required); `implicit`: TLS from the start. */
+export const SecureModeSchema = z.enum(['starttls', 'implicit']);
+/** An account name on a mail server (never a password). */
+const AccountUserSchema = z.string().min(1).max(256);
+/** A password typed into Settings: only ever sent to the HISP, never returned. */
+const PasswordSchema = z.string().min(1).max(1024);
+/** What the upstream account does with a message once it is stored here. */
+export const AFTER_STORE_LIST = ['keep', 'flag', 'move', 'delete'] as const;
+
+const SmarthostFields = {
+  kind: z.literal('smarthost'),
+  host: MailHostSchema,
+  port: MailPortSchema,
+  secure: SecureModeSchema,
+  user: AccountUserSchema.optional(),
+};
+const MxRelaySchema = z.strictObject({
+  kind: z.literal('mx'),
+  /** Domains whose mail servers may be used without TLS (everyone else needs it). */
+  exceptions: z.array(MailHostSchema).max(1000),
+});
+const ImapFields = {
+  kind: z.literal('imap'),
+  host: MailHostSchema,
+  port: MailPortSchema,
+  secure: SecureModeSchema,
+  user: AccountUserSchema,
+  /** The mailbox read (default INBOX). */
+  mailbox: z.string().min(1).max(256).optional(),
+  afterStore: z.enum(AFTER_STORE_LIST),
+  /** The mailbox moved to when `afterStore` is `move`. */
+  moveTo: z.string().min(1).max(256).optional(),
+};
+const NoneSchema = z.strictObject({ kind: z.literal('none') });
+
+/** How outbound mail leaves: not at all, through a smarthost, or to each domain's MX hosts. */
+export const RelaySettingSchema = z.discriminatedUnion('kind', [
+  NoneSchema,
+  z.strictObject(SmarthostFields),
+  MxRelaySchema,
+]);
+export type RelaySetting = z.infer<typeof RelaySettingSchema>;
+/** The relay as shown: whether a password is saved, never the password. */
+export const RelayViewSchema = z.discriminatedUnion('kind', [
+  NoneSchema,
+  z.strictObject({ ...SmarthostFields, passwordSet: z.boolean() }),
+  MxRelaySchema,
+]);
+export type RelayView = z.infer<typeof RelayViewSchema>;
+
+/** Where inbound mail is pulled from: nowhere, or an IMAP mailbox. */
+export const UpstreamSettingSchema = z.discriminatedUnion('kind', [
+  NoneSchema,
+  z.strictObject(ImapFields),
+]);
+export type UpstreamSetting = z.infer<typeof UpstreamSettingSchema>;
+export const UpstreamViewSchema = z.discriminatedUnion('kind', [
+  NoneSchema,
+  z.strictObject({
+    ...ImapFields,
+    /** Empty: the organisation presets the server and the user has not given an account yet. */
+    user: z.string().max(256),
+    passwordSet: z.boolean(),
+  }),
+]);
+export type UpstreamView = z.infer<typeof UpstreamViewSchema>;
+
+/** Delivery notifications (MDN) and the alerts built on them. */
+export const DeliverySettingSchema = z.strictObject({
+  /** Hours to wait for the recipient's `processed` notification before "timed out" (1 by default). */
+  timeoutHours: z.number().min(0.05).max(720),
+  /** Ask receiving HISPs for a `dispatched` notification too (timely and reliable delivery). */
+  requestDispatched: z.boolean(),
+  /** Alert when no Direct message has arrived for this many hours; 0 = never. */
+  silenceAlertHours: z.number().min(0).max(720),
+});
+export type DeliverySetting = z.infer<typeof DeliverySettingSchema>;
+
+/** Minutes without use before Sealpost locks; 0 = never. */
+export const AutoLockMinutesSchema = z.number().int().min(0).max(1440);
+
+function sourced<T extends z.ZodType>(value: T) {
+  return z.strictObject({
+    value,
+    source: PreferenceSourceSchema,
+    /**
+     * With source 'organisation', for the relay and upstream accounts: the fields the policy
+     * sets (`host`, `port`, `secure`, `user`, `exceptions`, `mailbox`…). The ones it leaves
+     * out (often `user`) and the password are the user's to fill in.
+     */
+    managedFields: z.array(z.string().max(40)).max(20).optional(),
+  });
+}
+
+/** Everything Settings › Mail server and preferences shows. */
+export const PreferencesSchema = z.strictObject({
+  relay: sourced(RelayViewSchema),
+  upstream: sourced(UpstreamViewSchema),
+  delivery: sourced(DeliverySettingSchema),
+  autoLock: sourced(AutoLockMinutesSchema),
+  /** The configuration file Sealpost was started with, when there is one. */
+  configFile: z.string().max(4096).optional(),
+  /** The policy file in force, when there is one. */
+  policyFile: z.string().max(4096).optional(),
+  /** Why the policy file could not be used (every lockable setting is then locked). */
+  policyProblem: z.string().max(2000).optional(),
+  /** Every setting the organisation locked, the trust ones included. */
+  managed: z.array(LockableSettingSchema).max(LOCKABLE_SETTING_LIST.length),
+  /** false: the organisation turned automatic updates off. */
+  autoUpdate: z.boolean(),
+  /** The folder Sealpost keeps this profile's data in. */
+  dataLocation: z.string().max(4096),
+});
+export type Preferences = z.infer<typeof PreferencesSchema>;
+
 interface CallSpec {
   readonly description: string;
   readonly params: z.ZodType;
@@ -590,8 +726,12 @@ export const calls = {
   },
   getAttachment: {
     description:
-      "One attachment's bytes, decrypted in memory (audited), to open or save. Its name and type are in `openMessage`'s `attachments`.",
-    params: z.strictObject({ id: MessageRefSchema, index: z.number().int().nonnegative() }),
+      "One attachment's bytes, decrypted in memory (audited), to open or save (`purpose` 'save', the default: audited as 'attachment-save'), or to attach to a forwarded message ('forward': audited as 'attachment-forward'; the forward itself is then audited as 'send'). Its name and type are in `openMessage`'s `attachments`.",
+    params: z.strictObject({
+      id: MessageRefSchema,
+      index: z.number().int().nonnegative(),
+      purpose: z.enum(['save', 'forward']).optional(),
+    }),
     result: z.strictObject({ dataBase64: z.base64() }),
   },
   loadRemoteImages: {
@@ -754,9 +894,34 @@ export const calls = {
   },
   testConnection: {
     description:
-      "Try the configured relay (a smarthost) or upstream mailbox the way sending or pulling reaches it, without sending or fetching anything: connect, TLS (required, certificate verified), log in; for the upstream mailbox also open the mailbox read-only. Says per step how it went and why the first failing step failed (no password is ever in the answer). A relay that delivers straight to each domain's MX hosts has no single server to try.",
-    params: z.strictObject({ target: z.enum(CONNECTION_TARGETS) }),
+      "Try the configured relay (a smarthost) or upstream mailbox the way sending or pulling reaches it, without sending or fetching anything: connect, TLS (required, certificate verified), log in; for the upstream mailbox also open the mailbox read-only. Says per step how it went and why the first failing step failed (no password is ever in the answer). A relay that delivers straight to each domain's MX hosts has no single server to try. With `relay` or `upstream` (for that target), the account as typed in Settings is tried before it is saved; `password` absent uses the saved one when the server and user are the same.",
+    params: z.strictObject({
+      target: z.enum(CONNECTION_TARGETS),
+      relay: RelaySettingSchema.optional(),
+      upstream: UpstreamSettingSchema.optional(),
+      password: PasswordSchema.optional(),
+    }),
     result: ConnectionTestSchema,
+  },
+  getPreferences: {
+    description:
+      'The mail accounts (relay, upstream), delivery notification preferences, auto-lock, where each comes from (saved here, locked by the organisation, or the configuration file), what the organisation manages, and where the data is kept. Passwords are never returned: only whether one is saved.',
+    params: NoParams,
+    result: PreferencesSchema,
+  },
+  updatePreferences: {
+    description:
+      "Change the groups given and save them in the profile (encrypted); the rest is kept. A group the organisation locked is SETTING_MANAGED, one set by the configuration file SETTING_IN_CONFIG_FILE, and nothing is changed then. `passwords` replaces a saved password (allowed for an account the organisation presets, since the policy file never holds one); a password is kept while the account's server and user stay the same. A relay or upstream account with a user and no password is refused. Mail is restarted on the new settings at once; audited as 'settings-change' (never a password).",
+    params: z.strictObject({
+      relay: RelaySettingSchema.optional(),
+      upstream: UpstreamSettingSchema.optional(),
+      delivery: DeliverySettingSchema.optional(),
+      autoLockMinutes: AutoLockMinutesSchema.optional(),
+      passwords: z
+        .strictObject({ relay: PasswordSchema.optional(), upstream: PasswordSchema.optional() })
+        .optional(),
+    }),
+    result: PreferencesSchema,
   },
 } as const satisfies Record<string, CallSpec>;
 

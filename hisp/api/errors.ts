@@ -392,12 +392,27 @@ export const ERROR_CODES = {
   },
   MAIL_NOT_CONFIGURED: {
     description:
-      'That part of the mail set-up (a relay, or an upstream mailbox) is not configured, so there is nothing to use or test. It is set in the server configuration file.',
+      'That part of the mail set-up (a relay, or an upstream mailbox) is not configured, so there is nothing to use or test. Set it up in Settings › Mail server and preferences (or in the configuration file Sealpost was started with).',
     userFixable: true,
   },
   DELIVERY_FAILED: {
     description:
       "The recipient's HISP reported that it could not deliver the message to the recipient.",
+    userFixable: true,
+  },
+  SETTING_MANAGED: {
+    description:
+      "Your organisation's policy sets this and does not allow it to be changed here. Ask your IT staff.",
+    userFixable: true,
+  },
+  SETTING_INVALID: {
+    description:
+      'A setting was refused: a value is missing, out of range or does not fit with the others (for example an account name with no password).',
+    userFixable: true,
+  },
+  SETTING_IN_CONFIG_FILE: {
+    description:
+      'This is set in the configuration file Sealpost was started with, so it is changed there, not here.',
     userFixable: true,
   },
 } as const satisfies Record<string, ErrorCodeInfo>;

@@ -31,4 +31,21 @@ export const AUDIT_ACTION_LIST = [
   'lock',
   'unlock',
   'audit-export',
+  'settings-change',
+  'attachment-forward',
+] as const;
+
+/**
+ * The settings a practice's IT staff can lock in the machine-wide policy file (hisp/host/
+ * policy.ts); each one locked is shown as "managed by your organisation" and refused by the
+ * HISP when changed.
+ */
+export const LOCKABLE_SETTING_LIST = [
+  'relay',
+  'upstream',
+  'delivery',
+  'autoLock',
+  'trustBundles',
+  'trustAnchors',
+  'autoUpdate',
 ] as const;

@@ -1,4 +1,4 @@
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { HostedZone } from '../certs/hosting/dnsResponder.js';
 import { HispError } from '../api/errors.js';
 import { AGENT_LIMITS } from '../agent/limits.js';
@@ -21,7 +21,8 @@ import {
 } from './profileAccess.js';
 
 export const SERVE_HELP = `Usage: sealpost serve --profile DIR [--pass SPEC] [--listen HOST:PORT] [--tls-ca FILE]
-                      [--config FILE] [--dns HOST:PORT ...] [--auto-lock-minutes N]
+                      [--config FILE] [--policy FILE] [--dns HOST:PORT ...]
+                      [--auto-lock-minutes N]
                       [--dns-listen HOST:PORT --dns-cert FILE ... [--dns-mx HOST ...]
                        [--dns-a IP ...] [--dns-srv SERVICE:PRIORITY:WEIGHT:PORT:TARGET ...]]
 
@@ -52,10 +53,19 @@ ${PROFILE_OPTIONS_HELP}
                         "dns": ["HOST:PORT", ...]}  (every part optional; "secure" is
                        "starttls" or "implicit"; passwords only as "env:NAME" or
                        "file:PATH"). Mail runs while the profile is unlocked.
-                       Without --config no mail is sent or received.
+                       What the file does not set (relay, upstream, delivery
+                       notifications) is set in the mail UI's Settings and saved,
+                       encrypted, in the profile; until then nothing is relayed or
+                       pulled and messages wait in the Outbox.
+  --policy FILE        the organisation's policy (the format of the desktop's
+                       machine-wide policy file, docs/deployment.md): presets and
+                       locks for the relay, upstream, delivery notifications,
+                       auto-lock and trust; a file that is not exactly right stops
+                       serve with the reason. Default: none.
   --auto-lock-minutes N
                        lock the profile after N minutes without calls from a mail window
-                       (default 0: never); unlock with 'sealpost profile unlock'
+                       (default 0: never; given here, Settings cannot change it);
+                       unlock with 'sealpost profile unlock'
   --dns HOST:PORT      DNS server for finding recipients' certificates (repeatable;
                        default: this computer's resolvers)
   --dns-listen HOST:PORT
@@ -95,12 +105,22 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     'auto-lock-minutes': { type: 'string' },
     'allow-private-fetch': { type: 'boolean' },
     config: { type: 'string' },
+    policy: { type: 'string' },
   });
   const profileDir = profileDirOf(command, values.profile);
   const listen = parseListen(command, values.listen ?? '127.0.0.1:0');
   const dns = await dnsOptions(values);
   const config: ServeConfig | undefined =
     values.config === undefined ? undefined : await loadServeConfig(values.config, io.env);
+  const policy =
+    values.policy === undefined
+      ? undefined
+      : await import('../host/policy.js').then(({ loadPolicy }) =>
+          loadPolicy(resolve(values.policy ?? '')),
+        );
+  if (policy !== undefined && !policy.found) {
+    throw new UsageError(command, `--policy ${values.policy ?? ''}: no such file`);
+  }
   if (values.dns !== undefined && config?.dns !== undefined) {
     throw new UsageError(
       command,
@@ -152,6 +172,13 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     mode: 'server',
     profileName: basename(profileDir),
     ...(config === undefined ? {} : { config }),
+    preferences: {
+      configFile: values.config === undefined ? undefined : resolve(values.config),
+      autoLockFromCommandLine:
+        values['auto-lock-minutes'] === undefined ? undefined : autoLockMinutes,
+      policy,
+      dataLocation: profileDir,
+    },
     dnsServers,
     fetcher,
     logger,

@@ -15,7 +15,9 @@
  *   "submission": { "listen": "127.0.0.1:PORT", "tlsCert": "path", "tlsKey": "path",
  *                   "user": "…", "pass": "env:NAME" },
  *   "dns": ["HOST:PORT"],
- *   "silenceAlertHours": 24
+ *   "silenceAlertHours": 24,
+ *   "deliveryTimeoutHours": 1,
+ *   "requestDispatched": true
  * }
  * ```
  */
@@ -95,6 +97,10 @@ export interface ServeConfigSpec {
   readonly dns?: readonly Listen[];
   /** Alert when no inbound Direct message arrived for this long (risk-5). */
   readonly silenceAlertHours?: number;
+  /** Hours to wait for a recipient's `processed` notification before "timed out" (default 1). */
+  readonly deliveryTimeoutHours?: number;
+  /** Ask for `dispatched` notifications too (timely and reliable delivery; default true). */
+  readonly requestDispatched?: boolean;
 }
 
 export interface Tls {
@@ -135,6 +141,10 @@ export interface ServeConfig {
   readonly dns?: readonly Listen[];
   /** Alert when no inbound Direct message arrived for this long (risk-5). */
   readonly silenceAlertHours?: number;
+  /** Hours to wait for a recipient's `processed` notification before "timed out" (default 1). */
+  readonly deliveryTimeoutHours?: number;
+  /** Ask for `dispatched` notifications too (timely and reliable delivery; default true). */
+  readonly requestDispatched?: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -222,7 +232,8 @@ function secret(obj: Json, key: string, name: string, base: string): SecretSpec 
   );
 }
 
-const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/i;
+/** A domain name as the config and Settings take them (MX exceptions). */
+export const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/i;
 
 /** Check the parsed JSON of a config file; `base` is the file's directory. */
 export function parseServeConfig(value: unknown, base: string): ServeConfigSpec {
@@ -233,6 +244,8 @@ export function parseServeConfig(value: unknown, base: string): ServeConfigSpec 
     'submission',
     'dns',
     'silenceAlertHours',
+    'deliveryTimeoutHours',
+    'requestDispatched',
   ]);
   const spec: {
     -readonly [K in keyof ServeConfigSpec]: ServeConfigSpec[K];
@@ -374,6 +387,19 @@ export function parseServeConfig(value: unknown, base: string): ServeConfigSpec 
     }
     spec.silenceAlertHours = hours;
   }
+  if (root['deliveryTimeoutHours'] !== undefined) {
+    const hours = root['deliveryTimeoutHours'];
+    if (typeof hours !== 'number' || !(hours >= 0.05) || hours > 24 * 30) {
+      throw bad('deliveryTimeoutHours', 'must be a number of hours from 0.05 to 720');
+    }
+    spec.deliveryTimeoutHours = hours;
+  }
+  if (root['requestDispatched'] !== undefined) {
+    if (typeof root['requestDispatched'] !== 'boolean') {
+      throw bad('requestDispatched', 'must be true or false');
+    }
+    spec.requestDispatched = root['requestDispatched'];
+  }
   return spec;
 }
 
@@ -451,5 +477,8 @@ export async function loadServeConfig(file: string, env: NodeJS.ProcessEnv): Pro
   }
   if (spec.dns !== undefined) config.dns = spec.dns;
   if (spec.silenceAlertHours !== undefined) config.silenceAlertHours = spec.silenceAlertHours;
+  if (spec.deliveryTimeoutHours !== undefined)
+    config.deliveryTimeoutHours = spec.deliveryTimeoutHours;
+  if (spec.requestDispatched !== undefined) config.requestDispatched = spec.requestDispatched;
   return config;
 }

@@ -107,7 +107,7 @@ export async function testConnection(
       return untested(
         target,
         'MAIL_NOT_CONFIGURED',
-        'No relay is configured, so there is nothing to test: messages stay queued. Set "relay" in the server configuration file.',
+        'No relay is configured, so there is nothing to test: messages stay queued. Set one up in Settings › Mail server and preferences (or "relay" in the configuration file).',
       );
     }
     if (relay.kind === 'mx') {
@@ -152,7 +152,7 @@ export async function testConnection(
     return untested(
       target,
       'MAIL_NOT_CONFIGURED',
-      'No upstream mailbox is configured, so there is nothing to test. Set "upstream" in the server configuration file.',
+      'No upstream mailbox is configured, so there is nothing to test. Set one up in Settings › Mail server and preferences (or "upstream" in the configuration file).',
     );
   }
   const server = hostPort(up.host, up.port);
@@ -238,7 +238,7 @@ async function testUpstream(
     const status = (error as { responseText?: unknown }).responseText;
     const why =
       typeof status === 'string' && status !== '' ? ` (${status.replace(/\.+$/, '')})` : '';
-    const message = `The mailbox ${mailbox} could not be opened on ${server}${why}. Check "upstream.mailbox" in the server configuration file.`;
+    const message = `The mailbox ${mailbox} could not be opened on ${server}${why}. Check the mailbox name in Settings › Mail server and preferences (or "upstream.mailbox" in the configuration file).`;
     steps.push({ step: 'mailbox', ok: false, detail: bounded(scrubbed(message, account.pass)) });
     await logout(client);
     return fail('UPSTREAM_UNAVAILABLE', message);

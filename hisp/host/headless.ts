@@ -20,7 +20,13 @@ import type { RecipientService } from '../certs/discovery/service.js';
 import type { Logger } from '../log/logger.js';
 import { writePrivateFile } from '../store/profile.js';
 import { Bridge } from './bridge.js';
-import { Hisp, type HispMode, type RecipientChecker, type SessionControl } from './hisp.js';
+import {
+  Hisp,
+  type HispMode,
+  type PreferencesHost,
+  type RecipientChecker,
+  type SessionControl,
+} from './hisp.js';
 import type { MailService } from './mailService.js';
 import type { SettingsHost } from './settings.js';
 
@@ -36,6 +42,8 @@ export interface HispSetup {
   readonly mail?: MailService;
   /** The settings calls' profile and trust store (hisp/host/settings.ts). */
   readonly settings?: SettingsHost;
+  /** The preference calls (hisp/host/preferences.ts through the practice). */
+  readonly preferences?: PreferencesHost;
   /** Bound to the new HISP (the services made before it talk to it through this). */
   readonly events?: HispEvents;
   /** Recipient discovery and the DNS servers it asks: a `discovery` status component. */
@@ -124,6 +132,7 @@ export async function startHisp<T extends HispTransport>(
     ...(setup.session === undefined ? {} : { session: setup.session }),
     ...(setup.mail === undefined ? {} : { mail: setup.mail }),
     ...(setup.settings === undefined ? {} : { settings: setup.settings }),
+    ...(setup.preferences === undefined ? {} : { preferences: setup.preferences }),
   });
   setup.events?.bind(hisp);
   const transport = await attach(hisp);
@@ -134,17 +143,8 @@ export async function startHisp<T extends HispTransport>(
     );
   }
   if (mail !== undefined) {
-    // The mail service names its components by what is configured, running or not.
-    for (const name of mail.components().map((component) => component.name)) {
-      hisp.addComponent(
-        name,
-        () =>
-          mail.components().find((component) => component.name === name) ?? {
-            name,
-            state: 'off',
-          },
-      );
-    }
+    // Which parts the mail service has follows its configuration, which Settings can change.
+    hisp.addComponent('mail', () => mail.components());
   }
   hisp.start();
   let stopped = false;

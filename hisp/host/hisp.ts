@@ -8,8 +8,11 @@ import {
   PRODUCT,
   type Alert,
   type ComponentStatus,
+  type CallParams,
   type ConnectionTest,
   type Handlers,
+  type LockableSetting,
+  type Preferences,
   type RecipientCheck,
   type Status,
 } from '../api/index.js';
@@ -18,6 +21,7 @@ import { ChannelServer } from './channelServer.js';
 import { VERSION } from './version.js';
 import { decodeAttachments, mailboxHandlers, type MailboxParts } from './mailbox.js';
 import type { ComposeInput, SendResult } from '../relay/mailAgent.js';
+import type { MailConfig } from './mailService.js';
 import { settingsHandlers, type SettingsHost, type SettingsParts } from './settings.js';
 
 export type HispMode = Status['mode'];
@@ -35,6 +39,20 @@ export interface HispOptions {
   readonly mail?: MailHost;
   /** Trust anchors, bundles, identity import, the audit log (hisp/host/settings.ts). */
   readonly settings?: SettingsHost;
+  /** Mail accounts, delivery preferences, auto-lock, what IT manages (hisp/host/preferences.ts). */
+  readonly preferences?: PreferencesHost;
+}
+
+/** What the preference calls run on (hisp/host/practice.ts, over PracticePreferences). */
+export interface PreferencesHost {
+  /** What Settings shows; PROFILE_LOCKED when locked. */
+  get(): Preferences;
+  /** Save, apply (mail restarted, auto-lock re-armed) and return what Settings shows now. */
+  update(params: CallParams<'updatePreferences'>): Promise<Preferences>;
+  /** The accounts a connection test with typed values tries. */
+  testAccounts(params: CallParams<'testConnection'>): Pick<MailConfig, 'relay' | 'upstream'>;
+  /** SETTING_MANAGED when the organisation locked `setting` (`what` names it in the error). */
+  refuseIfManaged(setting: LockableSetting, what: string): void;
 }
 
 /** What the mail calls run on: hisp/host/mailService.ts MailService. */
@@ -45,8 +63,14 @@ export interface MailHost {
   parts(): MailboxParts;
   /** Folder counts changed by a call (every mail window gets the `mailbox` event). */
   mailboxChanged(): void;
-  /** Try the relay or upstream account, sending nothing; PROFILE_LOCKED when locked. */
-  testConnection(target: ConnectionTest['target']): Promise<ConnectionTest>;
+  /**
+   * Try the relay or upstream account (the configured one, or `accounts` typed in Settings),
+   * sending nothing; PROFILE_LOCKED when locked.
+   */
+  testConnection(
+    target: ConnectionTest['target'],
+    accounts?: Pick<MailConfig, 'relay' | 'upstream'>,
+  ): Promise<ConnectionTest>;
 }
 
 /** The profile behind the HISP, which can be locked: hisp/host/session.ts ProfileSession. */
@@ -68,8 +92,11 @@ export interface RecipientChecker {
   ): Promise<RecipientCheck[]>;
 }
 
-/** Something that reports its own health into the status (the bridge, later the relay…). */
-export type ComponentProbe = () => ComponentStatus;
+/**
+ * Something that reports its own health into the status (the bridge, the discovery…), or
+ * several parts at once (the mail service: which parts exist follows its configuration).
+ */
+export type ComponentProbe = () => ComponentStatus | readonly ComponentStatus[];
 
 export class Hisp {
   readonly channel: ChannelServer;
@@ -100,6 +127,8 @@ export class Hisp {
         } finally {
           passphrase?.fill(0);
         }
+        // The mail windows showed the lock screen meanwhile: tell them again what still holds.
+        for (const alert of this.#alerts.values()) this.channel.broadcast('alert', alert);
         return this.status();
       },
       checkRecipients: async (params, context) => {
@@ -145,16 +174,27 @@ export class Hisp {
           })),
         };
       },
-      testConnection: (params) => this.#mail().testConnection(params.target),
+      testConnection: (params) => {
+        const mail = this.#mail();
+        const typed = params.relay !== undefined || params.upstream !== undefined;
+        return typed
+          ? mail.testConnection(params.target, this.#preferences().testAccounts(params))
+          : mail.testConnection(params.target);
+      },
+      getPreferences: () => Promise.resolve(this.#preferences().get()),
+      updatePreferences: (params) => this.#preferences().update(params),
       ...mailboxHandlers(
         () => this.#mail().parts(),
         () => this.#options.mail?.mailboxChanged(),
       ),
-      ...settingsHandlers(() => this.#settingsParts(), {
-        logger: options.logger,
-        fetcher: options.settings?.fetcher,
-        identityImported: options.settings?.identityImported,
-      }),
+      ...managedTrust(
+        settingsHandlers(() => this.#settingsParts(), {
+          logger: options.logger,
+          fetcher: options.settings?.fetcher,
+          identityImported: options.settings?.identityImported,
+        }),
+        (setting, what) => options.preferences?.refuseIfManaged(setting, what),
+      ),
     };
     this.channel = new ChannelServer({
       handlers: withActivity(handlers, options.session),
@@ -180,6 +220,21 @@ export class Hisp {
       );
     }
     return mail;
+  }
+
+  /** The preferences, unlocked. */
+  #preferences(): PreferencesHost {
+    if (this.#options.session?.locked === true) {
+      throw new HispError('PROFILE_LOCKED', 'The profile is locked. Unlock it to continue.');
+    }
+    const preferences = this.#options.preferences;
+    if (preferences === undefined) {
+      throw new HispError(
+        'PROFILE_NOT_FOUND',
+        'This HISP runs without a profile, so it has no preferences: start it with one (sealpost serve --profile DIR).',
+      );
+    }
+    return preferences;
   }
 
   /** The profile and trust store the settings calls work on, unlocked. */
@@ -261,7 +316,7 @@ export class Hisp {
       components: [
         { name: 'api', state: 'ok' },
         ...(this.#options.session?.components() ?? []),
-        ...[...this.#probes.values()].map((probe) => probe()),
+        ...[...this.#probes.values()].flatMap((probe) => probe()),
       ],
     };
   }
@@ -275,6 +330,34 @@ export class Hisp {
  * Every call but `status` (which the UI polls on its own) counts as use of the profile and
  * postpones the idle lock.
  */
+/**
+ * The trust calls that change anchors or bundles, refused (SETTING_MANAGED) when the
+ * organisation locked them; reading and refreshing stay open.
+ */
+function managedTrust<
+  T extends Pick<Handlers, 'importAnchors' | 'removeAnchor' | 'addBundle' | 'removeBundle'>,
+>(handlers: T, refuse: (setting: LockableSetting, what: string) => void): T {
+  return {
+    ...handlers,
+    importAnchors: (params, context) => {
+      refuse('trustAnchors', 'The trust anchors list');
+      return handlers.importAnchors(params, context);
+    },
+    removeAnchor: (params, context) => {
+      refuse('trustAnchors', 'The trust anchors list');
+      return handlers.removeAnchor(params, context);
+    },
+    addBundle: (params, context) => {
+      refuse('trustBundles', 'The trust bundles list');
+      return handlers.addBundle(params, context);
+    },
+    removeBundle: (params, context) => {
+      refuse('trustBundles', 'The trust bundles list');
+      return handlers.removeBundle(params, context);
+    },
+  };
+}
+
 function withActivity(handlers: Handlers, session: SessionControl | undefined): Handlers {
   if (session === undefined) return handlers;
   const wrapped: Record<string, unknown> = {};

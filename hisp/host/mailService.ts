@@ -51,6 +51,7 @@ import type { Profile } from '../store/profile.js';
 export type MailConfig = Omit<ServeConfig, 'dns'>;
 
 export interface MailServiceOptions {
+  /** The configuration mail starts on; {@link MailService.reconfigure} replaces it. */
   readonly config: MailConfig;
   /** Shared with checkRecipients: the same lookups, caches and alerts. */
   readonly recipients: RecipientService;
@@ -80,6 +81,7 @@ const SUBMISSION_MAX_BYTES = 32 * 1024 * 1024;
 
 interface Running {
   readonly profile: Profile;
+  readonly trust: TrustStore;
   readonly store: MailStore;
   readonly identities: IdentityStore;
   readonly agent: MailAgent;
@@ -90,6 +92,14 @@ interface Running {
   readonly deliveries: DeliveryMonitor;
   readonly silence: SilenceMonitor | undefined;
   readonly localDomains: readonly string[];
+}
+
+/** "3 hours", "1 hour", "12 minutes" (under an hour), "4 seconds" (under a minute). */
+export function spokenDuration(ms: number): string {
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  if (ms >= 3_600_000) return plural(Math.floor(ms / 3_600_000), 'hour');
+  if (ms >= 60_000) return plural(Math.floor(ms / 60_000), 'minute');
+  return plural(Math.max(1, Math.round(ms / 1000)), 'second');
 }
 
 function digest(value: string): Buffer {
@@ -120,6 +130,7 @@ function observed(logger: Logger, hook: (msg: string, fields: Fields | undefined
 export class MailService {
   readonly #options: MailServiceOptions;
   readonly #log: Logger;
+  #config: MailConfig;
   #running: Running | undefined;
   #busy: Promise<unknown> = Promise.resolve();
   #received = 0;
@@ -131,13 +142,54 @@ export class MailService {
   constructor(options: MailServiceOptions) {
     this.#options = options;
     this.#log = options.logger.child({ component: 'mail-service' });
+    this.#config = options.config;
+    this.#keepSecretsOutOfLogs(options.config);
+  }
+
+  /** The configuration mail runs (or will run) on. */
+  get config(): MailConfig {
+    return this.#config;
+  }
+
+  #keepSecretsOutOfLogs(config: MailConfig): void {
     for (const secret of [
-      options.config.relay?.kind === 'smarthost' ? options.config.relay.auth?.pass : undefined,
-      options.config.upstream?.pass,
-      options.config.submission?.pass,
+      config.relay?.kind === 'smarthost' ? config.relay.auth?.pass : undefined,
+      config.upstream?.pass,
+      config.submission?.pass,
     ]) {
-      if (secret !== undefined) options.logger.addSecret(secret);
+      if (secret !== undefined) this.#options.logger.addSecret(secret);
     }
+  }
+
+  /**
+   * Run on `config` from now on (Settings › Mail server and preferences saved): when mail is
+   * running it is stopped and started again on the same profile, so the relay, the upstream
+   * pull and the monitors pick the change up at once; the queue and the mailbox are kept (they
+   * live in the profile). A start that fails leaves mail stopped with the reason in the status,
+   * as at unlock, and rejects.
+   */
+  reconfigure(config: MailConfig): Promise<void> {
+    this.#keepSecretsOutOfLogs(config);
+    return this.#serial(async () => {
+      this.#config = config;
+      const running = this.#running;
+      if (running === undefined) {
+        this.#options.onChange?.();
+        return;
+      }
+      this.#running = undefined;
+      await this.#teardown(running);
+      try {
+        this.#running = await this.#start(running.profile, running.trust);
+        this.#startError = undefined;
+        this.#log.info('mail restarted on new settings');
+      } catch (error) {
+        this.#startError = error instanceof HispError ? error.code : 'INTERNAL';
+        throw error;
+      } finally {
+        this.#options.onChange?.();
+      }
+    });
   }
 
   get running(): boolean {
@@ -189,11 +241,15 @@ export class MailService {
    * Try the configured relay smarthost or upstream mailbox as sending or pulling would,
    * sending nothing (the `testConnection` call); PROFILE_LOCKED when locked.
    */
-  async testConnection(target: ConnectionTest['target']): Promise<ConnectionTest> {
+  async testConnection(
+    target: ConnectionTest['target'],
+    accounts: Pick<MailConfig, 'relay' | 'upstream'> = this.#config,
+  ): Promise<ConnectionTest> {
     if (this.#running === undefined) {
       throw new HispError('PROFILE_LOCKED', 'The profile is locked. Unlock it to continue.');
     }
-    return testConnection(this.#options.config, target, { logger: this.#options.logger });
+    this.#keepSecretsOutOfLogs(accounts);
+    return testConnection(accounts, target, { logger: this.#options.logger });
   }
 
   /** Tell the mail windows the folder counts changed (and what arrived, if anything). */
@@ -238,7 +294,7 @@ export class MailService {
   }
 
   components(): ComponentStatus[] {
-    const { config } = this.#options;
+    const config = this.#config;
     const running = this.#running;
     const locked = (name: string): ComponentStatus => ({
       name,
@@ -324,7 +380,8 @@ export class MailService {
   }
 
   async #start(profile: Profile, trust: TrustStore): Promise<Running> {
-    const { config, recipients, logger } = this.#options;
+    const { recipients, logger } = this.#options;
+    const config = this.#config;
     const store = new MailStore(profile, { logger });
     const identities = new IdentityStore(profile);
     const localDomains = [
@@ -341,6 +398,7 @@ export class MailService {
       trust,
       recipients,
       logger,
+      requestDispatched: config.requestDispatched !== false,
       onArrived: (id) => {
         this.#options.onAlertCleared?.('silence');
         this.#mailboxChanged(store, [id]);
@@ -348,10 +406,14 @@ export class MailService {
       onDelivery: (id, recipient, state) =>
         this.#options.onDelivery?.({ id, recipient, state, at: new Date().toISOString() }),
     });
-    // Recipients that owe a delivery notification past the timeout (1 h) become timed-out.
+    // Recipients that owe a delivery notification past the timeout (1 h unless set otherwise)
+    // become timed-out.
     const deliveries = new DeliveryMonitor({
       store,
       logger,
+      ...(config.deliveryTimeoutHours === undefined
+        ? {}
+        : { timeoutMs: Math.round(config.deliveryTimeoutHours * 3_600_000) }),
       onTimedOut: (rows) => {
         this.#options.onChange?.();
         const at = new Date().toISOString();
@@ -384,7 +446,7 @@ export class MailService {
               this.#options.onChange?.();
               this.#options.onAlert?.({
                 kind: 'silence',
-                message: `No Direct message has arrived for ${Math.floor(state.sinceMs / 3_600_000)} hours (the alert is set at ${config.silenceAlertHours ?? 0} h). Check the practice's MX record, the upstream mail account and the firewall: mail may be going astray.`,
+                message: `No Direct message has arrived for ${spokenDuration(state.sinceMs)} (the alert is set at ${spokenDuration((config.silenceAlertHours ?? 0) * 3_600_000)}). Check the practice's MX record, the upstream mail account and the firewall: mail may be going astray.`,
                 at: new Date().toISOString(),
               });
             },
@@ -399,6 +461,7 @@ export class MailService {
     } = {};
     const partial = (): Running => ({
       profile,
+      trust,
       store,
       identities,
       agent,

@@ -182,7 +182,8 @@ export function mailboxHandlers(
       return Promise.resolve({
         identities: identities.list().flatMap((identity) =>
           identity.addresses.map((entry) => ({
-            address: clamp(entry.address, 320),
+            // A domain-bound certificate signs for anyone at the domain: '@domain' (the contract).
+            address: clamp(entry.bound === 'domain' ? `@${entry.address}` : entry.address, 320),
             bound: entry.bound,
             fingerprintSha256: identity.fingerprintSha256,
             subject: clamp(identity.subject, 2000),
@@ -321,7 +322,7 @@ export function mailboxHandlers(
     getAttachment: async (params) => {
       const current = parts();
       const bytes = await collect(
-        current.store.attachment(params.id, params.index, openerOf(current)),
+        current.store.attachment(params.id, params.index, openerOf(current), params.purpose),
         ATTACHMENT_CALL_MAX_BYTES,
       );
       try {

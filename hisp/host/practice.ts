@@ -24,12 +24,16 @@ import { OcspCache } from '../certs/ocsp.js';
 import type { MasterKeySource } from '../keys/masterKey.js';
 import type { Logger } from '../log/logger.js';
 import { certCacheBacking } from '../store/certCache.js';
+import type { Profile } from '../store/profile.js';
 import { initProfile, readProfileInfo, type KeySourceKind } from '../store/profile.js';
 import { HispEvents, startHisp, type HispTransport } from './headless.js';
 import type { Hisp, HispMode } from './hisp.js';
 import { MailService, type MailConfig } from './mailService.js';
 import { ProfileSession, type ProfileSessionOptions } from './session.js';
-import { mailTakesOnIdentity } from './settings.js';
+import type { LoadedPolicy } from './policy.js';
+import { PracticePreferences } from './preferences.js';
+import type { PreferencesHost } from './hisp.js';
+import { mailTakesOnIdentity, settingsHandlers, type SettingsParts } from './settings.js';
 
 /** How often trust bundles are looked at for a due refresh. */
 export const BUNDLE_POLL_MS = 60_000;
@@ -43,8 +47,24 @@ export interface PracticeOptions<T extends HispTransport> {
   readonly mode: Exclude<HispMode, 'demo'>;
   /** Shown in the status (at most 200 characters); default: the directory's name. */
   readonly profileName?: string;
-  /** Mail as the serve config says; absent: no mail service (the HISP has no mailbox). */
+  /**
+   * Mail as the configuration file says. Absent and no `preferences`: no mail service (the HISP
+   * has no mailbox). With `preferences`, the file's groups are fixed and the rest is set in
+   * Settings (hisp/host/preferences.ts).
+   */
   readonly config?: MailConfig;
+  /** Settings › Mail server and preferences, and the organisation's policy. */
+  readonly preferences?: {
+    /** The configuration file `config` was read from. */
+    readonly configFile?: string | undefined;
+    /** Auto-lock minutes given on the command line (they win over Settings). */
+    readonly autoLockFromCommandLine?: number | undefined;
+    readonly policy?: LoadedPolicy | undefined;
+    /** Why the policy could not be read (every lockable setting is then locked). */
+    readonly policyProblem?: HispError | undefined;
+    /** Where the data is kept (shown in Settings). */
+    readonly dataLocation: string;
+  };
   /** For recipient discovery and MX lookups. */
   readonly dnsServers: readonly { readonly host: string; readonly port: number }[];
   /** Certificates, CRLs, OCSP, trust bundles and remote images are fetched with it. */
@@ -191,6 +211,98 @@ export class PracticeSession extends ProfileSession {
   }
 }
 
+/** A call context for calls the HISP makes to itself (the policy's trust presets). */
+function internalContext(): { signal: AbortSignal; connectionId: string } {
+  return { signal: new AbortController().signal, connectionId: 'policy' };
+}
+
+/**
+ * The organisation's trust presets on the open profile: its anchors imported (nothing changes
+ * for those already there), and its bundles registered and fetched when not there yet (in the
+ * background: a bundle server that does not answer must not hold up an unlock; a failure is
+ * logged and tried again at the next unlock).
+ */
+async function applyTrustPolicy(
+  policy: LoadedPolicy | undefined,
+  parts: () => SettingsParts,
+  options: { readonly logger: Logger; readonly fetcher: Fetcher },
+): Promise<void> {
+  if (policy?.found !== true) return;
+  const { anchors, bundles } = policy.policy.trust;
+  if (anchors.length === 0 && bundles.length === 0) return;
+  const calls = settingsHandlers(parts, { logger: options.logger, fetcher: options.fetcher });
+  for (const [index, preset] of anchors.entries()) {
+    try {
+      const result = await calls.importAnchors(preset, internalContext());
+      if (result.added.length > 0 || result.refused.length > 0) {
+        options.logger.info('policy trust anchors applied', {
+          set: index,
+          added: result.added.length,
+          refused: result.refused.length,
+        });
+      }
+    } catch (error) {
+      options.logger.error('a policy trust anchor set could not be applied', {
+        set: index,
+        code: HispError.from(error).code,
+      });
+    }
+  }
+  const known = new Set(
+    parts()
+      .trust.listBundles()
+      .map((bundle) => bundle.name),
+  );
+  for (const preset of bundles.filter((bundle) => !known.has(bundle.name))) {
+    calls.addBundle(preset, internalContext()).then(
+      () => options.logger.info('policy trust bundle added', { bundle: preset.name }),
+      (error: unknown) =>
+        options.logger.error('a policy trust bundle could not be added (tried again at unlock)', {
+          bundle: preset.name,
+          code: HispError.from(error).code,
+        }),
+    );
+  }
+}
+
+/**
+ * The preference calls of a practice: saved in the open profile, then applied at once (mail
+ * restarted on the new configuration, the idle lock re-armed).
+ */
+export function practicePreferences(
+  preferences: PracticePreferences,
+  options: {
+    readonly profile: () => Profile;
+    readonly mail: MailService | undefined;
+    readonly session: { idleLockMs: number } | undefined;
+    readonly logger: Logger;
+  },
+): PreferencesHost {
+  return {
+    get: () => preferences.view(options.profile()),
+    update: async (params) => {
+      const profile = options.profile();
+      const changed = preferences.update(profile, params);
+      if (changed.includes('autoLock') && options.session !== undefined) {
+        options.session.idleLockMs = preferences.autoLockMinutes(profile) * 60_000;
+      }
+      if (options.mail !== undefined && changed.some((group) => group !== 'autoLock')) {
+        try {
+          await options.mail.reconfigure(preferences.mailConfig(profile));
+        } catch (error) {
+          // Saved; the status says why mail is not running on it.
+          options.logger.error('mail did not start on the new settings', {
+            code: HispError.from(error).code,
+          });
+        }
+      }
+      return preferences.view(profile);
+    },
+    testAccounts: (params) => preferences.testAccounts(options.profile(), params),
+    refuseIfManaged: (setting, what) => preferences.refuseIfManaged(setting, what),
+  };
+}
+
 /**
  * Open the profile in `options.dir` and start its practice: recipients, mail, settings,
  * events, lock hooks, and the HISP on the transport `options.attach` connects.
@@ -198,7 +310,7 @@ export class PracticeSession extends ProfileSession {
 export async function startPractice<T extends HispTransport>(
   options: PracticeOptions<T>,
 ): Promise<Practice<T>> {
-  const { dir, logger, fetcher, dnsServers, config } = options;
+  const { dir, logger, fetcher, dnsServers } = options;
   const lenient = options.atStart === 'report';
   // The services below are made before the HISP they report to.
   const events = new HispEvents();
@@ -213,8 +325,29 @@ export async function startPractice<T extends HispTransport>(
     ...(options.createWith === undefined ? {} : { createWith: options.createWith }),
     reportOpenFailures: lenient,
   });
+  const preferences =
+    options.preferences === undefined
+      ? undefined
+      : new PracticePreferences({
+          file: options.config ?? {},
+          configFile: options.preferences.configFile,
+          autoLockFromCommandLine: options.preferences.autoLockFromCommandLine,
+          autoLockDefault: Math.round(options.idleLockMs / 60_000),
+          policy: options.preferences.policy,
+          policyProblem: options.preferences.policyProblem,
+          dataLocation: options.preferences.dataLocation,
+          logger,
+        });
+  const openParts = (): SettingsParts => ({ profile: session.profile, trust: session.trust });
+  /** What follows every opening of the profile: its own auto-lock, the policy's trust. */
+  const opened = async (): Promise<void> => {
+    if (preferences === undefined) return;
+    session.idleLockMs = preferences.autoLockMinutes(session.profile) * 60_000;
+    await applyTrustPolicy(options.preferences?.policy, openParts, { logger, fetcher });
+  };
   try {
     await session.unlock(options.passphrase);
+    await opened();
   } catch (error) {
     if (!lenient) throw error;
     logger.warn('the profile stays locked', { code: HispError.from(error).code });
@@ -235,6 +368,10 @@ export async function startPractice<T extends HispTransport>(
       fetcher,
       onAlert: events.certificateAlert,
     });
+    const config =
+      preferences === undefined
+        ? options.config
+        : preferences.mailConfig(session.locked ? undefined : session.profile);
     const mail =
       config === undefined
         ? undefined
@@ -257,24 +394,29 @@ export async function startPractice<T extends HispTransport>(
             onAlert: events.alert,
             onAlertCleared: events.alertCleared,
           });
-    if (mail !== undefined) {
-      // Mail runs while the profile is open: stopped before every lock (the idle lock too)
-      // and started again after an unlock. Set before the HISP takes calls, so an unlock
-      // from a mail window starts it too.
-      session.hooks = {
-        beforeLock: () => mail.stop(),
-        afterUnlock: async () => {
-          try {
-            await mail.start(session.profile, session.trust);
-          } catch (error) {
-            // The profile is open; mail says in the status why it is not running.
-            logger.error('mail could not start after unlock', {
-              ...(error instanceof HispError ? { code: error.code } : {}),
-            });
-          }
-        },
-      };
-    }
+    // Mail runs while the profile is open: stopped before every lock (the idle lock too)
+    // and started again after an unlock. Set before the HISP takes calls, so an unlock
+    // from a mail window starts it too.
+    session.hooks = {
+      beforeLock: async () => {
+        await mail?.stop();
+      },
+      afterUnlock: async () => {
+        try {
+          await opened();
+          if (mail === undefined) return;
+          // The saved settings are readable again: run on them.
+          if (preferences !== undefined)
+            await mail.reconfigure(preferences.mailConfig(session.profile));
+          await mail.start(session.profile, session.trust);
+        } catch (error) {
+          // The profile is open; mail says in the status why it is not running.
+          logger.error('mail could not start after unlock', {
+            ...(error instanceof HispError ? { code: error.code } : {}),
+          });
+        }
+      },
+    };
     const started = await startHisp(
       {
         mode: options.mode,
@@ -285,16 +427,26 @@ export async function startPractice<T extends HispTransport>(
         discovery: { recipients, dnsServers },
         ...(mail === undefined ? {} : { mail }),
         settings: {
-          parts: () => ({ profile: session.profile, trust: session.trust }),
+          parts: openParts,
           fetcher,
           ...(mail === undefined
             ? {}
             : {
                 identityImported: mailTakesOnIdentity(mail, () =>
-                  session.locked ? undefined : { profile: session.profile, trust: session.trust },
+                  session.locked ? undefined : openParts(),
                 ),
               }),
         },
+        ...(preferences === undefined
+          ? {}
+          : {
+              preferences: practicePreferences(preferences, {
+                profile: () => session.profile,
+                mail,
+                session,
+                logger,
+              }),
+            }),
         profileName: options.profileName ?? basename(dir),
         logger,
       },

@@ -45,6 +45,7 @@ export class ProfileSession {
   #kind: KeySourceKind | undefined;
   #lastActivity: number;
   #idleTimer: NodeJS.Timeout | undefined;
+  #idleLockMs: number;
   /** One lock or unlock at a time. */
   #busy: Promise<unknown> = Promise.resolve();
 
@@ -52,6 +53,20 @@ export class ProfileSession {
     this.#options = options;
     this.#now = options.now ?? (() => Date.now());
     this.#lastActivity = this.#now();
+    this.#idleLockMs = options.idleLockMs ?? 0;
+  }
+
+  /** Lock after this long without activity from now on (0 = never): the auto-lock setting. */
+  get idleLockMs(): number {
+    return this.#idleLockMs;
+  }
+
+  set idleLockMs(ms: number) {
+    this.#idleLockMs = ms;
+    if (this.#idleTimer !== undefined) clearInterval(this.#idleTimer);
+    this.#idleTimer = undefined;
+    if (!this.locked) this.#armIdleTimer();
+    this.#options.onChange?.();
   }
 
   get locked(): boolean {
@@ -143,7 +158,7 @@ export class ProfileSession {
     const failing = bundles.filter((bundle) => bundle.lastError !== undefined);
     const anchors = new Set(this.#trust.listAnchors().map((anchor) => anchor.fingerprintSha256))
       .size;
-    const idle = this.#options.idleLockMs ?? 0;
+    const idle = this.#idleLockMs;
     return [
       {
         name: 'profile',
@@ -166,7 +181,7 @@ export class ProfileSession {
   }
 
   #armIdleTimer(): void {
-    const idle = this.#options.idleLockMs ?? 0;
+    const idle = this.#idleLockMs;
     if (idle <= 0) return;
     if (this.#idleTimer !== undefined) clearInterval(this.#idleTimer);
     this.#idleTimer = setInterval(

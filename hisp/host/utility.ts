@@ -8,11 +8,19 @@
  *   keychain (no Secret Service, a locked one…) the HISP starts locked and its status says
  *   why; an unlock from the lock screen tries again. Never a silent plaintext or vault
  *   fallback.
- * - Mail as `<data-dir>/config.json` says, in the serve config format (docs/relay.md). No
- *   file: nothing is relayed or received, messages wait in the Outbox, and the status says
- *   so. A file that cannot be used is the same, with the reason in the status.
+ * - Mail as Settings › Mail server and preferences says (saved, encrypted, in the profile:
+ *   hisp/host/preferences.ts), except what `<data-dir>/config.json` sets, in the serve config
+ *   format (docs/relay.md), for IT or advanced set-ups. Until a relay is set, messages wait
+ *   in the Outbox. A file that cannot be used is reported in the status and none of it is
+ *   used.
+ * - The machine's policy (hisp/host/policy.ts: the file at its documented path, or the
+ *   Windows registry; `--policy-file PATH` reads that file instead): presets, locked
+ *   settings, trust anchors and bundles. A policy that cannot be read locks every lockable
+ *   setting and the status says why (main refuses to start on one first; this is the
+ *   belt-and-braces for a policy changed while Sealpost runs).
  * - DNS: the system's resolvers (or the file's `dns`); fetching from public addresses only;
- *   auto-lock after `--auto-lock-minutes` (default 15) without calls from a window.
+ *   auto-lock after 15 minutes (or `--auto-lock-minutes`) without calls from a window, until
+ *   Settings or the policy say otherwise.
  *
  * This file must not import Electron: the parent port and MessagePortMain are typed
  * structurally, so {@link startDesktopHisp} runs in plain Node with fake ports (tests).
@@ -32,6 +40,12 @@ import { keychainMasterKeySource } from '../keys/masterKey.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import type { Hisp } from './hisp.js';
 import { MainPortTransport, type MainPortLike } from './mainPortTransport.js';
+import {
+  describePolicyForLog,
+  loadMachinePolicy,
+  type LoadedPolicy,
+  type MachinePolicyOptions,
+} from './policy.js';
 import { startPractice, type Practice } from './practice.js';
 
 /** Electron's `process.parentPort`, as far as the HISP uses it. */
@@ -53,28 +67,43 @@ export const DESKTOP_CONFIG_FILE = 'config.json';
 export interface DesktopArgs {
   /** Absolute. */
   readonly dataDir: string;
+  /** The default until Settings or the policy set it. */
   readonly autoLockMinutes: number;
+  /** Absolute: read this policy file instead of the machine's (tests, labs). */
+  readonly policyFile?: string;
 }
 
-/** `--data-dir DIR [--auto-lock-minutes N]`; USAGE for anything else. */
+/** `--data-dir DIR [--auto-lock-minutes N] [--policy-file PATH]`; USAGE for anything else. */
 export function parseDesktopArgs(argv: readonly string[]): DesktopArgs {
-  let values: { 'data-dir'?: string | undefined; 'auto-lock-minutes'?: string | undefined };
+  let values: {
+    'data-dir'?: string | undefined;
+    'auto-lock-minutes'?: string | undefined;
+    'policy-file'?: string | undefined;
+  };
   try {
     ({ values } = parseArgs({
       args: [...argv],
-      options: { 'data-dir': { type: 'string' }, 'auto-lock-minutes': { type: 'string' } },
+      options: {
+        'data-dir': { type: 'string' },
+        'auto-lock-minutes': { type: 'string' },
+        'policy-file': { type: 'string' },
+      },
       strict: true,
       allowPositionals: false,
     }));
   } catch (error) {
     throw new HispError(
       'USAGE',
-      `The desktop HISP takes --data-dir DIR [--auto-lock-minutes N]: ${(error as Error).message}`,
+      `The desktop HISP takes --data-dir DIR [--auto-lock-minutes N] [--policy-file PATH]: ${(error as Error).message}`,
     );
   }
   const dataDir = values['data-dir'];
   if (dataDir === undefined || !isAbsolute(dataDir)) {
     throw new HispError('USAGE', 'The desktop HISP needs --data-dir with an absolute path.');
+  }
+  const policyFile = values['policy-file'];
+  if (policyFile !== undefined && !isAbsolute(policyFile)) {
+    throw new HispError('USAGE', '--policy-file needs an absolute path.');
   }
   const minutesText = values['auto-lock-minutes'] ?? String(DESKTOP_AUTO_LOCK_MINUTES);
   const autoLockMinutes = /^\d{1,4}$/.test(minutesText) ? Number(minutesText) : Number.NaN;
@@ -84,12 +113,14 @@ export function parseDesktopArgs(argv: readonly string[]): DesktopArgs {
       `--auto-lock-minutes wants whole minutes from 0 (never) to 1440, not ${JSON.stringify(minutesText)}.`,
     );
   }
-  return { dataDir, autoLockMinutes };
+  return { dataDir, autoLockMinutes, ...(policyFile === undefined ? {} : { policyFile }) };
 }
 
-/** The mail configuration of the desktop, and what the status says about it when it is off. */
+/** The mail configuration file of the desktop, and what the status says when it is unusable. */
 interface DesktopMail {
   readonly config: ServeConfig;
+  /** The file, when it is there. */
+  readonly file: string | undefined;
   readonly status: ComponentStatus | undefined;
 }
 
@@ -104,9 +135,10 @@ async function desktopMail(
 ): Promise<DesktopMail> {
   const unusable = (code: string, why: string): DesktopMail => {
     logger.error('the mail configuration cannot be used', { code });
-    const detail = `${file} cannot be used (${why}): nothing is sent or received; messages wait in the Outbox`;
+    const detail = `${file} cannot be used (${why}): none of it is used; what it would set is not sent or received, and messages wait in the Outbox`;
     return {
       config: {},
+      file,
       status: {
         name: 'config',
         state: 'down',
@@ -119,17 +151,11 @@ async function desktopMail(
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') return unusable('USAGE', `it cannot be read: ${code ?? 'error'}`);
-    return {
-      config: {},
-      status: {
-        name: 'config',
-        state: 'off',
-        detail: `no mail configuration (${DESKTOP_CONFIG_FILE}): nothing is sent or received; messages wait in the Outbox`,
-      },
-    };
+    // The usual case: mail is set up in Settings.
+    return { config: {}, file: undefined, status: undefined };
   }
   try {
-    return { config: await loadServeConfig(file, env), status: undefined };
+    return { config: await loadServeConfig(file, env), file, status: undefined };
   } catch (error) {
     if (!(error instanceof UsageError || error instanceof HispError)) throw error;
     // The serve command's wording names its flag; here the file is named already.
@@ -156,6 +182,30 @@ export interface DesktopOptions {
   readonly logger?: Logger;
   /** For the config file's `env:NAME` secrets; default process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /** How the machine's policy is found (tests: another platform, a fake reg.exe). */
+  readonly policy?: Omit<MachinePolicyOptions, 'file'>;
+}
+
+/** The machine's policy, or why it could not be read (then every lockable setting is locked). */
+async function desktopPolicy(
+  args: DesktopArgs,
+  options: DesktopOptions,
+  logger: Logger,
+): Promise<{ policy?: LoadedPolicy; problem?: HispError }> {
+  try {
+    const policy = await loadMachinePolicy({
+      ...options.policy,
+      ...(args.policyFile === undefined ? {} : { file: args.policyFile }),
+    });
+    logger.info(describePolicyForLog(policy));
+    return { policy };
+  } catch (error) {
+    const problem = HispError.from(error);
+    logger.error('the policy cannot be used: every setting it could lock is locked', {
+      code: problem.code,
+    });
+    return { problem };
+  }
 }
 
 /**
@@ -203,6 +253,7 @@ export async function startDesktopHisp(
     options.env ?? process.env,
     logger,
   );
+  const policy = await desktopPolicy(args, options, logger);
   const dnsServers =
     mail.config.dns !== undefined
       ? [...mail.config.dns]
@@ -218,6 +269,12 @@ export async function startDesktopHisp(
     // The status carries at most 200 characters of it.
     profileName: profileDir.length <= 200 ? profileDir : `…${profileDir.slice(-199)}`,
     config: mail.config,
+    preferences: {
+      configFile: mail.file,
+      policy: policy.policy,
+      policyProblem: policy.problem,
+      dataLocation: args.dataDir,
+    },
     dnsServers,
     fetcher,
     logger,
@@ -231,6 +288,15 @@ export async function startDesktopHisp(
     attach: (created) => {
       const status = mail.status;
       if (status !== undefined) created.addComponent('config', () => status);
+      const problem = policy.problem;
+      if (problem !== undefined) {
+        const detail = `the policy cannot be used, so every setting it could lock is locked: ${problem.message}`;
+        created.addComponent('policy', () => ({
+          name: 'policy',
+          state: 'down',
+          detail: detail.length <= 500 ? detail : `${detail.slice(0, 499)}…`,
+        }));
+      }
       return Promise.resolve({
         get windows() {
           return windows;

@@ -54,6 +54,8 @@ export interface MailAgentOptions {
   readonly allowSha1CertificateSignatures?: boolean;
   /** Revocation checking of senders (default soft: unknown status is reported, not fatal). */
   readonly revocation?: 'soft' | 'hard' | 'off';
+  /** Ask recipients' HISPs for `dispatched` notifications too (default true). */
+  readonly requestDispatched?: boolean;
   /** A new message was stored (not a duplicate): the mail window's new-mail notice. */
   readonly onArrived?: (id: number) => void;
   /** A delivery notification changed a recipient's state (applied, not merely recorded late). */
@@ -242,7 +244,12 @@ function base64Text(content: Buffer): string {
  */
 export function composeMessage(
   input: ComposeInput,
-  options: { readonly messageId: string; readonly date: Date },
+  options: {
+    readonly messageId: string;
+    readonly date: Date;
+    /** Ask for `dispatched` notifications too (default true). */
+    readonly requestDispatched?: boolean;
+  },
 ): Buffer {
   const attachments = input.attachments ?? [];
   checkAttachments(attachments);
@@ -263,7 +270,7 @@ export function composeMessage(
       ? ''
       : headerLine('In-Reply-To', checkMessageId(input.inReplyTo, 'In-Reply-To'))) +
     (references.length > 0 ? headerLine('References', references.join(' ')) : '') +
-    requestHeaders(input.from.trim())
+    requestHeaders(input.from.trim(), options.requestDispatched !== false)
       .map((header) => headerLine(header.name, header.value))
       .join('') +
     'MIME-Version: 1.0\r\n';
@@ -339,7 +346,11 @@ export class MailAgent {
     if (recipients.length + bcc.length === 0)
       throw new HispError('BAD_REQUEST', 'The message has no recipient.');
     const messageId = `<${randomBytes(12).toString('hex')}@${domainOf(input.from)}>`;
-    const inner = composeMessage(input, { messageId, date: this.#now() });
+    const inner = composeMessage(input, {
+      messageId,
+      date: this.#now(),
+      requestDispatched: this.#options.requestDispatched !== false,
+    });
     return this.#sendInner(input.from, recipients, inner, messageId, true, bcc);
   }
 

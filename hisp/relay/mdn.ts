@@ -112,17 +112,22 @@ const MAX_DSN_RECIPIENTS = 1000;
 
 /**
  * The header fields an outbound message carries to request MDNs (DESIGN.md §4): a `processed`
- * MDN to `from`, and timely-and-reliable delivery (`dispatched` with the Direct extension).
+ * MDN to `from`, and timely-and-reliable delivery (`dispatched` with the Direct extension)
+ * unless `dispatched` is false (Settings › delivery notifications).
  * @throws HispError BAD_REQUEST when `from` is not exactly one address.
  */
-export function requestHeaders(from: string): HeaderField[] {
+export function requestHeaders(from: string, dispatched = true): HeaderField[] {
   const address = singleAddress(from, 'from');
   return [
     { name: 'Disposition-Notification-To', value: address },
-    {
-      name: 'Disposition-Notification-Options',
-      value: `${FINAL_DESTINATION_DELIVERY}=optional,true`,
-    },
+    ...(dispatched
+      ? [
+          {
+            name: 'Disposition-Notification-Options',
+            value: `${FINAL_DESTINATION_DELIVERY}=optional,true`,
+          },
+        ]
+      : []),
   ];
 }
 

@@ -863,16 +863,27 @@ export class MailStore {
   /**
    * Attachment `index` of message `id`, decoded, as a byte stream from memory (no temp file).
    * The decrypted message is zeroed when the stream ends or is destroyed. Errors
-   * (MESSAGE_NOT_FOUND, or NOT_FOUND for a bad index) come as the stream's 'error'.
+   * (MESSAGE_NOT_FOUND, or NOT_FOUND for a bad index) come as the stream's 'error'. Audited
+   * as 'attachment-save', or 'attachment-forward' when it is read to go with a forward.
    */
-  attachment(id: number, index: number, openFn: OpenFn): Readable {
-    return Readable.from(this.#attachmentChunks(id, index, openFn), {
+  attachment(
+    id: number,
+    index: number,
+    openFn: OpenFn,
+    purpose: 'save' | 'forward' = 'save',
+  ): Readable {
+    return Readable.from(this.#attachmentChunks(id, index, openFn, purpose), {
       objectMode: false,
       highWaterMark: STREAM_CHUNK,
     });
   }
 
-  async *#attachmentChunks(id: number, index: number, openFn: OpenFn): AsyncGenerator<Buffer> {
+  async *#attachmentChunks(
+    id: number,
+    index: number,
+    openFn: OpenFn,
+    purpose: 'save' | 'forward',
+  ): AsyncGenerator<Buffer> {
     const { row, ciphertext } = this.#row(id);
     try {
       // The inner message may be a view into `ciphertext` (decrypted in place): zero both last.
@@ -888,7 +899,7 @@ export class MailStore {
         }
         // Recorded before the first byte leaves the store.
         this.#audit.append({
-          action: 'attachment-save',
+          action: purpose === 'forward' ? 'attachment-forward' : 'attachment-save',
           counterpart: this.#counterpart(row),
           messageId: row.message_id ?? undefined,
           detail: { id, attachment: index },

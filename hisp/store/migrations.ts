@@ -13,6 +13,7 @@ import { m005 } from './migrations/005-cert-cache.js';
 import { m006 } from './migrations/006-upstream.js';
 import { m007 } from './migrations/007-delivery.js';
 import { m008 } from './migrations/008-folder-seen.js';
+import { m009 } from './migrations/009-settings-audit.js';
 
 export interface Migration {
   readonly version: number;
@@ -20,4 +21,4 @@ export interface Migration {
   readonly up: (db: Database.Database) => void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009];

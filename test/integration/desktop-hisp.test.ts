@@ -21,6 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { LOCKABLE_SETTING_LIST } from '../../hisp/api/lists.js';
 import { parseCertificate } from '../../hisp/certs/certificate.js';
 import { parseDesktopArgs } from '../../hisp/host/utility.js';
 import {
@@ -248,9 +249,8 @@ describe('the desktop HISP on <data-dir>/profile', () => {
       state: 'ok',
       detail: 'unlocked (key in the system keychain); locks after 15 min idle',
     });
-    // No config.json: nothing is relayed or received, and the status says so.
-    expect(component(ready, 'config')).toMatchObject({ state: 'off' });
-    expect(component(ready, 'config')?.detail).toMatch(/no mail configuration \(config\.json\)/);
+    // No config.json and nothing set in Settings yet: nothing is relayed, and the status says so.
+    expect(component(ready, 'config')).toBeUndefined();
     expect(component(ready, 'relay')).toMatchObject({
       state: 'off',
       detail: 'no relay configured: messages stay queued; 0 queued, 0 failed',
@@ -357,7 +357,7 @@ describe('the desktop HISP on <data-dir>/profile', () => {
     expect(broken.state).toBe('ready');
     expect(component(broken, 'config')).toMatchObject({ state: 'down' });
     expect(component(broken, 'config')?.detail).toContain('relay.smarthost.port');
-    expect(component(broken, 'config')?.detail).toContain('messages wait in the Outbox');
+    expect(component(broken, 'config')?.detail).toContain('none of it is used');
     expect(component(broken, 'relay')).toMatchObject({ state: 'off' });
 
     await writeFile(join(dataDir, 'config.json'), '{ "relay": ');
@@ -365,8 +365,80 @@ describe('the desktop HISP on <data-dir>/profile', () => {
       (await runDesktop(['--data-dir', dataDir], [['status', {}]])).steps[0],
     );
     expect(component(notJson, 'config')?.detail).toBe(
-      `${join(dataDir, 'config.json')} cannot be used (not valid JSON): nothing is sent or received; messages wait in the Outbox`,
+      `${join(dataDir, 'config.json')} cannot be used (not valid JSON): none of it is used; what it would set is not sent or received, and messages wait in the Outbox`,
     );
+  });
+
+  it('Settings and the machine policy (--policy-file): auto-lock set in Settings applies at once; what the policy locks is refused; a policy that cannot be read locks everything and says why', async () => {
+    if (tmp === undefined) throw new Error('setup failed');
+    const dir = join(tmp.path, 'policy-desk');
+    await mkdir(dir, { mode: 0o700 });
+    const policyFile = join(tmp.path, 'desk-policy.json');
+    await writeFile(
+      policyFile,
+      JSON.stringify({
+        relay: { smarthost: { host: 'relay.clinic.test', port: 587, secure: 'starttls' } },
+        delivery: { timeoutHours: 4 },
+        lockedSettings: ['relay', 'delivery'],
+      }),
+    );
+    const run = await runDesktop(
+      ['--data-dir', dir, '--policy-file', policyFile],
+      [
+        ['getPreferences', {}],
+        ['updatePreferences', { autoLockMinutes: 5 }],
+        ['status', {}],
+        [
+          'updatePreferences',
+          { delivery: { timeoutHours: 1, requestDispatched: true, silenceAlertHours: 0 } },
+        ],
+        ['updatePreferences', { relay: { kind: 'mx', exceptions: [] } }],
+        ['status', {}],
+      ],
+    );
+    const [view, saved, status, delivery, relay, after] = run.steps;
+    expect(value<Record<string, unknown>>(view)).toMatchObject({
+      relay: {
+        value: { kind: 'smarthost', host: 'relay.clinic.test', port: 587, passwordSet: false },
+        source: 'organisation',
+        managedFields: ['kind', 'host', 'port', 'secure'],
+      },
+      delivery: { value: { timeoutHours: 4 }, source: 'organisation' },
+      autoLock: { value: 15, source: 'profile' },
+      policyFile,
+      managed: ['relay', 'delivery'],
+      dataLocation: dir,
+    });
+    expect(value<Record<string, unknown>>(saved)).toMatchObject({ autoLock: { value: 5 } });
+    expect(component(value<StatusLike>(status), 'profile')?.detail).toContain(
+      'locks after 5 min idle',
+    );
+    expect(delivery).toMatchObject({ ok: false, code: 'SETTING_MANAGED' });
+    expect(relay).toMatchObject({ ok: false, code: 'SETTING_MANAGED' });
+    // The organisation's relay runs (no account named, so none is logged in to).
+    expect(component(value<StatusLike>(after), 'relay')?.detail).toContain(
+      'smarthost relay.clinic.test:587',
+    );
+
+    await writeFile(policyFile, JSON.stringify({ lockedSettings: ['everything'] }));
+    const broken = await runDesktop(
+      ['--data-dir', dir, '--policy-file', policyFile],
+      [
+        ['status', {}],
+        ['getPreferences', {}],
+        ['updatePreferences', { autoLockMinutes: 10 }],
+      ],
+    );
+    const [brokenStatus, brokenView, refused] = broken.steps;
+    expect(component(value<StatusLike>(brokenStatus), 'policy')).toMatchObject({ state: 'down' });
+    expect(component(value<StatusLike>(brokenStatus), 'policy')?.detail).toContain(policyFile);
+    const locked = value<{ managed: string[]; policyProblem?: string; autoUpdate: boolean }>(
+      brokenView,
+    );
+    expect(locked.managed).toEqual([...LOCKABLE_SETTING_LIST]);
+    expect(locked.policyProblem).toContain('lockedSettings');
+    expect(locked.autoUpdate).toBe(false);
+    expect(refused).toMatchObject({ ok: false, code: 'SETTING_MANAGED' });
   });
 });
 

@@ -11,18 +11,14 @@
  * unless its domain is listed in "exceptions". The MX hosts' certificates come from the test
  * anchor, which the `serve` processes trust through NODE_EXTRA_CA_CERTS (as a lab would).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveryEvent } from '../../hisp/api/index.js';
 import type { DnsResponder } from '../../hisp/certs/hosting/dnsResponder.js';
 import { createLogger } from '../../hisp/log/logger.js';
 import { looksLikeSmime } from '../../hisp/relay/smtpServer.js';
-import { BRIDGE_FILE } from '../../hisp/store/profile.js';
 import { freePort, LOOPBACK } from '../services/ports.js';
 import {
   bridgeResult,
@@ -32,14 +28,16 @@ import {
   pollUntil,
   startLoopbackDns,
   TWO_PRACTICES,
-  waitForBridgeFile,
-  type BridgeInfo,
   type PkiFiles,
 } from '../services/practices.js';
+import {
+  killServeProcesses,
+  requireBuiltCli,
+  spawnServe,
+  type ServeProcess,
+} from '../services/serveProcess.js';
 import { makeTempDir, type TempDir } from '../services/tmp.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = join(root, 'bin', 'sealpost.js');
 const PASS = 'serve mx test passphrase';
 const PRACTICES = TWO_PRACTICES;
 
@@ -47,15 +45,9 @@ let tmp: TempDir;
 let dns: DnsResponder;
 const dnsLog: string[] = [];
 let files: PkiFiles;
-const running = new Set<ChildProcess>();
 
 beforeAll(async () => {
-  if (
-    !existsSync(join(root, 'dist', 'hisp', 'cli.js')) ||
-    !existsSync(join(root, 'dist', 'renderer', 'index.html'))
-  ) {
-    throw new Error('dist/ is not built: run `npm run build` first (npm test does)');
-  }
+  requireBuiltCli();
   tmp = await makeTempDir('serve-mx');
   const pki = await createPracticePki(tmp.path, {
     anchorName: 'Serve MX Test Anchor',
@@ -80,57 +72,22 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const child of running) child.kill('SIGKILL');
+  killServeProcesses();
   await dns?.close();
   await tmp?.remove();
 });
 
-interface Served {
-  readonly bridge: BridgeInfo;
-  readonly err: () => string;
-  stop(): Promise<number | null>;
-}
+type Served = ServeProcess;
 
 /** `node bin/sealpost.js serve` for a practice with this config; resolves once bridge.json is there. */
 async function serve(index: 0 | 1, config: unknown): Promise<Served> {
   const dir = join(tmp.path, PRACTICES[index].name);
   const configFile = join(tmp.path, `${PRACTICES[index].name}-${Date.now()}.json`);
   await writeFile(configFile, JSON.stringify(config, null, 2));
-  await rm(join(dir, BRIDGE_FILE), { force: true });
-  const child = spawn(
-    process.execPath,
-    [bin, 'serve', '--profile', dir, '--pass', 'env:PASS', '--config', configFile],
-    {
-      cwd: root,
-      env: { PATH: process.env['PATH'] ?? '', PASS, NODE_EXTRA_CA_CERTS: files.anchor },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  running.add(child);
-  const err: string[] = [];
-  child.stdout?.on('data', () => undefined);
-  child.stderr?.on('data', (chunk: Buffer) => err.push(chunk.toString('utf8')));
-  let exited: number | null | undefined;
-  const exit = new Promise<number | null>((resolveExit) =>
-    child.once('exit', (code) => {
-      exited = code;
-      running.delete(child);
-      resolveExit(code);
-    }),
-  );
-  const bridge = await waitForBridgeFile(dir, () => exited !== undefined);
-  if (bridge === undefined) {
-    child.kill('SIGKILL');
-    throw new Error(`serve did not start (exit ${String(exited)}):\n${err.join('').slice(-4000)}`);
-  }
-  return {
-    bridge,
-    err: () => err.join(''),
-    stop: () => {
-      child.kill('SIGTERM');
-      return exit;
-    },
-  };
+  return spawnServe(dir, ['--pass', 'env:PASS', '--config', configFile], {
+    PASS,
+    NODE_EXTRA_CA_CERTS: files.anchor,
+  });
 }
 
 interface StatusResult {

@@ -97,6 +97,9 @@ describe('error-code registry', () => {
       RELAY_MESSAGE_REFUSED: true,
       DELIVERY_TIMED_OUT: true,
       DELIVERY_FAILED: true,
+      SETTING_MANAGED: true,
+      SETTING_INVALID: true,
+      SETTING_IN_CONFIG_FILE: true,
       MAIL_NOT_CONFIGURED: true,
     });
   });

@@ -418,6 +418,14 @@ describe('requestHeaders', () => {
     });
   });
 
+  it('without dispatched (Settings › delivery notifications), only the processed MDN is asked for and granted', () => {
+    const headers = requestHeaders('a@x.example', false);
+    expect(headers).toEqual([{ name: 'Disposition-Notification-To', value: 'a@x.example' }]);
+    expect(
+      shouldSendMdn([...headers, { name: 'Message-ID', value: '<m@x>' }], 'text/plain'),
+    ).toMatchObject({ processed: true, dispatched: false });
+  });
+
   it('refuses anything but one address (no header injection)', () => {
     expect(codeOf(() => requestHeaders('a@x.example\r\nBcc: evil@y.example'))).toBe('BAD_REQUEST');
     expect(codeOf(() => requestHeaders('a@x.example, b@x.example'))).toBe('BAD_REQUEST');

@@ -183,6 +183,72 @@ describe('migrations', () => {
     second.close();
   });
 
+  it('migration 9 rebuilds audit_log for settings-change: every row kept as it was, still append-only', async () => {
+    const file = await tempFile();
+    const key = randomBytes(32);
+    const before = EncryptedDatabase.open({ file, key, migrations: MIGRATIONS.slice(0, 8) });
+    const insert =
+      'INSERT INTO audit_log (seq, at, user, action, counterpart, message_id, detail, prev, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
+    before.transaction((db) => {
+      db.prepare(insert).run(
+        1,
+        '2026-01-01T00:00:00Z',
+        'u',
+        'send',
+        'a@b.example',
+        '<m@x>',
+        null,
+        '0'.repeat(64),
+        'a'.repeat(64),
+      );
+      db.prepare(insert).run(
+        2,
+        '2026-01-01T00:01:00Z',
+        'u',
+        'trust-change',
+        null,
+        null,
+        '{"anchor":"cd"}',
+        'a'.repeat(64),
+        'b'.repeat(64),
+      );
+    });
+    expect(() =>
+      before.transaction((db) =>
+        db
+          .prepare(insert)
+          .run(3, 'x', 'u', 'settings-change', null, null, null, 'b'.repeat(64), 'c'.repeat(64)),
+      ),
+    ).toThrow(/CHECK constraint/);
+    const rows = before.read((db) => db.prepare('SELECT * FROM audit_log ORDER BY seq').all());
+    before.close();
+
+    const after = EncryptedDatabase.open({ file, key });
+    expect(after.version).toBe(MIGRATIONS.length);
+    expect(after.read((db) => db.prepare('SELECT * FROM audit_log ORDER BY seq').all())).toEqual(
+      rows,
+    );
+    after.transaction((db) =>
+      db
+        .prepare(insert)
+        .run(3, 'x', 'u', 'settings-change', null, null, null, 'b'.repeat(64), 'c'.repeat(64)),
+    );
+    expect(() =>
+      after.transaction((db) => db.prepare("UPDATE audit_log SET user = 'v' WHERE seq = 1").run()),
+    ).toThrow(/append-only/);
+    expect(() =>
+      after.transaction((db) => db.prepare('DELETE FROM audit_log WHERE seq = 1').run()),
+    ).toThrow(/append-only/);
+    expect(
+      after.read((db) =>
+        db
+          .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'audit_log_at'")
+          .get(),
+      ),
+    ).toEqual({ name: 'audit_log_at' });
+    after.close();
+  });
+
   it('a failing migration leaves the schema at the previous version, with nothing half done', async () => {
     const file = await tempFile();
     const key = randomBytes(32);

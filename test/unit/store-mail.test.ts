@@ -520,6 +520,7 @@ describe('MailStore', () => {
     const { id } = await store.receive({ raw: direct(inner), envelope }, ryanOpens);
     await store.open(id, ryanOpens);
     await readAll(store.attachment(id, 0, ryanOpens));
+    await readAll(store.attachment(id, 0, ryanOpens, 'forward'));
     store.delete(id);
     const sent = store.storeSent({
       raw: direct(
@@ -545,10 +546,11 @@ describe('MailStore', () => {
       ['receive', GREG, '<audited@securehealthemail.com>'],
       ['open', GREG, '<audited@securehealthemail.com>'],
       ['attachment-save', GREG, '<audited@securehealthemail.com>'],
+      ['attachment-forward', GREG, '<audited@securehealthemail.com>'],
       ['delete', GREG, '<audited@securehealthemail.com>'],
       ['send', 'carol@example.test', '<out-audited@securehealthemail.com>'],
     ]);
-    expect(audit.verify().entries).toBeGreaterThanOrEqual(5);
+    expect(audit.verify().entries).toBeGreaterThanOrEqual(6);
     // Never content: no entry carries the subject or the body.
     expect(JSON.stringify(entries)).not.toMatch(/Audited|audited body|a\.txt/);
   });
