@@ -87,7 +87,7 @@ describe('explainConnectionTest', () => {
     expect(statement.reason).toEqual({
       code: 'RELAY_AUTH_FAILED',
       summary: 'The relay refused the account name or password.',
-      fix: 'Check the relay account name and password in the server configuration file.',
+      fix: 'Check the relay account name and password in Settings › Mail server and preferences (or the configuration file).',
       detail: 'smtp.example.test: 535 Authentication failed',
     });
   });

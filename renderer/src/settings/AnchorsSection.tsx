@@ -3,7 +3,9 @@
  * direction, origin), importing anchors from a PEM, DER or .p7b file for a domain and
  * direction (`importAnchors`: refused certificates are listed with their reasons), and
  * removing an anchor added by hand (after a second click). Anchors from a trust bundle say
- * which bundle they come from: they go with it.
+ * which bundle they come from: they go with it. When the organisation manages the anchors
+ * (`managed` includes 'trustAnchors'), the list is shown under the "Managed by your
+ * organisation" badge, with no import and no remove (the HISP refuses them: SETTING_MANAGED).
  */
 import { useId, useState } from 'react';
 import type { ReactElement } from 'react';
@@ -24,10 +26,12 @@ import {
   LoadedTable,
   SettingsForm,
   SettingsSection,
+  SourceBadge,
   TrustScopeFields,
   useTrustScope,
   useFileChoice,
 } from './parts.js';
+import { isManaged, managedNote } from './preferencesModel.js';
 import type { TrustSectionProps } from './parts.js';
 import { fileBytes, useAction, useSettingsCall } from './useSettingsCall.js';
 
@@ -41,7 +45,13 @@ function anchorKey(anchor: Anchor): string {
   return `${anchor.fingerprintSha256}|${anchor.domain}|${anchor.direction}|${anchor.bundle ?? ''}`;
 }
 
-export function AnchorsSection({ client, domains, announce }: TrustSectionProps): ReactElement {
+export function AnchorsSection({
+  client,
+  domains,
+  announce,
+  preferences,
+}: TrustSectionProps): ReactElement {
+  const managed = isManaged(preferences, 'trustAnchors');
   const [anchors, reload] = useSettingsCall(client, loadAnchors);
   const certificateFile = useFileChoice();
   const scope = useTrustScope();
@@ -96,6 +106,9 @@ export function AnchorsSection({ client, domains, announce }: TrustSectionProps)
       title="Trust anchors"
       intro="Mail is trusted only when its certificate leads to one of these anchors."
     >
+      {managed && preferences !== undefined && (
+        <SourceBadge note={managedNote(preferences)} testId="anchors-managed" />
+      )}
       <LoadedTable
         loaded={anchors}
         errorTestId="anchors-error"
@@ -119,7 +132,9 @@ export function AnchorsSection({ client, domains, announce }: TrustSectionProps)
               <td>{directionLabel(anchor.direction)}</td>
               <td>{anchorOrigin(anchor)}</td>
               <td className="settings-row-actions">
-                {anchor.origin === 'bundle' ? (
+                {managed ? (
+                  <span className="muted">Managed</span>
+                ) : anchor.origin === 'bundle' ? (
                   <span className="muted">Removed with its bundle</span>
                 ) : (
                   <ConfirmRemove
@@ -140,53 +155,55 @@ export function AnchorsSection({ client, domains, announce }: TrustSectionProps)
         }}
       />
 
-      <SettingsForm
-        title="Import anchors"
-        onSubmit={submit}
-        fields={
-          <>
-            <FileField
-              id={`${ids}-file`}
-              label="Certificate file (PEM, DER or .p7b)"
-              accept=".pem,.crt,.cer,.der,.p7b,.p7c"
-              choice={certificateFile}
-              testId="anchor-file"
-            />
-            <TrustScopeFields
-              domains={domains}
-              scope={scope}
-              testIds={{ domain: 'anchor-domain', direction: 'anchor-direction' }}
-            />
-          </>
-        }
-        action={action}
-        problemTestId="anchors-action-error"
-        submit={{
-          what: 'import',
-          label: 'Import',
-          busyLabel: 'Importing…',
-          testId: 'anchor-import',
-        }}
-      >
-        {result !== undefined && (
-          <DoneNotice testId="anchors-imported">
-            <p>
-              Added {result.added.length}, already there {result.already.length}, refused{' '}
-              {result.refused.length}.
-            </p>
-            {result.refused.length > 0 && (
-              <ul className="settings-refused">
-                {result.refused.map((refused) => (
-                  <li key={refused.fingerprintSha256}>
-                    <strong>{refused.subject}</strong>:{' '}
-                    {refused.reasons.map((reason) => reason.message).join(' ')}
-                  </li>
-                ))}
-              </ul>
-            )}
-          </DoneNotice>
-        )}
-      </SettingsForm>
+      {!managed && (
+        <SettingsForm
+          title="Import anchors"
+          onSubmit={submit}
+          fields={
+            <>
+              <FileField
+                id={`${ids}-file`}
+                label="Certificate file (PEM, DER or .p7b)"
+                accept=".pem,.crt,.cer,.der,.p7b,.p7c"
+                choice={certificateFile}
+                testId="anchor-file"
+              />
+              <TrustScopeFields
+                domains={domains}
+                scope={scope}
+                testIds={{ domain: 'anchor-domain', direction: 'anchor-direction' }}
+              />
+            </>
+          }
+          action={action}
+          problemTestId="anchors-action-error"
+          submit={{
+            what: 'import',
+            label: 'Import',
+            busyLabel: 'Importing…',
+            testId: 'anchor-import',
+          }}
+        >
+          {result !== undefined && (
+            <DoneNotice testId="anchors-imported">
+              <p>
+                Added {result.added.length}, already there {result.already.length}, refused{' '}
+                {result.refused.length}.
+              </p>
+              {result.refused.length > 0 && (
+                <ul className="settings-refused">
+                  {result.refused.map((refused) => (
+                    <li key={refused.fingerprintSha256}>
+                      <strong>{refused.subject}</strong>:{' '}
+                      {refused.reasons.map((reason) => reason.message).join(' ')}
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </DoneNotice>
+          )}
+        </SettingsForm>
+      )}
     </SettingsSection>
   );
 }

@@ -2,7 +2,10 @@
  * Settings › Trust bundles: each bundle (name, URL, last checked, last error, anchor count),
  * adding one (name, https URL, local domain, direction, refresh hours: `addBundle` fetches it
  * at once and registers nothing if that fails), refreshing one now and removing one (after a
- * second click; its anchors go with it).
+ * second click; its anchors go with it). When the organisation manages the bundles
+ * (`managed` includes 'trustBundles'), they are shown under the "Managed by your organisation"
+ * badge, with no add and no remove (the HISP refuses them: SETTING_MANAGED); refreshing one
+ * now changes nothing the organisation chose, so it stays.
  */
 import { useId, useState } from 'react';
 import type { ReactElement } from 'react';
@@ -18,10 +21,13 @@ import {
   LoadedTable,
   SettingsForm,
   SettingsSection,
+  SourceBadge,
   TrustScopeFields,
   useTrustScope,
 } from './parts.js';
+import { isManaged, managedNote } from './preferencesModel.js';
 import type { TrustSectionProps } from './parts.js';
+import { SettingsProblem } from './SettingsProblem.js';
 import { useAction, useSettingsCall } from './useSettingsCall.js';
 
 const loadBundles = (client: HispClient, signal: AbortSignal): Promise<readonly TrustBundle[]> =>
@@ -43,7 +49,13 @@ function refreshText(name: string, refresh: BundleRefresh): string {
   return `${name}: ${refresh.added.length} anchor(s) added, ${refresh.removed.length} removed, ${refresh.skipped.length} skipped.`;
 }
 
-export function BundlesSection({ client, domains, announce }: TrustSectionProps): ReactElement {
+export function BundlesSection({
+  client,
+  domains,
+  announce,
+  preferences,
+}: TrustSectionProps): ReactElement {
+  const managed = isManaged(preferences, 'trustBundles');
   const [bundles, reload] = useSettingsCall(client, loadBundles);
   const [name, setName] = useState('');
   const [url, setUrl] = useState('https://');
@@ -120,6 +132,9 @@ export function BundlesSection({ client, domains, announce }: TrustSectionProps)
         </>
       }
     >
+      {managed && preferences !== undefined && (
+        <SourceBadge note={managedNote(preferences)} testId="bundles-managed" />
+      )}
       <LoadedTable
         loaded={bundles}
         errorTestId="bundles-error"
@@ -164,70 +179,82 @@ export function BundlesSection({ client, domains, announce }: TrustSectionProps)
               >
                 {action.busy === `refresh-${bundle.name}` ? 'Refreshing…' : 'Refresh now'}
               </button>
-              <ConfirmRemove
-                label={`Remove ${bundle.name}`}
-                confirmText="Remove with its anchors"
-                confirming={confirming === bundle.name}
-                onConfirming={(on) => setConfirming(on ? bundle.name : undefined)}
-                disabled={action.busy !== undefined}
-                onConfirm={() => {
-                  setConfirming(undefined);
-                  void change(`remove-${bundle.name}`, async () => {
-                    const answer = await client.call('removeBundle', { name: bundle.name });
-                    return `Removed ${answer.removed.name} and its ${answer.removed.anchorCount} anchor(s).`;
-                  });
-                }}
-              />
+              {!managed && (
+                <ConfirmRemove
+                  label={`Remove ${bundle.name}`}
+                  confirmText="Remove with its anchors"
+                  confirming={confirming === bundle.name}
+                  onConfirming={(on) => setConfirming(on ? bundle.name : undefined)}
+                  disabled={action.busy !== undefined}
+                  onConfirm={() => {
+                    setConfirming(undefined);
+                    void change(`remove-${bundle.name}`, async () => {
+                      const answer = await client.call('removeBundle', { name: bundle.name });
+                      return `Removed ${answer.removed.name} and its ${answer.removed.anchorCount} anchor(s).`;
+                    });
+                  }}
+                />
+              )}
             </td>
           </tr>
         )}
       />
 
-      <SettingsForm
-        title="Add a trust bundle"
-        onSubmit={add}
-        fields={
-          <>
-            <Field
-              id={`${ids}-name`}
-              label="Name"
-              value={name}
-              maxLength={64}
-              onChange={(event) => setName(event.target.value)}
-              data-testid="bundle-name"
-            />
-            <Field
-              id={`${ids}-url`}
-              label="Address (https://)"
-              className="settings-field-wide"
-              type="url"
-              value={url}
-              maxLength={2048}
-              onChange={(event) => setUrl(event.target.value)}
-              data-testid="bundle-url"
-            />
-            <TrustScopeFields domains={domains} scope={scope} />
-            <Field
-              id={`${ids}-hours`}
-              label="Refresh every (hours, 0: by hand)"
-              type="number"
-              min={0}
-              max={8760}
-              value={hours}
-              onChange={(event) => setHours(event.target.value)}
-            />
-          </>
-        }
-        action={action}
-        problemTestId="bundles-action-error"
-        submit={{ what: 'add', label: 'Add bundle', busyLabel: 'Adding…', testId: 'bundle-add' }}
-      >
-        {done !== undefined && (
-          <DoneNotice testId="bundles-done">
-            <p>{done}</p>
-          </DoneNotice>
-        )}
-      </SettingsForm>
+      {managed && done !== undefined && (
+        <DoneNotice testId="bundles-done">
+          <p>{done}</p>
+        </DoneNotice>
+      )}
+      {managed && action.error !== undefined && (
+        <SettingsProblem error={action.error} testId="bundles-action-error" />
+      )}
+      {!managed && (
+        <SettingsForm
+          title="Add a trust bundle"
+          onSubmit={add}
+          fields={
+            <>
+              <Field
+                id={`${ids}-name`}
+                label="Name"
+                value={name}
+                maxLength={64}
+                onChange={(event) => setName(event.target.value)}
+                data-testid="bundle-name"
+              />
+              <Field
+                id={`${ids}-url`}
+                label="Address (https://)"
+                className="settings-field-wide"
+                type="url"
+                value={url}
+                maxLength={2048}
+                onChange={(event) => setUrl(event.target.value)}
+                data-testid="bundle-url"
+              />
+              <TrustScopeFields domains={domains} scope={scope} />
+              <Field
+                id={`${ids}-hours`}
+                label="Refresh every (hours, 0: by hand)"
+                type="number"
+                min={0}
+                max={8760}
+                value={hours}
+                onChange={(event) => setHours(event.target.value)}
+              />
+            </>
+          }
+          action={action}
+          problemTestId="bundles-action-error"
+          submit={{ what: 'add', label: 'Add bundle', busyLabel: 'Adding…', testId: 'bundle-add' }}
+        >
+          {done !== undefined && (
+            <DoneNotice testId="bundles-done">
+              <p>{done}</p>
+            </DoneNotice>
+          )}
+        </SettingsForm>
+      )}
     </SettingsSection>
   );
 }

@@ -1,74 +1,164 @@
 /**
- * Settings › Mail server and preferences: relay and upstream accounts, delivery-notification
- * (MDN) and timeout preferences, auto-lock and where the data is kept are set in the server
- * configuration file, not through the contract, so this shows what the HISP's status says
- * about each part, read-only, and says where to change it.
+ * Settings › Mail server and preferences: the relay and upstream accounts, delivery
+ * notification (MDN) and timeout preferences, auto-lock and where the data is kept, as
+ * `getPreferences` reports them, each group a form of its own (PreferencesForms.tsx) that is
+ * editable, managed by the organisation, or set in the configuration file; then what the
+ * HISP's status says about each part now.
  *
- * A configured relay or upstream account has a "Test connection" button (the
- * `testConnection` call): the HISP tries the account the way sending or pulling would,
- * sending nothing, and the steps and the reason for a failure are shown in plain language
- * (explain.ts explainConnectionTest).
+ * Two kinds of "Test connection": in the relay and upstream forms, the account as typed,
+ * before it is saved (`testConnection` with the account and any typed password); in the
+ * status list, the account the HISP is using now (`testConnection` with the target only), for
+ * every configured relay or upstream account whatever set it. Both show the steps and the
+ * reason for a failure in plain language (explain.ts explainConnectionTest).
+ *
+ * The preferences are read once by SettingsView (the trust sections need `managed` too) and
+ * handed down with a way to replace them with what a save answered.
  */
 import { useState } from 'react';
 import type { ReactElement } from 'react';
 
-import type { ConnectionTest, HispClient, Status } from '../../../hisp/api/index.js';
+import type { ConnectionTest, HispClient, Preferences, Status } from '../../../hisp/api/index.js';
 import { componentStateLabel } from '../format.js';
 import { connectionTestTarget, explainConnectionTest } from '../mail/explain.js';
-import { ExplanationList } from '../mail/ExplanationList.js';
-import { SettingsSection } from './parts.js';
+import type { Loadable } from '../mail/useMailbox.js';
+import {
+  AutoLockGroup,
+  DataLocation,
+  DeliveryGroup,
+  RelayGroup,
+  UpstreamGroup,
+} from './PreferencesForms.js';
+import { ConnectionTestResult, SettingsSection } from './parts.js';
 import { SettingsProblem } from './SettingsProblem.js';
 import { useAction } from './useSettingsCall.js';
 
 export interface ServerSectionProps {
   readonly status: Status | undefined;
-  /** Absent: no connection tests (the section is read-only). */
+  /** Absent: no forms and no connection tests (the section is read-only). */
   readonly client?: HispClient | undefined;
   /** Say something to screen readers (the polite live region). */
   readonly announce?: ((text: string) => void) | undefined;
+  /** The preferences as read (absent: not shown). */
+  readonly preferences?: Loadable<Preferences> | undefined;
+  /** Told the preferences as a save answered them. */
+  readonly onPreferences?: ((preferences: Preferences) => void) | undefined;
 }
 
-export function ServerSection({ status, client, announce }: ServerSectionProps): ReactElement {
+export function ServerSection({
+  status,
+  client,
+  announce,
+  preferences,
+  onPreferences,
+}: ServerSectionProps): ReactElement {
   return (
     <SettingsSection name="server" title="Mail server and preferences">
       <p className="notice-inline" data-testid="server-settings-note">
-        Relay and upstream accounts, delivery notification (MDN) and timeout preferences, auto-lock
-        and the data location are set in the server configuration file. Here is what the HISP
-        reports about them now.
+        Each group is saved on its own. A group marked “Managed by your organisation” is set by your
+        IT staff; one set in the configuration file is changed there.
       </p>
-      {status === undefined ? (
-        <p className="muted">The HISP has not reported its status yet.</p>
-      ) : (
-        <dl className="settings-facts" data-testid="server-settings">
-          <div>
-            <dt>Profile</dt>
-            <dd>
-              {status.profile.name}
-              {status.profile.throwaway ? ' (throwaway: deleted when Sealpost stops)' : ''}
-            </dd>
-          </div>
-          {status.components.map((component) => {
-            const target = connectionTestTarget(component);
-            return (
-              <div key={component.name} data-testid="server-component">
-                <dt>{component.name}</dt>
-                <dd>
-                  {componentStateLabel(component.state)}
-                  {component.detail === undefined ? '' : ` · ${component.detail}`}
-                  {target !== undefined && client !== undefined && (
-                    <ConnectionTestControl client={client} target={target} announce={announce} />
-                  )}
-                </dd>
-              </div>
-            );
-          })}
-        </dl>
+      {preferences !== undefined && client !== undefined && (
+        <PreferencesGroups
+          preferences={preferences}
+          client={client}
+          announce={announce ?? (() => undefined)}
+          onSaved={onPreferences ?? (() => undefined)}
+        />
       )}
+      <section className="settings-form" aria-labelledby="server-status-title">
+        <h3 id="server-status-title" className="settings-form-title">
+          What the HISP reports now
+        </h3>
+        {status === undefined ? (
+          <p className="muted">The HISP has not reported its status yet.</p>
+        ) : (
+          <dl className="settings-facts" data-testid="server-settings">
+            <div>
+              <dt>Profile</dt>
+              <dd>
+                {status.profile.name}
+                {status.profile.throwaway ? ' (throwaway: deleted when Sealpost stops)' : ''}
+              </dd>
+            </div>
+            {status.components.map((component) => {
+              const target = connectionTestTarget(component);
+              return (
+                <div
+                  key={component.name}
+                  data-testid="server-component"
+                  data-name={component.name}
+                  data-state={component.state}
+                >
+                  <dt>{component.name}</dt>
+                  <dd>
+                    {componentStateLabel(component.state)}
+                    {component.detail === undefined ? '' : ` · ${component.detail}`}
+                    {target !== undefined && client !== undefined && (
+                      <ConnectionTestControl client={client} target={target} announce={announce} />
+                    )}
+                  </dd>
+                </div>
+              );
+            })}
+          </dl>
+        )}
+      </section>
     </SettingsSection>
   );
 }
 
-/** The "Test connection" button of one account, and what the last test found. */
+/** The group forms, once the preferences are read (or why they could not be). */
+function PreferencesGroups({
+  preferences,
+  client,
+  announce,
+  onSaved,
+}: {
+  preferences: Loadable<Preferences>;
+  client: HispClient;
+  announce: (text: string) => void;
+  onSaved: (preferences: Preferences) => void;
+}): ReactElement {
+  switch (preferences.state) {
+    case 'loading':
+      return <p className="muted">Loading the preferences…</p>;
+    case 'error':
+      // A HISP without a saved profile (the demo's practices) has no preferences: not a failure.
+      return preferences.error.code === 'PROFILE_NOT_FOUND' ? (
+        <p className="notice-inline" data-testid="prefs-unavailable">
+          Nothing here can be changed: {preferences.error.message}
+        </p>
+      ) : (
+        <SettingsProblem error={preferences.error} testId="prefs-error" />
+      );
+    case 'ready': {
+      const groupProps = { client, announce, preferences: preferences.value, onSaved };
+      return (
+        <div data-testid="prefs">
+          {preferences.value.policyProblem !== undefined && (
+            <div
+              className="notice-inline notice-warn"
+              role="note"
+              data-testid="prefs-policy-problem"
+            >
+              <p>
+                The organisation’s policy file could not be used, so every setting it can lock is
+                locked: {preferences.value.policyProblem}
+              </p>
+            </div>
+          )}
+          <RelayGroup {...groupProps} />
+          <UpstreamGroup {...groupProps} />
+          <DeliveryGroup {...groupProps} />
+          <AutoLockGroup {...groupProps} />
+          <DataLocation preferences={preferences.value} />
+        </div>
+      );
+    }
+  }
+}
+
+/** The "Test connection" button of the account the HISP uses now, and what the last test found. */
 function ConnectionTestControl({
   client,
   target,
@@ -80,7 +170,6 @@ function ConnectionTestControl({
 }): ReactElement {
   const action = useAction();
   const [result, setResult] = useState<ConnectionTest | undefined>(undefined);
-  const statement = result === undefined ? undefined : explainConnectionTest(result);
   const name = target === 'relay' ? 'relay' : 'upstream mailbox';
   return (
     <div className="connection-test" data-testid={`connection-test-${target}`}>
@@ -107,32 +196,8 @@ function ConnectionTestControl({
       {action.error !== undefined && (
         <SettingsProblem error={action.error} testId={`connection-test-${target}-problem`} />
       )}
-      {statement !== undefined && (
-        <div
-          className={statement.ok ? 'settings-done' : 'settings-problem'}
-          data-testid={`connection-test-${target}-result`}
-          data-ok={statement.ok ? 'true' : 'false'}
-        >
-          <p>{statement.headline}</p>
-          {statement.steps.length > 0 && (
-            <ol className="connection-test-steps">
-              {statement.steps.map((step) => (
-                <li
-                  key={step.step}
-                  data-testid="connection-test-step"
-                  data-step={step.step}
-                  data-ok={step.ok ? 'true' : 'false'}
-                >
-                  <span aria-hidden="true">{step.ok ? '✓ ' : '✗ '}</span>
-                  <span className="visually-hidden">{step.ok ? 'Worked: ' : 'Failed: '}</span>
-                  {step.label}
-                  {step.detail === undefined ? '' : ` · ${step.detail}`}
-                </li>
-              ))}
-            </ol>
-          )}
-          {statement.reason !== undefined && <ExplanationList items={[statement.reason]} />}
-        </div>
+      {result !== undefined && (
+        <ConnectionTestResult result={result} testId={`connection-test-${target}-result`} />
       )}
     </div>
   );

@@ -2,16 +2,23 @@
  * The settings view of the mail window (reached from the header's Settings button): a list
  * of sections on the left, one section at a time on the right. Back, or Escape anywhere in
  * the view, returns to the mail. Every change goes through the contract's settings calls.
+ *
+ * The preferences (`getPreferences`) are read here, once per visit to Settings: the mail
+ * server section shows and changes them, and the trust sections need to know whether the
+ * organisation manages anchors or bundles (then they show the badge and offer no add or
+ * remove). Unreadable preferences leave the trust sections as they are: the HISP refuses a
+ * managed change anyway (SETTING_MANAGED).
  */
 import { useEffect, useRef, useState } from 'react';
 import type { ReactElement } from 'react';
 
-import type { HispClient, Status } from '../../../hisp/api/index.js';
+import type { HispClient, Preferences, Status } from '../../../hisp/api/index.js';
 import { AnchorsSection } from './AnchorsSection.js';
 import { AuditSection } from './AuditSection.js';
 import { BundlesSection } from './BundlesSection.js';
 import { IdentitySection } from './IdentitySection.js';
 import { ServerSection } from './ServerSection.js';
+import { useSettingsCall } from './useSettingsCall.js';
 import './settings.css';
 
 export type SettingsSectionName = 'identity' | 'anchors' | 'bundles' | 'audit' | 'server';
@@ -23,6 +30,9 @@ const SECTIONS: readonly { readonly name: SettingsSectionName; readonly label: s
   { name: 'audit', label: 'Audit log' },
   { name: 'server', label: 'Mail server and preferences' },
 ];
+
+const loadPreferences = (client: HispClient, signal: AbortSignal): Promise<Preferences> =>
+  client.call('getPreferences', {}, { signal });
 
 export interface SettingsViewProps {
   readonly client: HispClient;
@@ -45,6 +55,8 @@ export function SettingsView({
 }: SettingsViewProps): ReactElement {
   const [section, setSection] = useState<SettingsSectionName>('identity');
   const heading = useRef<HTMLHeadingElement>(null);
+  const [preferences, , setPreferences] = useSettingsCall(client, loadPreferences);
+  const ready = preferences.state === 'ready' ? preferences.value : undefined;
 
   useEffect(() => heading.current?.focus(), []);
 
@@ -97,14 +109,30 @@ export function SettingsView({
             <IdentitySection client={client} announce={announce} onImported={onIdentitiesChanged} />
           )}
           {section === 'anchors' && (
-            <AnchorsSection client={client} domains={domains} announce={announce} />
+            <AnchorsSection
+              client={client}
+              domains={domains}
+              announce={announce}
+              preferences={ready}
+            />
           )}
           {section === 'bundles' && (
-            <BundlesSection client={client} domains={domains} announce={announce} />
+            <BundlesSection
+              client={client}
+              domains={domains}
+              announce={announce}
+              preferences={ready}
+            />
           )}
           {section === 'audit' && <AuditSection client={client} announce={announce} />}
           {section === 'server' && (
-            <ServerSection status={status} client={client} announce={announce} />
+            <ServerSection
+              status={status}
+              client={client}
+              announce={announce}
+              preferences={preferences}
+              onPreferences={setPreferences}
+            />
           )}
         </div>
       </div>

@@ -2,10 +2,14 @@
  * The pieces every settings section is built of, so that each section only says what is its
  * own: the section with its heading, a list read from the HISP as a table (loading, failure,
  * empty), a form (fields, its action's failure, the submit button), labelled fields (text,
- * password, file, select), the domain and direction of anchors and bundles, the two-click
- * Remove and the "done" notice; with the state of a picked file (`useFileChoice`) and of a
- * trust scope (`useTrustScope`). The lock screen's passphrase is a `PasswordField` too. The
- * class names, roles and labels are the ones settings.css and the e2e tests know.
+ * password, file, select, text area, checkbox, a radio choice in a fieldset; each with its
+ * hint and what is wrong with it tied to it by `aria-describedby`), the domain and direction
+ * of anchors and bundles, the two-click Remove, the "done" notice, the badge that says why a
+ * setting cannot be changed here (`SourceBadge`: "Managed by your organisation", or "Set in
+ * the configuration file …") and a connection test's result; with the state of a picked file
+ * (`useFileChoice`) and of a trust scope (`useTrustScope`). The lock screen's passphrase is a
+ * `PasswordField` too. The class names, roles and labels are the ones settings.css and the
+ * e2e tests know.
  */
 import { useId, useRef, useState } from 'react';
 import type {
@@ -15,13 +19,17 @@ import type {
   ReactNode,
   Ref,
   SelectHTMLAttributes,
+  TextareaHTMLAttributes,
 } from 'react';
 
 import { HispError } from '../../../hisp/api/index.js';
-import type { HispClient } from '../../../hisp/api/index.js';
+import type { ConnectionTest, HispClient, Preferences } from '../../../hisp/api/index.js';
+import { explainConnectionTest } from '../mail/explain.js';
+import { ExplanationList } from '../mail/ExplanationList.js';
 import type { Loadable } from '../mail/useMailbox.js';
 import { directionLabel, domainLabel, TRUST_DIRECTIONS, trustDirection } from './model.js';
 import type { TrustDirection } from './model.js';
+import type { SourceNote } from './preferencesModel.js';
 import { SettingsProblem } from './SettingsProblem.js';
 import type { Action } from './useSettingsCall.js';
 
@@ -36,6 +44,8 @@ export interface SectionProps {
 export interface TrustSectionProps extends SectionProps {
   /** The profile's local domains, offered for an import. */
   readonly domains: readonly string[];
+  /** The preferences, for what the organisation manages (undefined: not read, nothing managed). */
+  readonly preferences?: Pick<Preferences, 'managed' | 'policyFile' | 'policyProblem'> | undefined;
 }
 
 /** A settings section: its heading (h2, `settings-<name>-title`), an intro, its content. */
@@ -297,6 +307,50 @@ export function PasswordField({
   );
 }
 
+/**
+ * What is said under a field, tied to it: a hint (`<id>-hint`) and what is wrong with it
+ * (`<id>-problem`, with `aria-invalid`). Both are the field's accessible description.
+ */
+export interface FieldNotes {
+  /** A short note under the field. */
+  hint?: ReactNode;
+  /** What is wrong with the value (undefined: nothing). */
+  problem?: string | undefined;
+}
+
+/** The `aria-*` attributes of a field with `FieldNotes`, and the notes themselves. */
+function fieldNotes(
+  id: string,
+  { hint, problem }: FieldNotes,
+  describedBy: string | undefined,
+): { aria: { 'aria-invalid'?: true; 'aria-describedby'?: string }; notes: ReactNode } {
+  const ids = [
+    ...(describedBy === undefined ? [] : [describedBy]),
+    ...(hint === undefined ? [] : [`${id}-hint`]),
+    ...(problem === undefined ? [] : [`${id}-problem`]),
+  ];
+  return {
+    aria: {
+      ...(problem === undefined ? {} : { 'aria-invalid': true as const }),
+      ...(ids.length === 0 ? {} : { 'aria-describedby': ids.join(' ') }),
+    },
+    notes: (
+      <>
+        {hint !== undefined && (
+          <p id={`${id}-hint`} className="field-hint">
+            {hint}
+          </p>
+        )}
+        {problem !== undefined && (
+          <p id={`${id}-problem`} className="field-error field-problem" data-testid="field-problem">
+            {problem}
+          </p>
+        )}
+      </>
+    ),
+  };
+}
+
 /** What `Field` takes: an input's attributes, its label, and what goes under it. */
 export type FieldProps = {
   id: string;
@@ -306,23 +360,28 @@ export type FieldProps = {
   inputRef?: Ref<HTMLInputElement> | undefined;
   /** Under the input (a note). */
   children?: ReactNode;
-} & Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'className' | 'children'>;
+} & FieldNotes &
+  Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'className' | 'children'>;
 
-/** A labelled input. */
+/** A labelled input (with its hint and problem, if any, as its description). */
 export function Field({
   id,
   label,
   className,
   inputRef,
   children,
+  hint,
+  problem,
   ...input
 }: FieldProps): ReactElement {
+  const { aria, notes } = fieldNotes(id, { hint, problem }, input['aria-describedby']);
   return (
     <div className={className}>
       <label className="field-label" htmlFor={id}>
         {label}
       </label>
-      <input ref={inputRef} id={id} className="input" {...input} />
+      <input ref={inputRef} id={id} className="input" {...input} {...aria} />
+      {notes}
       {children}
     </div>
   );
@@ -333,20 +392,230 @@ export function SelectField({
   id,
   label,
   children,
+  className,
+  hint,
+  problem,
   ...select
 }: {
   id: string;
   label: string;
   children: ReactNode;
-} & Omit<SelectHTMLAttributes<HTMLSelectElement>, 'id' | 'className' | 'children'>): ReactElement {
+  className?: string;
+} & FieldNotes &
+  Omit<SelectHTMLAttributes<HTMLSelectElement>, 'id' | 'className' | 'children'>): ReactElement {
+  const { aria, notes } = fieldNotes(id, { hint, problem }, select['aria-describedby']);
   return (
-    <div>
+    <div className={className}>
       <label className="field-label" htmlFor={id}>
         {label}
       </label>
-      <select id={id} className="input" {...select}>
+      <select id={id} className="input" {...select} {...aria}>
         {children}
       </select>
+      {notes}
+    </div>
+  );
+}
+
+/** A labelled multi-line text field. */
+export function TextAreaField({
+  id,
+  label,
+  className,
+  hint,
+  problem,
+  ...area
+}: {
+  id: string;
+  label: string;
+  className?: string;
+} & FieldNotes &
+  Omit<
+    TextareaHTMLAttributes<HTMLTextAreaElement>,
+    'id' | 'className' | 'children'
+  >): ReactElement {
+  const { aria, notes } = fieldNotes(id, { hint, problem }, area['aria-describedby']);
+  return (
+    <div className={className}>
+      <label className="field-label" htmlFor={id}>
+        {label}
+      </label>
+      <textarea id={id} className="input" {...area} {...aria} />
+      {notes}
+    </div>
+  );
+}
+
+/** A checkbox with its label after it. */
+export function CheckboxField({
+  id,
+  label,
+  className,
+  hint,
+  problem,
+  ...input
+}: {
+  id: string;
+  label: ReactNode;
+  className?: string;
+} & FieldNotes &
+  Omit<
+    InputHTMLAttributes<HTMLInputElement>,
+    'id' | 'className' | 'children' | 'type'
+  >): ReactElement {
+  const { aria, notes } = fieldNotes(id, { hint, problem }, input['aria-describedby']);
+  return (
+    <div className={`settings-check${className === undefined ? '' : ` ${className}`}`}>
+      <input id={id} type="checkbox" {...input} {...aria} />
+      <label htmlFor={id}>{label}</label>
+      {notes}
+    </div>
+  );
+}
+
+/**
+ * A choice of one among a few, as radio buttons in a fieldset whose legend names the choice
+ * (arrow keys move between them, as in any radio group). Each choice's test id is
+ * `<testId>-<value>`.
+ */
+export function RadioChoice<V extends string>({
+  id,
+  legend,
+  name,
+  value,
+  choices,
+  label,
+  onChoose,
+  disabled = false,
+  problem,
+  testId,
+}: {
+  id: string;
+  legend: string;
+  name: string;
+  value: V;
+  choices: readonly V[];
+  label: (choice: V) => string;
+  onChoose: (choice: V) => void;
+  disabled?: boolean;
+  problem?: string | undefined;
+  testId?: string;
+}): ReactElement {
+  return (
+    <fieldset
+      className="settings-radios"
+      aria-invalid={problem === undefined ? undefined : true}
+      aria-describedby={problem === undefined ? undefined : `${id}-problem`}
+    >
+      <legend className="field-label">{legend}</legend>
+      {choices.map((choice) => (
+        <div key={choice} className="settings-radio">
+          <input
+            type="radio"
+            id={`${id}-${choice}`}
+            name={name}
+            value={choice}
+            checked={value === choice}
+            disabled={disabled}
+            onChange={() => onChoose(choice)}
+            data-testid={testId === undefined ? undefined : `${testId}-${choice}`}
+          />
+          <label htmlFor={`${id}-${choice}`}>{label(choice)}</label>
+        </div>
+      ))}
+      {problem !== undefined && (
+        <p id={`${id}-problem`} className="field-error field-problem" data-testid="field-problem">
+          {problem}
+        </p>
+      )}
+    </fieldset>
+  );
+}
+
+/**
+ * Why a setting cannot be changed here: the "Managed by your organisation" badge (the policy
+ * file named in its tooltip and, for everyone, in the text after it), or "Set in the
+ * configuration file …". `id` is for the `aria-describedby` of what it locks. Nothing for a
+ * setting that can be changed.
+ */
+export function SourceBadge({
+  note,
+  id,
+  testId,
+}: {
+  note: SourceNote | undefined;
+  id?: string;
+  testId?: string;
+}): ReactElement | null {
+  if (note === undefined) return null;
+  return (
+    <p className="source-note" id={id} data-testid={testId} data-source={note.source}>
+      <span
+        className="badge source-badge"
+        data-source={note.source}
+        title={note.detail}
+        data-testid={testId === undefined ? undefined : `${testId}-badge`}
+      >
+        {note.source === 'organisation' && (
+          <svg
+            className="source-badge-icon"
+            aria-hidden="true"
+            focusable="false"
+            viewBox="0 0 16 16"
+            width="12"
+            height="12"
+          >
+            <path
+              fill="currentColor"
+              d="M4 7V5a4 4 0 1 1 8 0v2h.5A1.5 1.5 0 0 1 14 8.5v5a1.5 1.5 0 0 1-1.5 1.5h-9A1.5 1.5 0 0 1 2 13.5v-5A1.5 1.5 0 0 1 3.5 7H4Zm2 0h4V5a2 2 0 1 0-4 0v2Z"
+            />
+          </svg>
+        )}
+        {note.text}
+      </span>
+      {note.detail !== undefined && <span className="muted"> {note.detail}</span>}
+    </p>
+  );
+}
+
+/** The result of a "Test connection": the headline, each step, and why it failed. */
+export function ConnectionTestResult({
+  result,
+  testId,
+}: {
+  result: ConnectionTest;
+  testId: string;
+}): ReactElement {
+  const statement = explainConnectionTest(result);
+  return (
+    <div
+      className={
+        statement.ok
+          ? 'notice-inline settings-done connection-test-result'
+          : 'notice-inline notice-bad settings-problem connection-test-result'
+      }
+      data-testid={testId}
+      data-ok={statement.ok ? 'true' : 'false'}
+    >
+      <p>{statement.headline}</p>
+      {statement.steps.length > 0 && (
+        <ol className="connection-test-steps">
+          {statement.steps.map((step) => (
+            <li
+              key={step.step}
+              data-testid="connection-test-step"
+              data-step={step.step}
+              data-ok={step.ok ? 'true' : 'false'}
+            >
+              <span aria-hidden="true">{step.ok ? '✓ ' : '✗ '}</span>
+              <span className="visually-hidden">{step.ok ? 'Worked: ' : 'Failed: '}</span>
+              {step.label}
+              {step.detail === undefined ? '' : ` · ${step.detail}`}
+            </li>
+          ))}
+        </ol>
+      )}
+      {statement.reason !== undefined && <ExplanationList items={[statement.reason]} />}
     </div>
   );
 }

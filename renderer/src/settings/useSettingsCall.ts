@@ -12,13 +12,14 @@ import { reportUnlessCancelled } from '../mail/useMailbox.js';
 import type { Loadable } from '../mail/useMailbox.js';
 
 /**
- * Read `load` now and again after each `reload()` (the screen changed something). `load`
- * must not change between renders.
+ * Read `load` now and again after each `reload()` (the screen changed something); `set`
+ * replaces what was read with a newer value the screen already has (a change's answer).
+ * `load` must not change between renders.
  */
 export function useSettingsCall<T>(
   client: HispClient,
   load: (client: HispClient, signal: AbortSignal) => Promise<T>,
-): readonly [Loadable<T>, () => void] {
+): readonly [Loadable<T>, () => void, (value: T) => void] {
   const [version, setVersion] = useState(0);
   const [result, setResult] = useState<Loadable<T>>({ state: 'loading' });
   useEffect(() => {
@@ -31,7 +32,8 @@ export function useSettingsCall<T>(
     return () => abort.abort();
   }, [client, load, version]);
   const reload = useCallback(() => setVersion((v) => v + 1), []);
-  return [result, reload];
+  const set = useCallback((value: T) => setResult({ state: 'ready', value }), []);
+  return [result, reload, set];
 }
 
 /** The bytes of a picked file. */
