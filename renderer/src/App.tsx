@@ -206,10 +206,8 @@ function Connected({
       try {
         const { identities } = await answer;
         if (abort.signal.aborted) return;
-        // A domain-bound identity ("@domain") signs for any address there, but is no From.
-        const fromAddresses = identities
-          .map((identity) => identity.address)
-          .filter((address) => !address.startsWith('@'));
+        // A domain-bound identity ("@domain") is offered too: compose asks for the name before @.
+        const fromAddresses = identities.map((identity) => identity.address);
         if (fromAddresses.length === 0) firstScreen?.dispose();
         setGate(
           fromAddresses.length > 0

@@ -4,6 +4,13 @@
  * limit shown, autosaved drafts, and Send (button or Ctrl+Enter). Sending to recipients
  * without a usable certificate is refused here with the reason (the HISP refuses too), and
  * after sending the outcome is shown per recipient: nothing is refused silently.
+ *
+ * From offers the profile's identities as `identities` lists them: each address-bound one,
+ * and each domain-bound one ("@clinic.example": its certificate signs for any address
+ * there), for which the user types the part before the @ and the message goes out from that
+ * address. A forward brings the original message's attachments: fetched with
+ * `getAttachment` when the window opens and attached like picked files (removable, counted
+ * against the limits, and named with the reason when they do not fit); Send waits for them.
  */
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import type { DragEvent, KeyboardEvent, ReactElement } from 'react';
@@ -15,12 +22,19 @@ import { explainRecipientCheck } from './explain.js';
 import { RecipientField } from './RecipientField.js';
 import {
   attachmentBudget,
+  base64Size,
   bytesToBase64,
   decideSend,
+  domainFromAddress,
+  fitAttachments,
   formatBytes,
+  forwardedName,
+  fromChoices,
+  fromChoiceValue,
   parseAddresses,
 } from './model.js';
 import type { ComposeSeed } from './model.js';
+import { useIdentities } from './useMailbox.js';
 import { useRecipientChecks } from './useRecipientChecks.js';
 
 /** Pause after the last change before the draft is saved. */
@@ -73,11 +87,7 @@ function initialFields(start: ComposeStart): {
       subject: d.subject,
       text: d.text,
       inReplyTo: d.inReplyTo,
-      attachments: d.attachments.map((a) => ({
-        ...a,
-        size:
-          Math.floor((a.dataBase64.length * 3) / 4) - (a.dataBase64.match(/=+$/)?.[0].length ?? 0),
-      })),
+      attachments: d.attachments.map((a) => ({ ...a, size: base64Size(a.dataBase64) })),
       draftId: d.id,
     };
   }
@@ -115,7 +125,33 @@ export function Compose({
   const fileInput = useRef<HTMLInputElement>(null);
   const titleId = useId();
   const [initial] = useState(() => initialFields(start));
-  const [from, setFrom] = useState(fromAddresses[0] ?? '');
+  const identities = useIdentities(client);
+  const choices = fromChoices(
+    fromAddresses,
+    identities.state === 'ready' ? identities.value : undefined,
+  );
+  const [fromValue, setFromValue] = useState(fromAddresses[0] ?? '');
+  const [fromLocal, setFromLocal] = useState('');
+  const [fromLocalTouched, setFromLocalTouched] = useState(false);
+  const fromChoice =
+    choices.find((choice) => fromChoiceValue(choice) === fromValue) ?? choices[0] ?? undefined;
+  const fromDomain = fromChoice?.kind === 'domain' ? fromChoice.domain : undefined;
+  const domainFrom =
+    fromDomain === undefined ? undefined : domainFromAddress(fromLocal, fromDomain);
+  /** The address the message goes out from ('' while a domain-bound From has no valid name). */
+  const from =
+    fromChoice === undefined
+      ? ''
+      : fromChoice.kind === 'address'
+        ? fromChoice.address
+        : domainFrom?.ok === true
+          ? domainFrom.address
+          : '';
+  const forwardSource = start.kind === 'seed' ? start.seed.forward : undefined;
+  /** The forwarded attachments still being fetched (their names), until they are attached. */
+  const [forwarding, setForwarding] = useState<readonly string[]>(() =>
+    (forwardSource?.attachments ?? []).map(forwardedName),
+  );
   const [to, setTo] = useState(initial.to);
   const [toText, setToText] = useState('');
   const [cc, setCc] = useState(initial.cc);
@@ -195,6 +231,68 @@ export function Compose({
     return () => clearTimeout(timer);
   }, [changed, saveDraft]);
 
+  // ── A forward's attachments: fetched once, when the window opens ───────────────────────
+  useEffect(() => {
+    if (forwardSource === undefined || forwardSource.attachments.length === 0) return undefined;
+    const abort = new AbortController();
+    const fetchAll = async (): Promise<void> => {
+      const named = forwardSource.attachments.map((attachment) => ({
+        attachment,
+        filename: forwardedName(attachment),
+        size: attachment.size,
+      }));
+      // Judged by the sizes `openMessage` gave, before anything is fetched; the window holds
+      // nothing else yet (the picker waits for the forward's attachments).
+      const planned = fitAttachments([], named);
+      const fetched: AttachedFile[] = [];
+      const problems = planned.refused.map(({ reason }) => reason);
+      for (const { attachment, filename } of planned.accepted) {
+        try {
+          const { dataBase64 } = await client.call(
+            'getAttachment',
+            // Audited as read for a forward, not as saved (the forward is audited as 'send').
+            { id: forwardSource.id, index: attachment.index, purpose: 'forward' },
+            { timeoutMs: 120_000, signal: abort.signal },
+          );
+          fetched.push({
+            filename,
+            contentType: (attachment.contentType === ''
+              ? 'application/octet-stream'
+              : attachment.contentType
+            ).slice(0, 255),
+            size: base64Size(dataBase64),
+            dataBase64,
+          });
+        } catch (error) {
+          const failure = HispError.from(error);
+          if (failure.code === 'CANCELLED' || abort.signal.aborted) return;
+          problems.push(`${filename} could not be fetched: ${failure.message}`);
+        }
+      }
+      if (abort.signal.aborted) return;
+      // The sizes as fetched are what counts (the listed ones are the HISP's reading too).
+      const fitted = fitAttachments([], fetched);
+      problems.push(...fitted.refused.map(({ reason }) => reason));
+      setAttachments((current) => [...current, ...fitted.accepted]);
+      setForwarding([]);
+      if (problems.length > 0) {
+        const left =
+          problems.length === 1 ? 'One attachment was' : `${problems.length} attachments were`;
+        setProblem(`${left} not forwarded: ${problems.join(' ')}`);
+        announce(`${left} not forwarded.`);
+      } else {
+        announce(
+          `${fitted.accepted.length === 1 ? 'The original attachment is' : `The ${fitted.accepted.length} original attachments are`} attached.`,
+        );
+      }
+    };
+    // Deliberately not awaited: fetchAll() reports its own problems in the window.
+    void fetchAll();
+    return () => abort.abort();
+    // Once, for the message the window was opened on (`start` does not change).
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- see above
+  }, []);
+
   // ── Attachments ─────────────────────────────────────────────────────────────────────────
   const addFiles = async (files: readonly File[]): Promise<void> => {
     setProblem(undefined);
@@ -231,7 +329,7 @@ export function Compose({
   const onDrop = (event: DragEvent<HTMLDialogElement>): void => {
     event.preventDefault();
     setDragging(false);
-    if (phase.kind !== 'editing') return;
+    if (phase.kind !== 'editing' || forwarding.length > 0) return;
     // Deliberately not awaited: addFiles() reports its own problems in the window.
     void addFiles([...event.dataTransfer.files]);
   };
@@ -251,8 +349,17 @@ export function Compose({
       setCc(allCc);
       setCcText('');
     }
-    if (from === '') {
+    if (fromChoice === undefined) {
       setProblem('This profile has no Direct address to send from.');
+      return;
+    }
+    if (domainFrom?.ok === false) {
+      setFromLocalTouched(true);
+      setProblem(`Complete the From address: ${domainFrom.reason}`);
+      return;
+    }
+    if (forwarding.length > 0) {
+      setProblem('The original attachments are still being added; send again in a moment.');
       return;
     }
     if (allTo.length === 0) {
@@ -425,19 +532,55 @@ export function Compose({
             <label className="field-label" htmlFor={`${titleId}-from`}>
               From
             </label>
-            <select
-              id={`${titleId}-from`}
-              className="input"
-              value={from}
-              onChange={(event) => setFrom(event.target.value)}
-              data-testid="compose-from"
-            >
-              {fromAddresses.map((address) => (
-                <option key={address} value={address}>
-                  {address}
-                </option>
-              ))}
-            </select>
+            <div className="compose-from">
+              <select
+                id={`${titleId}-from`}
+                className="input"
+                value={fromChoice === undefined ? '' : fromChoiceValue(fromChoice)}
+                onChange={(event) => setFromValue(event.target.value)}
+                data-testid="compose-from"
+              >
+                {choices.map((choice) => (
+                  <option key={fromChoiceValue(choice)} value={fromChoiceValue(choice)}>
+                    {choice.kind === 'address' ? choice.address : `Any address @${choice.domain}`}
+                  </option>
+                ))}
+              </select>
+              {fromDomain !== undefined && (
+                <span className="compose-from-domain">
+                  <input
+                    id={`${titleId}-from-local`}
+                    className="input"
+                    type="text"
+                    autoComplete="off"
+                    spellCheck={false}
+                    maxLength={320}
+                    placeholder="name"
+                    aria-label={`From: the part before @${fromDomain}`}
+                    aria-invalid={fromLocalTouched && domainFrom?.ok === false}
+                    aria-describedby={
+                      fromLocalTouched && domainFrom?.ok === false
+                        ? `${titleId}-from-error`
+                        : undefined
+                    }
+                    value={fromLocal}
+                    onChange={(event) => setFromLocal(event.target.value)}
+                    onBlur={() => setFromLocalTouched(true)}
+                    data-testid="compose-from-local"
+                  />
+                  <span aria-hidden="true">@{fromDomain}</span>
+                </span>
+              )}
+            </div>
+            {fromDomain !== undefined && fromLocalTouched && domainFrom?.ok === false && (
+              <p
+                className="field-error"
+                id={`${titleId}-from-error`}
+                data-testid="compose-from-error"
+              >
+                {domainFrom.reason}
+              </p>
+            )}
           </div>
           <RecipientField
             label="To"
@@ -497,6 +640,7 @@ export function Compose({
               <button
                 type="button"
                 className="button button-small button-secondary"
+                disabled={forwarding.length > 0}
                 onClick={() => fileInput.current?.click()}
               >
                 Attach files…
@@ -522,6 +666,13 @@ export function Compose({
                 {budget.text} · or drop files here
               </span>
             </div>
+            {forwarding.length > 0 && (
+              <p className="muted" role="status" data-testid="compose-forwarding">
+                Adding the original{' '}
+                {forwarding.length === 1 ? 'attachment' : `${forwarding.length} attachments`}:{' '}
+                {forwarding.join(', ')}…
+              </p>
+            )}
             {attachments.length > 0 && (
               <ul className="attachment-list">
                 {attachments.map((file, index) => (

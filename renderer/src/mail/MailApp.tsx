@@ -45,7 +45,7 @@ import {
   useHispEvent,
   useMessagePages,
 } from './useMailbox.js';
-import type { FirstScreen, ListSource } from './useMailbox.js';
+import type { EarlyAlert, FirstScreen, ListSource } from './useMailbox.js';
 import './mail.css';
 
 export interface MailAppProps {
@@ -206,23 +206,31 @@ export function MailApp({
       announce(text);
     }
   });
-  useHispEvent(client, 'alert', (event) => {
-    const words = explainAlert(event);
-    addNotice('warn', words.summary, [words.detail, words.fix].filter(Boolean).join(' '));
-  });
-  useHispEvent(client, 'certificateAlert', (event) => {
-    const words = explainCertificateAlert(event);
-    addNotice('warn', words.summary, [words.fix, words.detail].filter(Boolean).join(' '));
-  });
+  const showAlert = useCallback(
+    (alert: EarlyAlert) => {
+      if (alert.name === 'alert') {
+        const words = explainAlert(alert.data);
+        addNotice('warn', words.summary, [words.detail, words.fix].filter(Boolean).join(' '));
+      } else {
+        const words = explainCertificateAlert(alert.data);
+        addNotice('warn', words.summary, [words.fix, words.detail].filter(Boolean).join(' '));
+      }
+    },
+    [addNotice],
+  );
+  useHispEvent(client, 'alert', (data) => showAlert({ name: 'alert', data }));
+  useHispEvent(client, 'certificateAlert', (data) => showAlert({ name: 'certificateAlert', data }));
 
   useEffect(() => preloadSettingsWhenIdle(), []);
 
   // Declared after the listeners above, so it runs once they listen: a mailbox change that
-  // came before, while the first screen was being fetched, is read now.
+  // came before, while the first screen was being fetched, is read now, and the alerts the
+  // HISP told of on connecting (one that holds, such as silence) are shown.
   const prefetched = useRef(firstScreen);
   useEffect(() => {
     if (prefetched.current?.changed() === true) refresh();
-  }, [refresh]);
+    for (const alert of prefetched.current?.takeAlerts() ?? []) showAlert(alert);
+  }, [refresh, showAlert]);
 
   // ── Selection and opening ───────────────────────────────────────────────────────────────
   const onPick = useCallback(

@@ -592,13 +592,13 @@ export interface ConnectionTestStatement {
  */
 const TEST_WORDS: Readonly<Record<string, { readonly summary?: string; readonly fix: string }>> = {
   RELAY_CONNECTION: {
-    fix: 'Check the relay host name and port in the server configuration file and that the server is running; a firewall may block the port.',
+    fix: 'Check the relay host name and port in Settings › Mail server and preferences (or the configuration file) and that the server is running; a firewall may block the port.',
   },
   RELAY_TLS_REQUIRED: {
     fix: 'Sealpost only sends through an encrypted connection with a trusted certificate: check the relay’s TLS mode ("starttls" or "implicit"), its port and its certificate ("ca").',
   },
   RELAY_AUTH_FAILED: {
-    fix: 'Check the relay account name and password in the server configuration file.',
+    fix: 'Check the relay account name and password in Settings › Mail server and preferences (or the configuration file).',
   },
   RELAY_REJECTED: {
     fix: 'The relay refused the session: ask the mail provider whether this account may send.',
@@ -608,7 +608,7 @@ const TEST_WORDS: Readonly<Record<string, { readonly summary?: string; readonly 
   },
   UPSTREAM_UNAVAILABLE: {
     summary: 'The mail account Sealpost collects Direct mail from could not be reached or opened.',
-    fix: 'Check the upstream host name, port and mailbox in the server configuration file and that the server is running.',
+    fix: 'Check the upstream host name, port and mailbox in Settings › Mail server and preferences (or the configuration file) and that the server is running.',
   },
   UPSTREAM_TLS_REQUIRED: {
     summary:
@@ -617,11 +617,11 @@ const TEST_WORDS: Readonly<Record<string, { readonly summary?: string; readonly 
   },
   UPSTREAM_AUTH_FAILED: {
     summary: 'The mail account’s server refused the account name or password.',
-    fix: 'Check the upstream account name and password in the server configuration file.',
+    fix: 'Check the upstream account name and password in Settings › Mail server and preferences (or the configuration file).',
   },
   MAIL_NOT_CONFIGURED: {
     summary: 'There is no server to test here.',
-    fix: 'Relay and upstream accounts are set in the server configuration file.',
+    fix: 'Set up the relay and upstream accounts in Settings › Mail server and preferences (or the configuration file).',
   },
 };
 

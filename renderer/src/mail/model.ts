@@ -6,6 +6,7 @@
  */
 import { LIMITS, missingCaseError } from '../../../hisp/api/index.js';
 import type {
+  CallResult,
   DeliverySummary,
   Folder,
   OpenedMessage,
@@ -225,6 +226,52 @@ export function attachmentBudget(sizes: readonly number[]): {
   };
 }
 
+/** A file that would go with a composed message, as the limits see it. */
+export interface SizedFile {
+  readonly filename: string;
+  readonly size: number;
+}
+
+/**
+ * Which of `candidates` can be added to a message that already carries attachments of
+ * `existing` sizes without passing LIMITS.composeAttachments or
+ * LIMITS.composeAttachmentBytes, in order (a file too big is skipped, smaller ones after it
+ * may still fit), and for each one left out a sentence saying why.
+ */
+export function fitAttachments<T extends SizedFile>(
+  existing: readonly number[],
+  candidates: readonly T[],
+): { readonly accepted: readonly T[]; readonly refused: readonly { file: T; reason: string }[] } {
+  const accepted: T[] = [];
+  const refused: { file: T; reason: string }[] = [];
+  let count = existing.length;
+  let total = existing.reduce((sum, size) => sum + size, 0);
+  for (const file of candidates) {
+    if (count >= LIMITS.composeAttachments) {
+      refused.push({
+        file,
+        reason: `${file.filename}: a message can carry at most ${LIMITS.composeAttachments} attachments.`,
+      });
+    } else if (total + file.size > LIMITS.composeAttachmentBytes) {
+      refused.push({
+        file,
+        reason: `${file.filename} (${formatBytes(file.size)}): the attachments would add up to ${formatBytes(total + file.size)}, more than the ${formatBytes(LIMITS.composeAttachmentBytes)} one message can carry.`,
+      });
+    } else {
+      accepted.push(file);
+      count += 1;
+      total += file.size;
+    }
+  }
+  return { accepted, refused };
+}
+
+/** Bytes that a base64 text stands for (padding discounted), without decoding it. */
+export function base64Size(base64: string): number {
+  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
+  return Math.max(0, Math.floor((base64.length * 3) / 4) - padding);
+}
+
 /** Base64 of bytes without Node's Buffer (the window has none); chunked to spare the stack. */
 export function bytesToBase64(bytes: Uint8Array): string {
   let binary = '';
@@ -253,6 +300,9 @@ function prefixed(prefix: string, subject: string): string {
   return re.test(subject) ? subject : `${prefix}: ${subject}`;
 }
 
+/** An attachment of an opened message, as `openMessage` lists it. */
+export type MessageAttachment = OpenedMessage['attachments'][number];
+
 /** What a reply, reply-all or forward starts with. */
 export interface ComposeSeed {
   readonly to: readonly string[];
@@ -260,6 +310,17 @@ export interface ComposeSeed {
   readonly subject: string;
   readonly text: string;
   readonly inReplyTo?: string;
+  /**
+   * A forward: the original message and its attachments, which the compose window fetches
+   * (`getAttachment`) and attaches like files the user picked.
+   */
+  readonly forward?: { readonly id: number; readonly attachments: readonly MessageAttachment[] };
+}
+
+/** The name a forwarded attachment is sent under: its own, or "attachment-N" when it has none. */
+export function forwardedName(attachment: MessageAttachment): string {
+  const name = attachment.filename.trim();
+  return (name === '' ? `attachment-${attachment.index + 1}` : name).slice(0, 255);
 }
 
 export type ReplyKind = 'reply' | 'reply-all' | 'forward';
@@ -281,6 +342,9 @@ export function seedFrom(
       cc: [],
       subject: prefixed('Fwd', message.summary.subject),
       text: `\n\n---------- Forwarded message ----------\nFrom: ${message.from}\nDate: ${formatFullDate(when)}\nSubject: ${message.summary.subject}\nTo: ${message.to.join(', ')}\n\n${message.text ?? ''}`,
+      ...(message.attachments.length === 0
+        ? {}
+        : { forward: { id: message.summary.id, attachments: message.attachments } }),
     };
   }
   const from = addressOf(message.from);
@@ -301,4 +365,101 @@ export function seedFrom(
     text: `\n\nOn ${formatFullDate(when)}, ${message.from} wrote:\n${quoted}`,
     ...(message.messageId === undefined ? {} : { inReplyTo: message.messageId }),
   };
+}
+
+/** One of the profile's identities, as `identities` lists it. */
+type Identity = CallResult<'identities'>['identities'][number];
+
+/**
+ * One choice of the compose window's From: an address-bound identity's address, or a
+ * domain-bound identity (its certificate signs for any address at the domain), for which the
+ * user types the part before the @.
+ */
+export type FromChoice =
+  | { readonly kind: 'address'; readonly address: string }
+  | { readonly kind: 'domain'; readonly domain: string };
+
+/** The select's value for a choice: the address, or "@domain" (as `identities` has it). */
+export function fromChoiceValue(choice: FromChoice): string {
+  return choice.kind === 'address' ? choice.address : `@${choice.domain}`;
+}
+
+/**
+ * The From choices: the addresses the window was given (address-bound identities) first,
+ * then each address-bound identity not among them, then each domain-bound one; repeats
+ * (ignoring case) kept once. `identities` is undefined while it is being read. A
+ * domain-bound identity is taken as "@domain" (the contract's form) or as the bare domain
+ * (what the HISP's `identities` answers today), among the given addresses too.
+ */
+export function fromChoices(
+  addresses: readonly string[],
+  identities: readonly Pick<Identity, 'address' | 'bound'>[] | undefined,
+): FromChoice[] {
+  const out: FromChoice[] = [];
+  const seen = new Set<string>();
+  const add = (choice: FromChoice): void => {
+    const value = fromChoiceValue(choice).toLowerCase();
+    if (seen.has(value)) return;
+    seen.add(value);
+    out.push(choice);
+  };
+  const domainOnly = (value: string): string | undefined => {
+    const at = value.lastIndexOf('@');
+    return at <= 0 ? value.slice(at + 1) : undefined;
+  };
+  for (const address of addresses) {
+    const domain = domainOnly(address);
+    if (domain === undefined) add({ kind: 'address', address });
+    else if (domain !== '') add({ kind: 'domain', domain });
+  }
+  for (const identity of identities ?? []) {
+    if (identity.bound === 'address') add({ kind: 'address', address: identity.address });
+  }
+  for (const identity of identities ?? []) {
+    if (identity.bound !== 'domain') continue;
+    const domain = identity.address.slice(identity.address.lastIndexOf('@') + 1);
+    if (domain !== '') add({ kind: 'domain', domain });
+  }
+  return out;
+}
+
+/** RFC 5322 dot-atom: what a Direct address's local part may be without quoting. */
+const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+
+/**
+ * The address a domain-bound From makes of the part the user typed: "frontdesk" at
+ * "clinic.example" is frontdesk@clinic.example. The whole address pasted is taken too, when
+ * its domain is this one. Otherwise a sentence saying what is wrong.
+ */
+export function domainFromAddress(
+  typed: string,
+  domain: string,
+):
+  | { readonly ok: true; readonly address: string }
+  | { readonly ok: false; readonly reason: string } {
+  let local = typed.trim();
+  const at = local.lastIndexOf('@');
+  if (at >= 0) {
+    if (local.slice(at + 1).toLowerCase() !== domain.toLowerCase()) {
+      return {
+        ok: false,
+        reason: `Type only the part before @${domain}: this identity signs for addresses at ${domain} only.`,
+      };
+    }
+    local = local.slice(0, at);
+  }
+  if (local === '') return { ok: false, reason: `Type the part of the address before @${domain}.` };
+  if (local.length > 64) {
+    return { ok: false, reason: 'The part before the @ can be at most 64 characters long.' };
+  }
+  if (!DOT_ATOM.test(local)) {
+    return {
+      ok: false,
+      reason:
+        'The part before the @ can hold letters, digits and . _ - + (no spaces, no dot at either end or two in a row).',
+    };
+  }
+  const address = `${local}@${domain}`;
+  if (address.length > 320) return { ok: false, reason: 'The address is too long.' };
+  return { ok: true, address };
 }

@@ -96,9 +96,21 @@ export interface FirstScreen {
    * may be older than the mailbox, and the window, not yet listening then, must read again.
    */
   changed(): boolean;
+  /**
+   * The `alert` and `certificateAlert` events that came before the window listened, in
+   * order, once (later ones reach the window's own listeners). The HISP tells a window of an
+   * alert that holds as soon as it connects, before the mail window is on screen: without
+   * this the banner would never show.
+   */
+  takeAlerts(): readonly EarlyAlert[];
   /** Cancel what is still in flight and stop listening (nothing more is handed out). */
   dispose(): void;
 }
+
+/** An alert event that came before the mail window listened (see FirstScreen.takeAlerts). */
+export type EarlyAlert =
+  | { readonly name: 'alert'; readonly data: EventData<'alert'> }
+  | { readonly name: 'certificateAlert'; readonly data: EventData<'certificateAlert'> };
 
 /** Ask for the first screen now (see FirstScreen). */
 export function prefetchFirstScreen(client: HispClient): FirstScreen {
@@ -114,6 +126,7 @@ export function prefetchFirstScreen(client: HispClient): FirstScreen {
   inbox.catch(() => undefined);
   folders.catch(() => undefined);
   let changed = false;
+  const alerts: EarlyAlert[] = [];
   const stop = [
     client.on('mailbox', () => {
       changed = true;
@@ -121,6 +134,11 @@ export function prefetchFirstScreen(client: HispClient): FirstScreen {
     client.on('delivery', () => {
       changed = true;
     }),
+  ];
+  // Kept apart: stopped when taken, while the others go on until dispose().
+  const stopAlerts = [
+    client.on('alert', (data) => alerts.push({ name: 'alert', data })),
+    client.on('certificateAlert', (data) => alerts.push({ name: 'certificateAlert', data })),
   ];
   return {
     takeInbox() {
@@ -134,11 +152,16 @@ export function prefetchFirstScreen(client: HispClient): FirstScreen {
       return taken;
     },
     changed: () => changed,
+    takeAlerts() {
+      for (const unsubscribe of stopAlerts.splice(0)) unsubscribe();
+      return alerts.splice(0);
+    },
     dispose() {
       inbox = undefined;
       folders = undefined;
       abort.abort();
-      for (const unsubscribe of stop.splice(0)) unsubscribe();
+      for (const unsubscribe of [...stop.splice(0), ...stopAlerts.splice(0)]) unsubscribe();
+      alerts.length = 0;
     },
   };
 }

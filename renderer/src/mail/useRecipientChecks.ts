@@ -1,8 +1,9 @@
 /**
  * The compose window's live certificate check: each recipient is looked up through
  * `checkRecipients` about 400 ms after it was added (several at once in one call), the
- * answer kept per address for the current From address, and `checkNow` runs any check
- * still missing at once (before sending).
+ * answer kept per address for the current From domain (the HISP checks with the sending
+ * domain's outbound anchors, so typing the name of a domain-bound From does not check again),
+ * and `checkNow` runs any check still missing at once (before sending).
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 
@@ -16,6 +17,8 @@ export const CHECK_DEBOUNCE_MS = 400;
 const BATCH = 100;
 
 const key = (address: string): string => address.toLowerCase();
+/** What the answers depend on: the From address's domain ('' for no From). */
+const domainKey = (from: string): string => from.slice(from.lastIndexOf('@') + 1).toLowerCase();
 
 /** An address the HISP would refuse as a parameter: answered here as `invalid`. */
 function localInvalid(address: string): RecipientCheck | undefined {
@@ -86,24 +89,27 @@ export function useRecipientChecks(
           }
         }
       }
-      if (sender === fromRef.current) update(results);
+      if (domainKey(sender) === domainKey(fromRef.current)) update(results);
     },
     [client, update],
   );
 
-  // A new From address: what was found for the old one no longer applies.
+  // A new From domain: what was found for the old one no longer applies.
   useEffect(() => {
-    if (fromRef.current !== from) {
-      fromRef.current = from;
+    if (fromRef.current === from) return;
+    const sameDomain = from !== '' && domainKey(fromRef.current) === domainKey(from);
+    fromRef.current = from;
+    if (!sameDomain) {
       statesRef.current = new Map();
       setStates(statesRef.current);
     }
   }, [from]);
 
   const wanted = addresses.map(key).join('\n');
+  const fromDomain = domainKey(from);
   useEffect(() => {
     const missing = addresses.filter((address) => !statesRef.current.has(key(address)));
-    if (missing.length === 0 || from === '') return undefined;
+    if (missing.length === 0 || fromDomain === '') return undefined;
     update(new Map(missing.map((address) => [key(address), { kind: 'checking' } as const])));
     const abort = new AbortController();
     const timer = setTimeout(() => {
@@ -120,9 +126,9 @@ export function useRecipientChecks(
       }
       statesRef.current = next;
     };
-    // `addresses` is compared by value through `wanted`.
+    // `addresses` is compared by value through `wanted`, `from` by its domain.
     // eslint-disable-next-line react-hooks/exhaustive-deps -- see above
-  }, [wanted, from, run, update]);
+  }, [wanted, fromDomain, run, update]);
 
   const checkNow = useCallback(
     async (list: readonly string[]): Promise<ReadonlyMap<string, RecipientState>> => {
