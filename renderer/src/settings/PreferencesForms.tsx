@@ -17,15 +17,23 @@
  * parameters is preferencesModel.ts (pure, unit-tested); here is only the rendering, the
  * focus on the first wrong field, and the calls. Passwords are never shown: a saved one is
  * "a password is saved", and an empty field keeps it.
+ *
+ * Every group keeps its state the same way (`useGroupForm`: the form, its problems, what the
+ * last save did). The relay and the upstream mailbox are both an account on a mail server, so
+ * one hook (`useAccountGroup`) adds what they share (the test of the account as typed, the
+ * kind and TLS mode chosen), one component draws the server's fields (`ServerAccountFields`:
+ * host, port, security, user, password) and one the form around them (`AccountGroupForm`);
+ * each group only says its words, its ports and its own fields.
  */
 import { useId, useState } from 'react';
-import type { ReactElement, ReactNode } from 'react';
+import type { Dispatch, ReactElement, ReactNode, SetStateAction } from 'react';
 
 import type {
-  CallParams,
   ConnectionTest,
   HispClient,
   Preferences,
+  RelayView,
+  UpstreamView,
 } from '../../../hisp/api/index.js';
 import { explainConnectionTest } from '../mail/explain.js';
 import {
@@ -48,6 +56,7 @@ import {
   IMAP_PORTS,
   keepsSavedPassword,
   LIMITS,
+  RELAY_FIELDS,
   RELAY_KINDS,
   relayForm,
   relayEditable,
@@ -59,6 +68,7 @@ import {
   secureLabel,
   SMTP_PORTS,
   sourceNote,
+  UPSTREAM_FIELDS,
   UPSTREAM_KINDS,
   upstreamEditable,
   upstreamForm,
@@ -70,12 +80,13 @@ import {
   withUpstreamKind,
 } from './preferencesModel.js';
 import type {
+  AccountForm,
   AfterStore,
   Checked,
   FieldProblems,
-  RelayForm,
   SecureMode,
-  UpstreamForm,
+  TestParams,
+  UpdateParams,
 } from './preferencesModel.js';
 import { SettingsProblem } from './SettingsProblem.js';
 import { useAction } from './useSettingsCall.js';
@@ -107,8 +118,8 @@ function focusFirst<F>(
 
 /**
  * One group's form: its heading, where it comes from, its fields, the failure of the last
- * save or test, what the last change did, and its buttons (none for a group that cannot be
- * changed here).
+ * save or test, `after` (a test's result), what the last change did (`done`), and its buttons
+ * (none for a group that cannot be changed here).
  */
 function GroupForm({
   group,
@@ -121,6 +132,7 @@ function GroupForm({
   canSave,
   extraActions,
   after,
+  done,
   children,
 }: {
   group: string;
@@ -129,10 +141,11 @@ function GroupForm({
   source: Preferences['relay']['source'];
   onSubmit: () => void | Promise<void>;
   action: Action;
-  saveLabel?: string;
+  saveLabel?: string | undefined;
   canSave: boolean;
   extraActions?: ReactNode;
   after?: ReactNode;
+  done: string | undefined;
   children: ReactNode;
 }): ReactElement {
   const ids = useId();
@@ -160,6 +173,11 @@ function GroupForm({
         <SettingsProblem error={action.error} testId={`prefs-${group}-error`} />
       )}
       {after}
+      {done !== undefined && (
+        <DoneNotice testId={`prefs-${group}-saved`}>
+          <p>{done}</p>
+        </DoneNotice>
+      )}
       {(canSave || extraActions !== undefined) && (
         <div className="settings-actions">
           {canSave && (
@@ -213,246 +231,401 @@ function passwordHint(saved: boolean, testId: string): ReactNode {
   );
 }
 
+// ── A group's state ───────────────────────────────────────────────────────────────────────
+
 /**
- * Save a group: check the form (problems shown on their fields, the first one focused), then
- * `updatePreferences` with its parameters; on success `done` says what was saved.
+ * What a group form holds and does, the same for every group: the form as typed, what is
+ * wrong with it, what the last change did, and the handlers that keep these together.
  */
-async function saveGroup<F>({
-  checked,
-  setProblems,
-  order,
-  idOf,
-  action,
-  client,
-  onSaved,
-  done,
-}: {
-  checked: Checked<CallParams<'updatePreferences'>, F>;
-  setProblems: (problems: FieldProblems<F>) => void;
-  order: readonly (keyof F & string)[];
-  idOf: (key: keyof F & string) => string;
-  action: Action;
-  client: HispClient;
-  onSaved: (preferences: Preferences) => void;
-  done: (answer: Preferences) => void;
-}): Promise<void> {
-  if (!checked.ok) {
-    action.setError(undefined);
-    setProblems(checked.problems);
-    focusFirst(checked.problems, order, idOf);
-    return;
-  }
-  setProblems({});
-  await action.run('save', async () => {
-    const answer = await client.call('updatePreferences', checked.value, {
-      timeoutMs: SAVE_TIMEOUT_MS,
-    });
-    onSaved(answer);
-    done(answer);
-  });
+interface GroupState<F> {
+  readonly form: F;
+  readonly problems: FieldProblems<F>;
+  readonly done: string | undefined;
+  readonly action: Action;
+  /** The prefix of the group's element ids (`<ids>-<field>`, `<ids>-kind-<kind>`). */
+  readonly ids: string;
+  /** Fields typed: what was wrong with `fields` is forgotten (a password may now be needed). */
+  readonly change: (next: Partial<F>, fields: readonly (keyof F & string)[]) => void;
+  /**
+   * Save the group: check the form (problems shown on their fields, the first one focused),
+   * then `updatePreferences` with its parameters; `said` is what the answer means, in words.
+   */
+  readonly save: (
+    checked: Checked<UpdateParams, F>,
+    said: (answer: Preferences) => string,
+  ) => Promise<void>;
 }
 
-const RELAY_ORDER = ['kind', 'host', 'port', 'secure', 'user', 'password', 'exceptions'] as const;
+/** What an account group (the relay, the upstream mailbox) holds and does besides. */
+interface AccountGroup<F> extends GroupState<F> {
+  readonly test: ConnectionTest | undefined;
+  /** Another kind of account chosen: nothing is wrong, and the last test is forgotten. */
+  readonly choose: (next: (current: F) => F) => void;
+  /** Another TLS mode chosen: the port follows if it was the old mode's usual one. */
+  readonly chooseSecure: (secure: SecureMode, ports: Readonly<Record<SecureMode, number>>) => void;
+  /** "Test connection" with the account as typed (`checked`: relayTest, upstreamTest). */
+  readonly testTyped: (checked: Checked<TestParams, F>) => void;
+}
+
+/**
+ * The state of a group, read from `preferences` by `formOf` (and again from each saved
+ * answer); `order` is the order of its fields on the screen, for the focus. Its setters and
+ * `idOf` are handed out too, for `useAccountGroup` to build on.
+ */
+function useGroupForm<F extends object>(
+  { client, announce, preferences, onSaved }: GroupProps,
+  formOf: (preferences: Preferences) => F,
+  order: readonly (keyof F & string)[],
+): GroupState<F> & {
+  readonly setForm: Dispatch<SetStateAction<F>>;
+  readonly setProblems: Dispatch<SetStateAction<FieldProblems<F>>>;
+  readonly setDone: Dispatch<SetStateAction<string | undefined>>;
+  readonly idOf: (key: keyof F & string) => string;
+} {
+  const [form, setForm] = useState<F>(() => formOf(preferences));
+  const [problems, setProblems] = useState<FieldProblems<F>>({});
+  const [done, setDone] = useState<string | undefined>(undefined);
+  const action = useAction();
+  const ids = useId();
+  // A kind of account is a radio button each: its id names the one chosen.
+  const idOf = (key: keyof F & string): string =>
+    key === 'kind' && 'kind' in form ? `${ids}-kind-${String(form.kind)}` : `${ids}-${key}`;
+
+  return {
+    form,
+    problems,
+    done,
+    action,
+    ids,
+    setForm,
+    setProblems,
+    setDone,
+    idOf,
+    change: (next, fields) => {
+      setForm((current) => ({ ...current, ...next }));
+      setProblems((current) => {
+        const left = { ...current };
+        for (const field of fields) delete left[field];
+        return left;
+      });
+      setDone(undefined);
+    },
+    save: async (checked, said) => {
+      if (!checked.ok) {
+        action.setError(undefined);
+        setProblems(checked.problems);
+        focusFirst(checked.problems, order, idOf);
+        return;
+      }
+      setProblems({});
+      await action.run('save', async () => {
+        const answer = await client.call('updatePreferences', checked.value, {
+          timeoutMs: SAVE_TIMEOUT_MS,
+        });
+        onSaved(answer);
+        setForm(formOf(answer));
+        const text = said(answer);
+        setDone(text);
+        announce(text);
+      });
+    },
+  };
+}
+
+/** The state of an account group: a group's, with the test of the account as typed. */
+function useAccountGroup<F extends AccountForm & { readonly kind: string }>(
+  props: GroupProps,
+  formOf: (preferences: Preferences) => F,
+  order: readonly (keyof F & string)[],
+): AccountGroup<F> {
+  const group = useGroupForm(props, formOf, order);
+  const [test, setTest] = useState<ConnectionTest | undefined>(undefined);
+  const { setForm, setProblems, setDone, idOf, action } = group;
+  const { client, announce } = props;
+
+  return {
+    ...group,
+    test,
+    choose: (next) => {
+      setForm(next);
+      setProblems({});
+      setTest(undefined);
+      setDone(undefined);
+    },
+    chooseSecure: (secure, ports) => {
+      setForm((current) => withSecure(current, secure, ports));
+      setDone(undefined);
+    },
+    testTyped: (checked) => {
+      setDone(undefined);
+      if (!checked.ok) {
+        setProblems(checked.problems);
+        focusFirst(checked.problems, order, idOf);
+        return;
+      }
+      setProblems({});
+      setTest(undefined);
+      // Deliberately not awaited: run() keeps its own failure.
+      void action.run('test', async () => {
+        const answer = await client.call('testConnection', checked.value, {
+          timeoutMs: TEST_TIMEOUT_MS,
+        });
+        setTest(answer);
+        announce(explainConnectionTest(answer).headline);
+      });
+    },
+  };
+}
+
+// ── The account groups' pieces (relay, upstream mailbox) ─────────────────────────────────
+
+/**
+ * The server and account fields of an account group, in their fieldset: host, port, TLS mode,
+ * user and (unless the configuration file has it) password, then `children`. Element ids are
+ * `<ids>-<field>`, test ids `<testIdPrefix>-<field>`.
+ */
+function ServerAccountFields({
+  testIdPrefix,
+  legend,
+  group,
+  saved,
+  hostPlaceholder,
+  userLabel,
+  ports,
+  can,
+  children,
+}: {
+  testIdPrefix: string;
+  legend: string;
+  group: Pick<AccountGroup<AccountForm>, 'form' | 'problems' | 'ids' | 'change' | 'chooseSecure'>;
+  /** The saved account, for whether its password is kept. */
+  saved: RelayView | UpstreamView;
+  hostPlaceholder: string;
+  userLabel: string;
+  /** The usual port of each TLS mode. */
+  ports: Readonly<Record<SecureMode, number>>;
+  /** Which fields can be changed here. */
+  can: ReadonlySet<string>;
+  children?: ReactNode;
+}): ReactElement {
+  const { form, problems, ids, change } = group;
+  const passwordSaved = keepsSavedPassword(saved, {
+    host: form.host.trim(),
+    port: Number(form.port),
+    user: form.user.trim(),
+  });
+  return (
+    <fieldset className="prefs-fieldset">
+      <legend className="field-label">{legend}</legend>
+      <div className="settings-fields">
+        <Field
+          id={`${ids}-host`}
+          label="Server"
+          className="settings-field-wide"
+          value={form.host}
+          maxLength={LIMITS.hostLength}
+          disabled={!can.has('host')}
+          autoComplete="off"
+          spellCheck={false}
+          placeholder={hostPlaceholder}
+          problem={problems.host}
+          onChange={(event) => change({ host: event.target.value }, ['host', 'password'])}
+          data-testid={`${testIdPrefix}-host`}
+        />
+        <Field
+          id={`${ids}-port`}
+          label="Port"
+          type="number"
+          min={1}
+          max={65_535}
+          value={form.port}
+          disabled={!can.has('port')}
+          problem={problems.port}
+          onChange={(event) => change({ port: event.target.value }, ['port', 'password'])}
+          data-testid={`${testIdPrefix}-port`}
+        />
+        <SelectField
+          id={`${ids}-secure`}
+          label="Security"
+          value={form.secure}
+          disabled={!can.has('secure')}
+          problem={problems.secure}
+          onChange={(event) => {
+            const secure = SECURE_MODES.find((mode) => mode === event.target.value);
+            if (secure !== undefined) group.chooseSecure(secure, ports);
+          }}
+          data-testid={`${testIdPrefix}-secure`}
+        >
+          {SECURE_MODES.map((mode) => (
+            <option key={mode} value={mode}>
+              {secureLabel(mode)}
+            </option>
+          ))}
+        </SelectField>
+        <Field
+          id={`${ids}-user`}
+          label={userLabel}
+          value={form.user}
+          maxLength={LIMITS.userLength}
+          disabled={!can.has('user')}
+          autoComplete="off"
+          spellCheck={false}
+          problem={problems.user}
+          onChange={(event) => change({ user: event.target.value }, ['user', 'password'])}
+          data-testid={`${testIdPrefix}-user`}
+        />
+        {/* An account's password is typed here unless the configuration file has it. */}
+        {can.has('password') && (
+          <Field
+            id={`${ids}-password`}
+            label="Password"
+            type="password"
+            value={form.password}
+            maxLength={LIMITS.passwordLength}
+            autoComplete="new-password"
+            hint={passwordHint(passwordSaved, `${testIdPrefix}-password-saved`)}
+            problem={problems.password}
+            onChange={(event) => change({ password: event.target.value }, ['password'])}
+            data-testid={`${testIdPrefix}-password`}
+          />
+        )}
+        {children}
+      </div>
+    </fieldset>
+  );
+}
+
+/**
+ * An account group's form: `GroupForm` with the choice of the kind of account, "Test
+ * connection" while the account kind (`accountKind`) is chosen and the group is not the
+ * configuration file's, and under the fields what the last test and the last change did.
+ */
+function AccountGroupForm<K extends string>({
+  target,
+  title,
+  kindLegend,
+  kinds,
+  kindLabel,
+  accountKind,
+  preferences,
+  source,
+  group,
+  can,
+  saveLabel,
+  onSubmit,
+  onTest,
+  onChoose,
+  children,
+}: {
+  target: 'relay' | 'upstream';
+  title: string;
+  kindLegend: string;
+  kinds: readonly K[];
+  kindLabel: (kind: K) => string;
+  /** The kind that is an account on a server (what "Test connection" tries). */
+  accountKind: K;
+  preferences: Preferences;
+  source: Preferences['relay']['source'];
+  group: Pick<
+    AccountGroup<{ readonly kind: K }>,
+    'form' | 'problems' | 'test' | 'done' | 'action' | 'ids'
+  >;
+  /** Which fields can be changed here (none: no Save button). */
+  can: ReadonlySet<string>;
+  saveLabel?: string | undefined;
+  onSubmit: () => Promise<void>;
+  onTest: () => void;
+  onChoose: (kind: K) => void;
+  children: ReactNode;
+}): ReactElement {
+  const { form, problems, test, done, action, ids } = group;
+  return (
+    <GroupForm
+      group={target}
+      title={title}
+      preferences={preferences}
+      source={source}
+      onSubmit={onSubmit}
+      action={action}
+      canSave={can.size > 0}
+      saveLabel={saveLabel}
+      extraActions={
+        form.kind === accountKind && source !== 'config' ? (
+          <TestTypedButton target={target} action={action} onTest={onTest} />
+        ) : undefined
+      }
+      after={
+        test !== undefined && (
+          <ConnectionTestResult result={test} testId={`prefs-${target}-test-result`} />
+        )
+      }
+      done={done}
+    >
+      <RadioChoice
+        id={`${ids}-kind`}
+        legend={kindLegend}
+        name={`${ids}-kind`}
+        value={form.kind}
+        choices={kinds}
+        label={kindLabel}
+        disabled={!can.has('kind')}
+        problem={problems.kind}
+        onChoose={onChoose}
+        testId={`prefs-${target}-kind`}
+      />
+      {children}
+    </GroupForm>
+  );
+}
 
 // ── Relay ──────────────────────────────────────────────────────────────────────────────────
 
-export function RelayGroup({ client, announce, preferences, onSaved }: GroupProps): ReactElement {
+export function RelayGroup(props: GroupProps): ReactElement {
+  const { preferences } = props;
   const saved = preferences.relay;
-  const [form, setForm] = useState<RelayForm>(() => relayForm(saved.value));
-  const [problems, setProblems] = useState<FieldProblems<RelayForm>>({});
-  const [done, setDone] = useState<string | undefined>(undefined);
-  const [test, setTest] = useState<ConnectionTest | undefined>(undefined);
-  const action = useAction();
-  const ids = useId();
-  const idOf = (key: keyof RelayForm): string =>
-    key === 'kind' ? `${ids}-kind-${form.kind}` : `${ids}-${key}`;
-
+  const group = useAccountGroup(props, (answer) => relayForm(answer.relay.value), RELAY_FIELDS);
+  const { form, problems, ids, change } = group;
   const can = relayEditable(saved.value, saved.source, saved.managedFields);
   const managed = saved.source === 'organisation';
-  const change = (next: Partial<RelayForm>, fields: readonly (keyof RelayForm)[]): void => {
-    setForm((current) => ({ ...current, ...next }));
-    setProblems((current) => {
-      const left = { ...current };
-      for (const field of fields) delete left[field];
-      return left;
-    });
-    setDone(undefined);
-  };
-  const port = Number(form.port);
-  const passwordSaved = keepsSavedPassword(saved.value, {
-    host: form.host.trim(),
-    port,
-    user: form.user.trim(),
-  });
-  // An account's password is typed here unless the configuration file has it.
-  const showPassword = form.kind === 'smarthost' && can.has('password');
 
   const submit = (): Promise<void> => {
     const checked = relayUpdate(form, saved.value, saved.source);
     const passwordOnly = checked.ok && checked.value.relay === undefined;
-    return saveGroup({
-      checked,
-      setProblems,
-      order: RELAY_ORDER,
-      idOf,
-      action,
-      client,
-      onSaved,
-      done: (answer) => {
-        setForm(relayForm(answer.relay.value));
-        const text = passwordOnly
-          ? 'The relay password is saved.'
-          : `Relay saved: ${relaySummary(answer.relay.value)}. Mail uses it now.`;
-        setDone(text);
-        announce(text);
-      },
-    });
-  };
-
-  const testTyped = (): void => {
-    setDone(undefined);
-    const checked = relayTest(form, saved.value);
-    if (!checked.ok) {
-      setProblems(checked.problems);
-      focusFirst(checked.problems, RELAY_ORDER, idOf);
-      return;
-    }
-    setProblems({});
-    setTest(undefined);
-    // Deliberately not awaited: run() keeps its own failure.
-    void action.run('test', async () => {
-      const answer = await client.call('testConnection', checked.value, {
-        timeoutMs: TEST_TIMEOUT_MS,
-      });
-      setTest(answer);
-      announce(explainConnectionTest(answer).headline);
-    });
+    return group.save(checked, (answer) =>
+      passwordOnly
+        ? 'The relay password is saved.'
+        : `Relay saved: ${relaySummary(answer.relay.value)}. Mail uses it now.`,
+    );
   };
 
   return (
-    <GroupForm
-      group="relay"
+    <AccountGroupForm
+      target="relay"
       title="Relay: how outbound mail leaves"
+      kindLegend="Send Direct mail"
+      kinds={RELAY_KINDS}
+      kindLabel={relayKindLabel}
+      accountKind="smarthost"
       preferences={preferences}
       source={saved.source}
-      onSubmit={submit}
-      action={action}
-      canSave={can.size > 0}
+      group={group}
+      can={can}
       saveLabel={managed && !can.has('user') ? 'Save password' : 'Save'}
-      extraActions={
-        form.kind === 'smarthost' && saved.source !== 'config' ? (
-          <TestTypedButton target="relay" action={action} onTest={testTyped} />
-        ) : undefined
-      }
-      after={
-        <>
-          {test !== undefined && (
-            <ConnectionTestResult result={test} testId="prefs-relay-test-result" />
-          )}
-          {done !== undefined && (
-            <DoneNotice testId="prefs-relay-saved">
-              <p>{done}</p>
-            </DoneNotice>
-          )}
-        </>
-      }
+      onSubmit={submit}
+      onTest={() => group.testTyped(relayTest(form, saved.value))}
+      onChoose={(kind) => group.choose((current) => withRelayKind(current, kind))}
     >
-      <RadioChoice
-        id={`${ids}-kind`}
-        legend="Send Direct mail"
-        name={`${ids}-kind`}
-        value={form.kind}
-        choices={RELAY_KINDS}
-        label={relayKindLabel}
-        disabled={!can.has('kind')}
-        problem={problems.kind}
-        onChoose={(kind) => {
-          setForm((current) => withRelayKind(current, kind));
-          setProblems({});
-          setTest(undefined);
-          setDone(undefined);
-        }}
-        testId="prefs-relay-kind"
-      />
       {form.kind === 'smarthost' && (
-        <fieldset className="prefs-fieldset">
-          <legend className="field-label">Your mail provider’s server (smarthost)</legend>
-          <div className="settings-fields">
-            <Field
-              id={`${ids}-host`}
-              label="Server"
-              className="settings-field-wide"
-              value={form.host}
-              maxLength={LIMITS.hostLength}
-              disabled={!can.has('host')}
-              autoComplete="off"
-              spellCheck={false}
-              placeholder="smtp.example.org"
-              problem={problems.host}
-              onChange={(event) => change({ host: event.target.value }, ['host', 'password'])}
-              data-testid="prefs-relay-host"
-            />
-            <Field
-              id={`${ids}-port`}
-              label="Port"
-              type="number"
-              min={1}
-              max={65_535}
-              value={form.port}
-              disabled={!can.has('port')}
-              problem={problems.port}
-              onChange={(event) => change({ port: event.target.value }, ['port', 'password'])}
-              data-testid="prefs-relay-port"
-            />
-            <SelectField
-              id={`${ids}-secure`}
-              label="Security"
-              value={form.secure}
-              disabled={!can.has('secure')}
-              problem={problems.secure}
-              onChange={(event) => {
-                const secure = SECURE_MODES.find((mode) => mode === event.target.value);
-                if (secure !== undefined) {
-                  setForm((current) => withSecure(current, secure, SMTP_PORTS));
-                  setDone(undefined);
-                }
-              }}
-              data-testid="prefs-relay-secure"
-            >
-              {SECURE_MODES.map((mode: SecureMode) => (
-                <option key={mode} value={mode}>
-                  {secureLabel(mode)}
-                </option>
-              ))}
-            </SelectField>
-            <Field
-              id={`${ids}-user`}
-              label="User name (if the server asks for one)"
-              value={form.user}
-              maxLength={LIMITS.userLength}
-              disabled={!can.has('user')}
-              autoComplete="off"
-              spellCheck={false}
-              problem={problems.user}
-              onChange={(event) => change({ user: event.target.value }, ['user', 'password'])}
-              data-testid="prefs-relay-user"
-            />
-            {showPassword && (
-              <Field
-                id={`${ids}-password`}
-                label="Password"
-                type="password"
-                value={form.password}
-                maxLength={LIMITS.passwordLength}
-                autoComplete="new-password"
-                hint={passwordHint(passwordSaved, 'prefs-relay-password-saved')}
-                problem={problems.password}
-                onChange={(event) => change({ password: event.target.value }, ['password'])}
-                data-testid="prefs-relay-password"
-              />
-            )}
-          </div>
-        </fieldset>
+        <ServerAccountFields
+          testIdPrefix="prefs-relay"
+          legend="Your mail provider’s server (smarthost)"
+          group={group}
+          saved={saved.value}
+          hostPlaceholder="smtp.example.org"
+          userLabel="User name (if the server asks for one)"
+          ports={SMTP_PORTS}
+          can={can}
+        />
       )}
       {form.kind === 'mx' && (
         <TextAreaField
@@ -469,237 +642,77 @@ export function RelayGroup({ client, announce, preferences, onSaved }: GroupProp
           data-testid="prefs-relay-exceptions"
         />
       )}
-    </GroupForm>
+    </AccountGroupForm>
   );
 }
 
 // ── Upstream mailbox ──────────────────────────────────────────────────────────────────────
 
-const UPSTREAM_ORDER = [
-  'kind',
-  'host',
-  'port',
-  'secure',
-  'user',
-  'password',
-  'mailbox',
-  'afterStore',
-  'moveTo',
-] as const;
-
-export function UpstreamGroup({
-  client,
-  announce,
-  preferences,
-  onSaved,
-}: GroupProps): ReactElement {
+export function UpstreamGroup(props: GroupProps): ReactElement {
+  const { preferences } = props;
   const saved = preferences.upstream;
-  const [form, setForm] = useState<UpstreamForm>(() => upstreamForm(saved.value));
-  const [problems, setProblems] = useState<FieldProblems<UpstreamForm>>({});
-  const [done, setDone] = useState<string | undefined>(undefined);
-  const [test, setTest] = useState<ConnectionTest | undefined>(undefined);
-  const action = useAction();
-  const ids = useId();
-  const idOf = (key: keyof UpstreamForm): string =>
-    key === 'kind' ? `${ids}-kind-${form.kind}` : `${ids}-${key}`;
-
+  const group = useAccountGroup(
+    props,
+    (answer) => upstreamForm(answer.upstream.value),
+    UPSTREAM_FIELDS,
+  );
+  const { form, problems, ids, change } = group;
   const can = upstreamEditable(saved.value, saved.source, saved.managedFields);
-  const change = (next: Partial<UpstreamForm>, fields: readonly (keyof UpstreamForm)[]): void => {
-    setForm((current) => ({ ...current, ...next }));
-    setProblems((current) => {
-      const left = { ...current };
-      for (const field of fields) delete left[field];
-      return left;
-    });
-    setDone(undefined);
-  };
-  const passwordSaved = keepsSavedPassword(saved.value, {
-    host: form.host.trim(),
-    port: Number(form.port),
-    user: form.user.trim(),
-  });
-  const showPassword = form.kind === 'imap' && can.has('password');
 
   const submit = (): Promise<void> => {
     const checked = upstreamUpdate(form, saved.value, saved.source);
     const passwordOnly = checked.ok && checked.value.upstream === undefined;
-    return saveGroup({
-      checked,
-      setProblems,
-      order: UPSTREAM_ORDER,
-      idOf,
-      action,
-      client,
-      onSaved,
-      done: (answer) => {
-        setForm(upstreamForm(answer.upstream.value));
-        const value = answer.upstream.value;
-        const text = passwordOnly
-          ? 'The upstream mailbox password is saved.'
-          : value.kind === 'none'
-            ? 'Upstream mailbox saved: none.'
-            : `Upstream mailbox saved: ${value.user} at ${value.host}:${value.port}. Mail uses it now.`;
-        setDone(text);
-        announce(text);
-      },
-    });
-  };
-
-  const testTyped = (): void => {
-    setDone(undefined);
-    const checked = upstreamTest(form, saved.value);
-    if (!checked.ok) {
-      setProblems(checked.problems);
-      focusFirst(checked.problems, UPSTREAM_ORDER, idOf);
-      return;
-    }
-    setProblems({});
-    setTest(undefined);
-    // Deliberately not awaited: run() keeps its own failure.
-    void action.run('test', async () => {
-      const answer = await client.call('testConnection', checked.value, {
-        timeoutMs: TEST_TIMEOUT_MS,
-      });
-      setTest(answer);
-      announce(explainConnectionTest(answer).headline);
+    return group.save(checked, (answer) => {
+      const value = answer.upstream.value;
+      return passwordOnly
+        ? 'The upstream mailbox password is saved.'
+        : value.kind === 'none'
+          ? 'Upstream mailbox saved: none.'
+          : `Upstream mailbox saved: ${value.user} at ${value.host}:${value.port}. Mail uses it now.`;
     });
   };
 
   return (
-    <GroupForm
-      group="upstream"
+    <AccountGroupForm
+      target="upstream"
       title="Upstream mailbox: where Direct mail is collected"
+      kindLegend="Collect Direct mail from"
+      kinds={UPSTREAM_KINDS}
+      kindLabel={upstreamKindLabel}
+      accountKind="imap"
       preferences={preferences}
       source={saved.source}
+      group={group}
+      can={can}
       onSubmit={submit}
-      action={action}
-      canSave={can.size > 0}
-      extraActions={
-        form.kind === 'imap' && saved.source !== 'config' ? (
-          <TestTypedButton target="upstream" action={action} onTest={testTyped} />
-        ) : undefined
-      }
-      after={
-        <>
-          {test !== undefined && (
-            <ConnectionTestResult result={test} testId="prefs-upstream-test-result" />
-          )}
-          {done !== undefined && (
-            <DoneNotice testId="prefs-upstream-saved">
-              <p>{done}</p>
-            </DoneNotice>
-          )}
-        </>
-      }
+      onTest={() => group.testTyped(upstreamTest(form, saved.value))}
+      onChoose={(kind) => group.choose((current) => withUpstreamKind(current, kind))}
     >
-      <RadioChoice
-        id={`${ids}-kind`}
-        legend="Collect Direct mail from"
-        name={`${ids}-kind`}
-        value={form.kind}
-        choices={UPSTREAM_KINDS}
-        label={upstreamKindLabel}
-        disabled={!can.has('kind')}
-        problem={problems.kind}
-        onChoose={(kind) => {
-          setForm((current) => withUpstreamKind(current, kind));
-          setProblems({});
-          setTest(undefined);
-          setDone(undefined);
-        }}
-        testId="prefs-upstream-kind"
-      />
       {form.kind === 'imap' && (
         <>
-          <fieldset className="prefs-fieldset">
-            <legend className="field-label">IMAP account</legend>
-            <div className="settings-fields">
-              <Field
-                id={`${ids}-host`}
-                label="Server"
-                className="settings-field-wide"
-                value={form.host}
-                maxLength={LIMITS.hostLength}
-                disabled={!can.has('host')}
-                autoComplete="off"
-                spellCheck={false}
-                placeholder="imap.example.org"
-                problem={problems.host}
-                onChange={(event) => change({ host: event.target.value }, ['host', 'password'])}
-                data-testid="prefs-upstream-host"
-              />
-              <Field
-                id={`${ids}-port`}
-                label="Port"
-                type="number"
-                min={1}
-                max={65_535}
-                value={form.port}
-                disabled={!can.has('port')}
-                problem={problems.port}
-                onChange={(event) => change({ port: event.target.value }, ['port', 'password'])}
-                data-testid="prefs-upstream-port"
-              />
-              <SelectField
-                id={`${ids}-secure`}
-                label="Security"
-                value={form.secure}
-                disabled={!can.has('secure')}
-                onChange={(event) => {
-                  const secure = SECURE_MODES.find((mode) => mode === event.target.value);
-                  if (secure !== undefined) {
-                    setForm((current) => withSecure(current, secure, IMAP_PORTS));
-                    setDone(undefined);
-                  }
-                }}
-                data-testid="prefs-upstream-secure"
-              >
-                {SECURE_MODES.map((mode) => (
-                  <option key={mode} value={mode}>
-                    {secureLabel(mode)}
-                  </option>
-                ))}
-              </SelectField>
-              <Field
-                id={`${ids}-user`}
-                label="User name"
-                value={form.user}
-                maxLength={LIMITS.userLength}
-                disabled={!can.has('user')}
-                autoComplete="off"
-                spellCheck={false}
-                problem={problems.user}
-                onChange={(event) => change({ user: event.target.value }, ['user', 'password'])}
-                data-testid="prefs-upstream-user"
-              />
-              {showPassword && (
-                <Field
-                  id={`${ids}-password`}
-                  label="Password"
-                  type="password"
-                  value={form.password}
-                  maxLength={LIMITS.passwordLength}
-                  autoComplete="new-password"
-                  hint={passwordHint(passwordSaved, 'prefs-upstream-password-saved')}
-                  problem={problems.password}
-                  onChange={(event) => change({ password: event.target.value }, ['password'])}
-                  data-testid="prefs-upstream-password"
-                />
-              )}
-              <Field
-                id={`${ids}-mailbox`}
-                label="Mailbox"
-                value={form.mailbox}
-                maxLength={LIMITS.mailboxLength}
-                disabled={!can.has('mailbox')}
-                placeholder="INBOX"
-                spellCheck={false}
-                problem={problems.mailbox}
-                onChange={(event) => change({ mailbox: event.target.value }, ['mailbox', 'moveTo'])}
-                data-testid="prefs-upstream-mailbox"
-              />
-            </div>
-          </fieldset>
+          <ServerAccountFields
+            testIdPrefix="prefs-upstream"
+            legend="IMAP account"
+            group={group}
+            saved={saved.value}
+            hostPlaceholder="imap.example.org"
+            userLabel="User name"
+            ports={IMAP_PORTS}
+            can={can}
+          >
+            <Field
+              id={`${ids}-mailbox`}
+              label="Mailbox"
+              value={form.mailbox}
+              maxLength={LIMITS.mailboxLength}
+              disabled={!can.has('mailbox')}
+              placeholder="INBOX"
+              spellCheck={false}
+              problem={problems.mailbox}
+              onChange={(event) => change({ mailbox: event.target.value }, ['mailbox', 'moveTo'])}
+              data-testid="prefs-upstream-mailbox"
+            />
+          </ServerAccountFields>
           <fieldset className="prefs-fieldset">
             <legend className="field-label">Once a message is stored in Sealpost</legend>
             <div className="settings-fields">
@@ -740,24 +753,23 @@ export function UpstreamGroup({
           </fieldset>
         </>
       )}
-    </GroupForm>
+    </AccountGroupForm>
   );
 }
 
 // ── Delivery notifications ────────────────────────────────────────────────────────────────
 
-export function DeliveryGroup({
-  client,
-  announce,
-  preferences,
-  onSaved,
-}: GroupProps): ReactElement {
+const DELIVERY_ORDER = ['timeoutHours', 'requestDispatched', 'silenceAlertHours'] as const;
+
+export function DeliveryGroup(props: GroupProps): ReactElement {
+  const { preferences } = props;
   const saved = preferences.delivery;
-  const [form, setForm] = useState(() => deliveryForm(saved.value));
-  const [problems, setProblems] = useState<FieldProblems<typeof form>>({});
-  const [done, setDone] = useState<string | undefined>(undefined);
-  const action = useAction();
-  const ids = useId();
+  const group = useGroupForm(
+    props,
+    (answer) => deliveryForm(answer.delivery.value),
+    DELIVERY_ORDER,
+  );
+  const { form, problems, ids, change } = group;
   const editable = saved.source === 'profile';
 
   return (
@@ -766,32 +778,12 @@ export function DeliveryGroup({
       title="Delivery notifications"
       preferences={preferences}
       source={saved.source}
-      action={action}
+      action={group.action}
       canSave={editable}
       onSubmit={() =>
-        saveGroup({
-          checked: deliveryUpdate(form),
-          setProblems,
-          order: ['timeoutHours', 'requestDispatched', 'silenceAlertHours'],
-          idOf: (key) => `${ids}-${key}`,
-          action,
-          client,
-          onSaved,
-          done: (answer) => {
-            setForm(deliveryForm(answer.delivery.value));
-            const text = 'Delivery notification preferences saved.';
-            setDone(text);
-            announce(text);
-          },
-        })
+        group.save(deliveryUpdate(form), () => 'Delivery notification preferences saved.')
       }
-      after={
-        done !== undefined && (
-          <DoneNotice testId="prefs-delivery-saved">
-            <p>{done}</p>
-          </DoneNotice>
-        )
-      }
+      done={group.done}
     >
       <fieldset className="prefs-fieldset">
         <legend className="visually-hidden">Delivery notifications</legend>
@@ -807,11 +799,7 @@ export function DeliveryGroup({
             disabled={!editable}
             hint="After this, a message without the recipient’s “processed” notification is marked “timed out”."
             problem={problems.timeoutHours}
-            onChange={(event) => {
-              setForm({ ...form, timeoutHours: event.target.value });
-              setProblems({ ...problems, timeoutHours: undefined });
-              setDone(undefined);
-            }}
+            onChange={(event) => change({ timeoutHours: event.target.value }, ['timeoutHours'])}
             data-testid="prefs-delivery-timeout"
           />
           <Field
@@ -825,11 +813,9 @@ export function DeliveryGroup({
             disabled={!editable}
             hint="0: never. An alert when no Direct message has arrived for this long."
             problem={problems.silenceAlertHours}
-            onChange={(event) => {
-              setForm({ ...form, silenceAlertHours: event.target.value });
-              setProblems({ ...problems, silenceAlertHours: undefined });
-              setDone(undefined);
-            }}
+            onChange={(event) =>
+              change({ silenceAlertHours: event.target.value }, ['silenceAlertHours'])
+            }
             data-testid="prefs-delivery-silence"
           />
           <CheckboxField
@@ -839,10 +825,7 @@ export function DeliveryGroup({
             hint="The recipient’s system then also confirms that the message reached the recipient."
             checked={form.requestDispatched}
             disabled={!editable}
-            onChange={(event) => {
-              setForm({ ...form, requestDispatched: event.target.checked });
-              setDone(undefined);
-            }}
+            onChange={(event) => change({ requestDispatched: event.target.checked }, [])}
             data-testid="prefs-delivery-dispatched"
           />
         </div>
@@ -853,18 +836,11 @@ export function DeliveryGroup({
 
 // ── Security ──────────────────────────────────────────────────────────────────────────────
 
-export function AutoLockGroup({
-  client,
-  announce,
-  preferences,
-  onSaved,
-}: GroupProps): ReactElement {
+export function AutoLockGroup(props: GroupProps): ReactElement {
+  const { preferences } = props;
   const saved = preferences.autoLock;
-  const [form, setForm] = useState(() => autoLockForm(saved.value));
-  const [problems, setProblems] = useState<FieldProblems<typeof form>>({});
-  const [done, setDone] = useState<string | undefined>(undefined);
-  const action = useAction();
-  const ids = useId();
+  const group = useGroupForm(props, (answer) => autoLockForm(answer.autoLock.value), ['minutes']);
+  const { form, problems, ids, change } = group;
   const editable = saved.source === 'profile';
 
   return (
@@ -873,36 +849,17 @@ export function AutoLockGroup({
       title="Security"
       preferences={preferences}
       source={saved.source}
-      action={action}
+      action={group.action}
       canSave={editable}
       onSubmit={() =>
-        saveGroup({
-          checked: autoLockUpdate(form),
-          setProblems,
-          order: ['minutes'],
-          idOf: (key) => `${ids}-${key}`,
-          action,
-          client,
-          onSaved,
-          done: (answer) => {
-            setForm(autoLockForm(answer.autoLock.value));
-            const minutes = answer.autoLock.value;
-            const text =
-              minutes === 0
-                ? 'Auto-lock saved: Sealpost does not lock on its own.'
-                : `Auto-lock saved: Sealpost locks after ${minutes} minute${minutes === 1 ? '' : 's'} without use.`;
-            setDone(text);
-            announce(text);
-          },
+        group.save(autoLockUpdate(form), (answer) => {
+          const minutes = answer.autoLock.value;
+          return minutes === 0
+            ? 'Auto-lock saved: Sealpost does not lock on its own.'
+            : `Auto-lock saved: Sealpost locks after ${minutes} minute${minutes === 1 ? '' : 's'} without use.`;
         })
       }
-      after={
-        done !== undefined && (
-          <DoneNotice testId="prefs-autolock-saved">
-            <p>{done}</p>
-          </DoneNotice>
-        )
-      }
+      done={group.done}
     >
       <fieldset className="prefs-fieldset">
         <legend className="visually-hidden">Auto-lock</legend>
@@ -918,11 +875,7 @@ export function AutoLockGroup({
             disabled={!editable}
             hint="0: never. Locked, Sealpost closes the mail and asks for the passphrase again."
             problem={problems.minutes}
-            onChange={(event) => {
-              setForm({ minutes: event.target.value });
-              setProblems({});
-              setDone(undefined);
-            }}
+            onChange={(event) => change({ minutes: event.target.value }, ['minutes'])}
             data-testid="prefs-autolock-minutes"
           />
         </div>

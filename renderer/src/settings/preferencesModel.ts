@@ -67,30 +67,45 @@ const DECIMAL = /^[0-9]+(\.[0-9]+)?$/;
 
 // ── The forms ─────────────────────────────────────────────────────────────────────────────
 
-export interface RelayForm {
-  readonly kind: RelayKind;
+/** A mail server and the account on it: the relay's smarthost, or the upstream IMAP mailbox. */
+export interface AccountForm {
   readonly host: string;
   readonly port: string;
   readonly secure: SecureMode;
   readonly user: string;
   /** What was typed; '' keeps the saved password. Never filled from the HISP. */
   readonly password: string;
+}
+
+export interface RelayForm extends AccountForm {
+  readonly kind: RelayKind;
   /** Domains allowed without TLS (mx), one per line (commas and spaces also separate). */
   readonly exceptions: string;
 }
 
-export interface UpstreamForm {
+export interface UpstreamForm extends AccountForm {
   readonly kind: UpstreamKind;
-  readonly host: string;
-  readonly port: string;
-  readonly secure: SecureMode;
-  readonly user: string;
-  readonly password: string;
   /** '' reads INBOX. */
   readonly mailbox: string;
   readonly afterStore: AfterStore;
   readonly moveTo: string;
 }
+
+/** The fields of an account, in the order the screen shows them. */
+const ACCOUNT_FIELDS = ['host', 'port', 'secure', 'user', 'password'] as const;
+
+/**
+ * Each account form's fields in the order the screen shows them (the first wrong one is the
+ * one focused), all of them the profile's own to change.
+ */
+export const RELAY_FIELDS: readonly (keyof RelayForm)[] = ['kind', ...ACCOUNT_FIELDS, 'exceptions'];
+export const UPSTREAM_FIELDS: readonly (keyof UpstreamForm)[] = [
+  'kind',
+  ...ACCOUNT_FIELDS,
+  'mailbox',
+  'afterStore',
+  'moveTo',
+];
 
 export interface DeliveryForm {
   readonly timeoutHours: string;
@@ -282,6 +297,47 @@ function passwordProblem(password: string): string | undefined {
 
 const NEEDS_PASSWORD = 'Type the password for this user (none is saved for this server and user).';
 
+/** An account's server and user as typed and checked (`port`: a number, or what is wrong). */
+interface CheckedAccount {
+  readonly host: string;
+  readonly port: number | string;
+  readonly user: string;
+  readonly problems: FieldProblems<AccountForm>;
+}
+
+/**
+ * The server and account fields of a form, checked: `userRequired` for an IMAP account (a
+ * relay may need none). With a user named and no password typed, the HISP must still have one
+ * for this server and user.
+ */
+function checkAccount(
+  form: AccountForm,
+  saved: RelayView | UpstreamView | undefined,
+  userRequired: boolean,
+): CheckedAccount {
+  const problems: FieldProblems<AccountForm> = {};
+  const host = form.host.trim();
+  const user = form.user.trim();
+  const hostWrong = hostProblem(host);
+  if (hostWrong !== undefined) problems.host = hostWrong;
+  const port = portOf(form.port);
+  if (typeof port === 'string') problems.port = port;
+  if (userRequired && user === '') problems.user = 'Type the account’s user name.';
+  else if (user.length > LIMITS.userLength)
+    problems.user = 'A user name is at most 256 characters.';
+  const passwordWrong = passwordProblem(form.password);
+  if (passwordWrong !== undefined) problems.password = passwordWrong;
+  else if (
+    user !== '' &&
+    form.password === '' &&
+    typeof port === 'number' &&
+    !keepsSavedPassword(saved, { host, port, user })
+  ) {
+    problems.password = NEEDS_PASSWORD;
+  }
+  return { host, port, user, problems };
+}
+
 /** The domains of the MX exceptions field, split on lines, commas and spaces. */
 export function exceptionDomains(text: string): string[] {
   return text
@@ -313,24 +369,7 @@ export function checkRelay(form: RelayForm, saved?: RelayView): Checked<RelaySet
       return { ok: true, value: { kind: 'mx', exceptions: [...new Set(domains)] } };
     }
     case 'smarthost': {
-      const problems: FieldProblems<RelayForm> = {};
-      const host = form.host.trim();
-      const user = form.user.trim();
-      const hostWrong = hostProblem(host);
-      if (hostWrong !== undefined) problems.host = hostWrong;
-      const port = portOf(form.port);
-      if (typeof port === 'string') problems.port = port;
-      if (user.length > LIMITS.userLength) problems.user = 'A user name is at most 256 characters.';
-      const passwordWrong = passwordProblem(form.password);
-      if (passwordWrong !== undefined) problems.password = passwordWrong;
-      else if (
-        user !== '' &&
-        form.password === '' &&
-        typeof port === 'number' &&
-        !keepsSavedPassword(saved, { host, port, user })
-      ) {
-        problems.password = NEEDS_PASSWORD;
-      }
+      const { host, port, user, problems } = checkAccount(form, saved, false);
       if (Object.keys(problems).length > 0 || typeof port === 'string') {
         return { ok: false, problems };
       }
@@ -355,28 +394,11 @@ export function checkUpstream(
   saved?: UpstreamView,
 ): Checked<UpstreamSetting, UpstreamForm> {
   if (form.kind === 'none') return { ok: true, value: { kind: 'none' } };
-  const problems: FieldProblems<UpstreamForm> = {};
-  const host = form.host.trim();
-  const user = form.user.trim();
+  const account = checkAccount(form, saved, true);
+  const { host, port, user } = account;
+  const problems: FieldProblems<UpstreamForm> = { ...account.problems };
   const mailbox = form.mailbox.trim();
   const moveTo = form.moveTo.trim();
-  const hostWrong = hostProblem(host);
-  if (hostWrong !== undefined) problems.host = hostWrong;
-  const port = portOf(form.port);
-  if (typeof port === 'string') problems.port = port;
-  if (user === '') problems.user = 'Type the account’s user name.';
-  else if (user.length > LIMITS.userLength)
-    problems.user = 'A user name is at most 256 characters.';
-  const passwordWrong = passwordProblem(form.password);
-  if (passwordWrong !== undefined) problems.password = passwordWrong;
-  else if (
-    user !== '' &&
-    form.password === '' &&
-    typeof port === 'number' &&
-    !keepsSavedPassword(saved, { host, port, user })
-  ) {
-    problems.password = NEEDS_PASSWORD;
-  }
   if (mailbox.length > LIMITS.mailboxLength) problems.mailbox = 'At most 256 characters.';
   if (form.afterStore === 'move') {
     if (moveTo === '') problems.moveTo = 'Name the mailbox to move stored messages to.';
@@ -431,12 +453,22 @@ export function checkAutoLock(form: AutoLockForm): Checked<number, AutoLockForm>
 export type UpdateParams = CallParams<'updatePreferences'>;
 export type TestParams = CallParams<'testConnection'>;
 
-/** `fields` without the ones the organisation's policy fixed (`managedFields`). */
-function openFields<F extends string>(
-  fields: readonly F[],
-  managedFields: readonly string[],
-): ReadonlySet<F> {
-  return new Set(fields.filter((field) => !managedFields.includes(field)));
+/**
+ * The fields of an account form that can be changed here: `all` for the profile's own, none
+ * for the configuration file's or for an organisation's group that is no account (`isAccount`
+ * false); for the organisation's account, those of `open` its policy did not fix
+ * (`managedFields`), or `older` when the HISP does not say (an older HISP).
+ */
+function editableFields<K extends string>(
+  source: PreferenceSource,
+  isAccount: boolean,
+  managedFields: readonly string[] | undefined,
+  fields: { readonly all: readonly K[]; readonly open: readonly K[]; readonly older: readonly K[] },
+): ReadonlySet<K> {
+  if (source === 'profile') return new Set(fields.all);
+  if (source === 'config' || !isAccount) return new Set();
+  if (managedFields === undefined) return new Set(fields.older);
+  return new Set(fields.open.filter((field) => !managedFields.includes(field)));
 }
 
 /**
@@ -450,16 +482,12 @@ export function relayEditable(
   source: PreferenceSource,
   managedFields?: readonly string[],
 ): ReadonlySet<keyof RelayForm> {
-  if (source === 'profile')
-    return new Set(['kind', 'host', 'port', 'secure', 'user', 'password', 'exceptions']);
-  if (source === 'config' || view.kind !== 'smarthost') return new Set();
-  if (managedFields !== undefined) {
-    return openFields<keyof RelayForm>(
-      ['host', 'port', 'secure', 'user', 'password'],
-      managedFields,
-    );
-  }
-  return new Set(view.user === undefined ? ['user', 'password'] : ['password']);
+  return editableFields<keyof RelayForm>(source, view.kind === 'smarthost', managedFields, {
+    all: RELAY_FIELDS,
+    open: ACCOUNT_FIELDS,
+    older:
+      view.kind === 'smarthost' && view.user === undefined ? ['user', 'password'] : ['password'],
+  });
 }
 
 /**
@@ -472,31 +500,16 @@ export function upstreamEditable(
   source: PreferenceSource,
   managedFields?: readonly string[],
 ): ReadonlySet<keyof UpstreamForm> {
-  if (source === 'profile') {
-    return new Set([
-      'kind',
-      'host',
-      'port',
-      'secure',
-      'user',
+  return editableFields<keyof UpstreamForm>(source, view.kind === 'imap', managedFields, {
+    all: UPSTREAM_FIELDS,
+    open: UPSTREAM_FIELDS.filter((field) => field !== 'kind'),
+    older: [
+      ...(view.kind === 'imap' && view.user === '' ? (['user'] as const) : []),
       'password',
-      'mailbox',
       'afterStore',
       'moveTo',
-    ]);
-  }
-  if (source === 'config' || view.kind !== 'imap') return new Set();
-  if (managedFields !== undefined) {
-    return openFields<keyof UpstreamForm>(
-      ['host', 'port', 'secure', 'user', 'password', 'mailbox', 'afterStore', 'moveTo'],
-      managedFields,
-    );
-  }
-  return new Set(
-    view.user === ''
-      ? ['user', 'password', 'afterStore', 'moveTo']
-      : ['password', 'afterStore', 'moveTo'],
-  );
+    ],
+  });
 }
 
 /** Whether `form` differs from `base` in anything but the password. */
@@ -519,18 +532,14 @@ export function relayUpdate(
   saved: RelayView,
   source: PreferenceSource,
 ): Checked<UpdateParams, RelayForm> {
-  if (source === 'organisation' && !changedBesidesPassword(form, relayForm(saved))) {
-    return managedPasswordUpdate('relay', form.password);
-  }
-  const checked = checkRelay(form, saved);
-  if (!checked.ok) return checked;
-  return {
-    ok: true,
-    value: {
-      relay: checked.value,
-      ...(checked.password === undefined ? {} : { passwords: { relay: checked.password } }),
-    },
-  };
+  return accountUpdate(
+    'relay',
+    form,
+    relayForm(saved),
+    source,
+    () => checkRelay(form, saved),
+    (relay) => ({ relay }),
+  );
 }
 
 export function upstreamUpdate(
@@ -538,22 +547,59 @@ export function upstreamUpdate(
   saved: UpstreamView,
   source: PreferenceSource,
 ): Checked<UpdateParams, UpstreamForm> {
-  if (source === 'organisation' && !changedBesidesPassword(form, upstreamForm(saved))) {
-    return managedPasswordUpdate('upstream', form.password);
+  return accountUpdate(
+    'upstream',
+    form,
+    upstreamForm(saved),
+    source,
+    () => checkUpstream(form, saved),
+    (upstream) => ({ upstream }),
+  );
+}
+
+/**
+ * An account form as `updatePreferences` parameters (see `relayUpdate`): `savedForm` is the
+ * saved account as a form, `check` the form's own check, `params` its value as parameters
+ * (the typed password is added).
+ */
+function accountUpdate<F extends AccountForm, V>(
+  target: AccountTarget,
+  form: F,
+  savedForm: F,
+  source: PreferenceSource,
+  check: () => Checked<V, F>,
+  params: (value: V) => UpdateParams,
+): Checked<UpdateParams, F> {
+  if (source === 'organisation' && !changedBesidesPassword(form, savedForm)) {
+    return managedPasswordUpdate(target, form.password);
   }
-  const checked = checkUpstream(form, saved);
-  if (!checked.ok) return checked;
-  return {
-    ok: true,
-    value: {
-      upstream: checked.value,
-      ...(checked.password === undefined ? {} : { passwords: { upstream: checked.password } }),
-    },
-  };
+  return withPassword(check(), (value, password) => ({
+    ...params(value),
+    ...(password === undefined ? {} : { passwords: passwordsOf(target, password) }),
+  }));
+}
+
+/** Which account a password is for. */
+type AccountTarget = 'relay' | 'upstream';
+
+/** A typed password as `updatePreferences`' `passwords`. */
+function passwordsOf(
+  target: AccountTarget,
+  password: string,
+): NonNullable<UpdateParams['passwords']> {
+  return target === 'relay' ? { relay: password } : { upstream: password };
+}
+
+/** A checked account as call parameters (`params`), given its value and its typed password. */
+function withPassword<V, T, F>(
+  checked: Checked<V, F>,
+  params: (value: V, password: string | undefined) => T,
+): Checked<T, F> {
+  return checked.ok ? { ok: true, value: params(checked.value, checked.password) } : checked;
 }
 
 function managedPasswordUpdate(
-  target: 'relay' | 'upstream',
+  target: AccountTarget,
   password: string,
 ): Checked<UpdateParams, { password: string }> {
   if (password === '') {
@@ -568,7 +614,7 @@ function managedPasswordUpdate(
   if (wrong !== undefined) return { ok: false, problems: { password: wrong } };
   return {
     ok: true,
-    value: { passwords: target === 'relay' ? { relay: password } : { upstream: password } },
+    value: { passwords: passwordsOf(target, password) },
   };
 }
 
@@ -599,16 +645,11 @@ export function relayTest(form: RelayForm, saved: RelayView): Checked<TestParams
       },
     };
   }
-  const checked = checkRelay(form, saved);
-  if (!checked.ok) return checked;
-  return {
-    ok: true,
-    value: {
-      target: 'relay',
-      relay: checked.value,
-      ...(checked.password === undefined ? {} : { password: checked.password }),
-    },
-  };
+  return withPassword(checkRelay(form, saved), (relay, password) => ({
+    target: 'relay',
+    relay,
+    ...(password === undefined ? {} : { password }),
+  }));
 }
 
 export function upstreamTest(
@@ -621,16 +662,11 @@ export function upstreamTest(
       problems: { kind: 'Choose an IMAP mailbox first: there is nothing to test.' },
     };
   }
-  const checked = checkUpstream(form, saved);
-  if (!checked.ok) return checked;
-  return {
-    ok: true,
-    value: {
-      target: 'upstream',
-      upstream: checked.value,
-      ...(checked.password === undefined ? {} : { password: checked.password }),
-    },
-  };
+  return withPassword(checkUpstream(form, saved), (upstream, password) => ({
+    target: 'upstream',
+    upstream,
+    ...(password === undefined ? {} : { password }),
+  }));
 }
 
 // ── Where a group comes from, in words ────────────────────────────────────────────────────
