@@ -76,6 +76,9 @@ export interface MailServiceOptions {
   readonly onAlertCleared?: (kind: Alert['kind']) => void;
 }
 
+/** Relay failures that are the smarthost's, not one recipient's: each raises the `relay` alert. */
+const RELAY_ALERT_CODES = new Set(['RELAY_AUTH_FAILED', 'RELAY_TLS_REQUIRED', 'RELAY_CONNECTION']);
+
 /** Largest message taken from a local mail client. */
 const SUBMISSION_MAX_BYTES = 32 * 1024 * 1024;
 
@@ -138,6 +141,8 @@ export class MailService {
   #upstreamError: string | undefined;
   #upstreamSyncs = 0;
   #startError: string | undefined;
+  /** The code behind the `relay` alert raised, while it holds. */
+  #relayAlert: string | undefined;
 
   constructor(options: MailServiceOptions) {
     this.#options = options;
@@ -172,6 +177,8 @@ export class MailService {
     this.#keepSecretsOutOfLogs(config);
     return this.#serial(async () => {
       this.#config = config;
+      // A relay alert was about the old settings; the new ones raise their own.
+      this.#relayWorks();
       const running = this.#running;
       if (running === undefined) {
         this.#options.onChange?.();
@@ -180,6 +187,8 @@ export class MailService {
       this.#running = undefined;
       await this.#teardown(running);
       try {
+        // What waited on the old relay settings is tried on the new ones at once.
+        if (config.relay !== undefined) running.store.retryWaitingNow();
         this.#running = await this.#start(running.profile, running.trust);
         this.#startError = undefined;
         this.#log.info('mail restarted on new settings');
@@ -519,8 +528,13 @@ export class MailService {
           deliverOptions: { dnsServers },
           ...(this.#options.relayPollMs === undefined ? {} : { pollMs: this.#options.relayPollMs }),
           logger,
-          onRelayed: () => this.#mailboxChanged(store, []),
+          onRelayed: () => {
+            this.#relayWorks();
+            this.#mailboxChanged(store, []);
+          },
+          onRetrying: (_id, _recipient, reason) => this.#relayTrouble(relay, reason),
           onFailed: (id, recipient, reason) => {
+            this.#relayTrouble(relay, reason);
             this.#options.onChange?.();
             this.#mailboxChanged(store, []);
             this.#options.onDelivery?.({
@@ -680,6 +694,36 @@ export class MailService {
       }
       throw error;
     }
+  }
+
+  /**
+   * The smarthost itself is the problem (it refuses the login, offers no TLS, or cannot be
+   * reached): every message waits, whoever it is for, so the mail windows get the `relay`
+   * alert until a copy is handed over again. A problem with one recipient's domain (MX) is
+   * that recipient's delivery state, not an alert.
+   */
+  #relayTrouble(relay: NonNullable<MailConfig['relay']>, reason: { code: string }): void {
+    if (relay.kind !== 'smarthost' || !RELAY_ALERT_CODES.has(reason.code)) return;
+    if (this.#relayAlert === reason.code) return;
+    this.#relayAlert = reason.code;
+    const where = `${relay.host}:${relay.port}`;
+    const why =
+      reason.code === 'RELAY_AUTH_FAILED'
+        ? `refuses Sealpost's login: check the relay account and password in Settings › Mail server and preferences`
+        : reason.code === 'RELAY_TLS_REQUIRED'
+          ? 'does not offer a secure (TLS) connection, so nothing is sent to it'
+          : 'cannot be reached: check the server name and port, and that it is running';
+    this.#options.onAlert?.({
+      kind: 'relay',
+      message: `The outgoing mail server ${where} ${why}. Messages wait in the Outbox.`,
+      at: new Date().toISOString(),
+    });
+  }
+
+  #relayWorks(): void {
+    if (this.#relayAlert === undefined) return;
+    this.#relayAlert = undefined;
+    this.#options.onAlertCleared?.('relay');
   }
 
   async #serial<T>(work: () => Promise<T>): Promise<T> {

@@ -78,6 +78,8 @@ export interface RelayWorkerOptions {
   readonly onFailed?: (messageId: number, recipient: string, reason: VerificationReason) => void;
   /** A recipient's copy was handed to the next hop (the message may have left the Outbox). */
   readonly onRelayed?: (messageId: number, recipient: string) => void;
+  /** A recipient's copy could not be handed over this time; it is tried again later. */
+  readonly onRetrying?: (messageId: number, recipient: string, reason: VerificationReason) => void;
   /** Passed to deliver (resolver, EHLO name, timeouts). */
   readonly deliverOptions?: DeliverOptions;
   /** Injectable for tests; default smtpClient.deliver. */
@@ -126,6 +128,7 @@ export class RelayWorker {
   readonly #log: Logger;
   readonly #onFailed: RelayWorkerOptions['onFailed'];
   readonly #onRelayed: RelayWorkerOptions['onRelayed'];
+  readonly #onRetrying: RelayWorkerOptions['onRetrying'];
   readonly #deliverOptions: DeliverOptions;
   readonly #deliver: DeliverFn;
   readonly #pollMs: number;
@@ -144,6 +147,7 @@ export class RelayWorker {
     this.#log = (options.logger ?? createSilentLogger()).child({ component: 'relay-worker' });
     this.#onFailed = options.onFailed;
     this.#onRelayed = options.onRelayed;
+    this.#onRetrying = options.onRetrying;
     this.#deliverOptions = {
       ...options.deliverOptions,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
@@ -368,6 +372,11 @@ export class RelayWorker {
         age >= this.#backoff.maxAgeMs;
       if (!giveUp) {
         this.#store.markFailed(row.id, reason, this.retryAt(attempts, now));
+        try {
+          this.#onRetrying?.(row.messageId, row.recipient, reason);
+        } catch (error) {
+          this.#log.error('retry notice threw', { code: HispError.from(error).code });
+        }
         return;
       }
       const final: VerificationReason =

@@ -1216,6 +1216,23 @@ export class MailStore {
     });
   }
 
+  /**
+   * The relay settings changed (Settings saved): every recipient waiting for its next attempt
+   * is due now, so what the old settings held back goes as soon as the new ones work, not
+   * after the backoff. Returns how many.
+   */
+  retryWaitingNow(): number {
+    return this.#write((db) => {
+      const at = this.#iso();
+      return db
+        .prepare(
+          `UPDATE outbound_queue SET next_attempt_at = ?, updated_at = ?
+            WHERE state = 'queued' AND next_attempt_at > ?`,
+        )
+        .run(at, at, at).changes;
+    });
+  }
+
   // ── MDN tracking ──────────────────────────────────────────────────────────────────────────
 
   /** Expect notifications for a sent message from each recipient. */

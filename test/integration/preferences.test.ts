@@ -21,7 +21,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectionTest, Preferences } from '../../hisp/api/index.js';
+import type { Alert, ConnectionTest, Preferences } from '../../hisp/api/index.js';
 import type { DnsResponder } from '../../hisp/certs/hosting/dnsResponder.js';
 import { freePort, LOOPBACK } from '../services/ports.js';
 import {
@@ -30,6 +30,7 @@ import {
   bridgeResult,
   createPracticePki,
   initPracticeProfiles,
+  openMailWindow,
   pollUntil,
   startLoopbackDns,
   TWO_PRACTICES,
@@ -266,6 +267,72 @@ describe('preferences saved in the profile (serve without --config)', () => {
       await served.stop();
     }
   }, 90_000);
+});
+
+describe('the relay alert', () => {
+  it('a smart host that refuses the saved login raises the relay alert in the mail window; saving the right password clears it and the message goes', async () => {
+    const dir = profileDir(A.name);
+    const served = await serve(dir);
+    try {
+      const window = await openMailWindow(served);
+      const alerts: Alert[] = [];
+      window.on('alert', (alert) => alerts.push(alert));
+      const relay = {
+        kind: 'smarthost',
+        host: 'localhost',
+        port: smarthost.port,
+        secure: 'starttls',
+        user: RELAY_USER,
+      } as const;
+      await bridgeResult(served, 'updatePreferences', {
+        relay,
+        passwords: { relay: WRONG_PASS },
+      });
+      const before = smarthost.mailFrom.length;
+      await bridgeResult(served, 'sendMessage', {
+        from: A.address,
+        to: [B.address],
+        subject: 'Waits for the right password',
+        text: 'Lab order.',
+      });
+      const alert = await pollUntil(
+        'the relay alert',
+        () => alerts.find((entry) => entry.kind === 'relay'),
+        () => served.err().slice(-3000),
+        15_000,
+      );
+      expect(alert.message).toContain(`localhost:${smarthost.port}`);
+      expect(alert.message).toContain('refuses');
+      expect(alert.message).not.toContain(WRONG_PASS);
+      expect(smarthost.mailFrom.length).toBe(before);
+
+      // The right password: the alert no longer holds (a window opened now is not told),
+      // and the waiting message goes.
+      await bridgeResult(served, 'updatePreferences', { passwords: { relay: RELAY_PASS } });
+      const laterAlerts: Alert[] = [];
+      const later = await openMailWindow(served, (client) =>
+        client.on('alert', (entry) => laterAlerts.push(entry)),
+      );
+      await bridgeResult(served, 'sendMessage', {
+        from: A.address,
+        to: [B.address],
+        subject: 'Nudge the queue',
+        text: 'Second.',
+      });
+      await pollUntil(
+        'both messages to reach the smart host',
+        () => (smarthost.mailFrom.length >= before + 2 ? true : undefined),
+        () => served.err().slice(-3000),
+        30_000,
+      );
+      expect(laterAlerts.filter((entry) => entry.kind === 'relay')).toEqual([]);
+      window.close();
+      later.close();
+      await bridgeResult(served, 'updatePreferences', { relay: { kind: 'none' } });
+    } finally {
+      await served.stop();
+    }
+  }, 60_000);
 });
 
 describe('the configuration file and the organisation’s policy', () => {

@@ -450,6 +450,10 @@ describe('MailStore', () => {
       lastError: { code: 'FETCH_FAILED', message: 'no route' },
     });
     expect(store.due()).toEqual([]); // not due yet
+    // New relay settings saved: what waits is due now.
+    expect(store.retryWaitingNow()).toBe(1);
+    expect(store.due().map((r) => r.id)).toEqual([second.id]);
+    expect(store.retryWaitingNow()).toBe(0);
     store.markSending(second.id); // (a caller would only do this when due)
     expect(store.requeueInterrupted()).toBe(1);
     store.markSending(second.id);
