@@ -227,6 +227,9 @@ export async function startDemoPractices(options: DemoOptions): Promise<RunningD
         fetcher: publicFetcher,
         logger: log,
         relayPollMs: options.relayPollMs ?? 250,
+        // As for recipients above: with no CRL or OCSP to ask, every message would otherwise
+        // say "revocation could not be checked".
+        revocation: 'off',
         onChange: events.statusChanged,
         onDelivery: events.delivery,
         onMailbox: events.mailbox,

@@ -60,6 +60,11 @@ export interface MailServiceOptions {
   /** DNS servers for MX lookups (relay "mx"). */
   readonly dnsServers: readonly { readonly host: string; readonly port: number }[];
   readonly logger: Logger;
+  /**
+   * Revocation checking of inbound senders (default soft: a status that cannot be found is
+   * reported, not fatal). The demo turns it off: its PKI publishes no CRL or OCSP service.
+   */
+  readonly revocation?: 'soft' | 'hard' | 'off';
   /** Relay worker poll when nothing was due (default 30 s; it is woken on every send). */
   readonly relayPollMs?: number;
   /** Upstream IMAP poll (default 60 s). */
@@ -408,6 +413,7 @@ export class MailService {
       recipients,
       logger,
       requestDispatched: config.requestDispatched !== false,
+      ...(this.#options.revocation === undefined ? {} : { revocation: this.#options.revocation }),
       onArrived: (id) => {
         this.#options.onAlertCleared?.('silence');
         this.#mailboxChanged(store, [id]);

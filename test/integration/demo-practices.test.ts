@@ -120,6 +120,8 @@ describe('two practices on loopback, each a HISP with its own bridge', () => {
     const opened = await clientB.call('openMessage', { id: received.id });
     expect(opened.decrypted).toBe(true);
     expect(opened.verification).toMatchObject({ trusted: true, signer: a.spec.address });
+    // The demo PKI has no CRL or OCSP: revocation is off there, not "could not be checked".
+    expect(opened.verification.reasons.map((reason) => reason.code)).toEqual([]);
     expect(opened.text).toContain('Please see J. Doe next week.');
 
     const tracked = await until('B’s dispatched MDN at A', async () => {
