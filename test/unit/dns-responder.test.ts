@@ -5,8 +5,8 @@
  * connection, caps, setZones, a fuzzed flood). Certificates are made by the openssl CLI.
  */
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
-import { connect, type Socket } from 'node:net';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { connect, createServer, type Socket } from 'node:net';
 
 import * as dnsPacket from 'dns-packet';
 import type { Answer, Packet, RecordType } from 'dns-packet';
@@ -819,10 +819,9 @@ describe('startDnsResponder (UDP and TCP on 127.0.0.1)', () => {
     expect(error).toBeInstanceOf(HispError);
     expect(error).toMatchObject({ code: 'ADDRESS_IN_USE' });
     expect((error as HispError).message).toContain(`127.0.0.1:${port()}`);
-    // Only UDP taken: still ADDRESS_IN_USE, naming UDP.
-    const udpOnly = createSocket('udp4');
-    await new Promise<void>((resolve) => udpOnly.bind(0, '127.0.0.1', resolve));
-    const udpPort = udpOnly.address().port;
+    // Only UDP taken: still ADDRESS_IN_USE, naming UDP. The UDP port is one whose TCP twin is
+    // free just now (other tests run in parallel and hold TCP ports of their own).
+    const { socket: udpOnly, port: udpPort } = await udpPortWithFreeTcp();
     const udpError = await startDnsResponder({
       host: '127.0.0.1',
       port: udpPort,
@@ -834,3 +833,22 @@ describe('startDnsResponder (UDP and TCP on 127.0.0.1)', () => {
     expect((udpError as HispError).message).toContain(`127.0.0.1:${udpPort} (UDP)`);
   });
 });
+
+/** A UDP socket bound on 127.0.0.1 at a port that is free for TCP (checked by listening on it). */
+async function udpPortWithFreeTcp(): Promise<{ socket: UdpSocket; port: number }> {
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const port = socket.address().port;
+    const tcpFree = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen({ host: '127.0.0.1', port, exclusive: true }, () =>
+        probe.close(() => resolve(true)),
+      );
+    });
+    if (tcpFree) return { socket, port };
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+  throw new Error('no UDP port with a free TCP twin in 20 tries');
+}
