@@ -10,11 +10,11 @@
  * its title says why, and a plain line on the console says so too.
  */
 import { existsSync } from 'node:fs';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-import { findElectronBinary } from '../../hisp/host/electronBinary.js';
+import { planElectronLaunch } from '../services/electronLaunch.js';
 import { spawnDaemon } from '../services/proc.js';
 import type { ExitInfo } from '../services/proc.js';
 import { makeTempDir } from '../services/tmp.js';
@@ -22,42 +22,7 @@ import { makeTempDir } from '../services/tmp.js';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LAUNCH_TIMEOUT_MS = 60_000;
 
-type LaunchPlan =
-  | { readonly runnable: true; readonly command: string; readonly prefix: readonly string[] }
-  | { readonly runnable: false; readonly reason: string };
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, name);
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-function planLaunch(): LaunchPlan {
-  const binary = findElectronBinary(repoRoot);
-  if (!binary.found) return { runnable: false, reason: binary.reason };
-  if (process.platform === 'linux' && process.getuid?.() === 0) {
-    return {
-      runnable: false,
-      reason:
-        'running as root: Chromium refuses to start as root without --no-sandbox, and Sealpost never turns its sandbox off',
-    };
-  }
-  if (process.platform === 'linux' && !process.env['DISPLAY'] && !process.env['WAYLAND_DISPLAY']) {
-    const xvfbRun = onPath('xvfb-run');
-    if (xvfbRun === undefined) {
-      return {
-        runnable: false,
-        reason: 'no display (DISPLAY and WAYLAND_DISPLAY unset) and no xvfb-run',
-      };
-    }
-    return { runnable: true, command: xvfbRun, prefix: ['-a', binary.path] };
-  }
-  return { runnable: true, command: binary.path, prefix: [] };
-}
-
-const plan = planLaunch();
+const plan = planElectronLaunch(repoRoot, { xvfbRun: true });
 if (!plan.runnable) {
   console.log(`skipped: the Electron launch test cannot run on this machine — ${plan.reason}`);
 }
