@@ -191,18 +191,10 @@ export class MailService {
       }
       this.#running = undefined;
       await this.#teardown(running);
-      try {
-        // What waited on the old relay settings is tried on the new ones at once.
-        if (config.relay !== undefined) running.store.retryWaitingNow();
-        this.#running = await this.#start(running.profile, running.trust);
-        this.#startError = undefined;
-        this.#log.info('mail restarted on new settings');
-      } catch (error) {
-        this.#startError = error instanceof HispError ? error.code : 'INTERNAL';
-        throw error;
-      } finally {
-        this.#options.onChange?.();
-      }
+      // What waited on the old relay settings is tried on the new ones at once.
+      if (config.relay !== undefined) running.store.retryWaitingNow();
+      await this.#startOn(running.profile, running.trust);
+      this.#log.info('mail restarted on new settings');
     });
   }
 
@@ -214,16 +206,21 @@ export class MailService {
   start(profile: Profile, trust: TrustStore): Promise<void> {
     return this.#serial(async () => {
       if (this.#running !== undefined) return;
-      try {
-        this.#running = await this.#start(profile, trust);
-        this.#startError = undefined;
-      } catch (error) {
-        this.#startError = error instanceof HispError ? error.code : 'INTERNAL';
-        throw error;
-      } finally {
-        this.#options.onChange?.();
-      }
+      await this.#startOn(profile, trust);
     });
+  }
+
+  /** Start on `profile` (inside #serial); a failure's code is kept for the status. */
+  async #startOn(profile: Profile, trust: TrustStore): Promise<void> {
+    try {
+      this.#running = await this.#start(profile, trust);
+      this.#startError = undefined;
+    } catch (error) {
+      this.#startError = error instanceof HispError ? error.code : 'INTERNAL';
+      throw error;
+    } finally {
+      this.#options.onChange?.();
+    }
   }
 
   /** Let go of the profile: listeners closed, workers stopped (the pass in hand settles). */

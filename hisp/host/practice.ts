@@ -41,6 +41,11 @@ export const BUNDLE_POLL_MS = 60_000;
 /** Longest `detail` a status component may carry (the contract's bound). */
 const DETAIL_MAX = 500;
 
+/** `detail` cut to what a status component may carry, with an ellipsis when cut. */
+export function statusDetail(detail: string): string {
+  return detail.length <= DETAIL_MAX ? detail : `${detail.slice(0, DETAIL_MAX - 1)}…`;
+}
+
 export interface PracticeOptions<T extends HispTransport> {
   /** The profile's directory. */
   readonly dir: string;
@@ -185,7 +190,7 @@ export class PracticeSession extends ProfileSession {
       {
         name: 'profile',
         state: 'down',
-        detail: detail.length <= DETAIL_MAX ? detail : `${detail.slice(0, DETAIL_MAX - 1)}…`,
+        detail: statusDetail(detail),
       },
     ];
   }

@@ -531,7 +531,6 @@ export class PracticePreferences {
    * same); otherwise the ones mail runs on.
    */
   testAccounts(profile: Profile, params: TestParams): Pick<MailConfig, 'relay' | 'upstream'> {
-    const running = this.mailConfig(profile);
     const stored = this.#stored(profile);
     if (params.target === 'relay' && params.relay !== undefined) {
       checkRelay(params.relay);
@@ -548,10 +547,7 @@ export class PracticePreferences {
       const upstream = upstreamConfig(params.upstream, password);
       return upstream === undefined ? {} : { upstream };
     }
-    return {
-      ...(running.relay === undefined ? {} : { relay: running.relay }),
-      ...(running.upstream === undefined ? {} : { upstream: running.upstream }),
-    };
+    return this.mailConfig(profile);
   }
 
   /**

@@ -46,7 +46,7 @@ import {
   type LoadedPolicy,
   type MachinePolicyOptions,
 } from './policy.js';
-import { startPractice, type Practice } from './practice.js';
+import { startPractice, statusDetail, type Practice } from './practice.js';
 
 /** Electron's `process.parentPort`, as far as the HISP uses it. */
 export interface ParentPortLike {
@@ -142,7 +142,7 @@ async function desktopMail(
       status: {
         name: 'config',
         state: 'down',
-        detail: detail.length <= 500 ? detail : `${detail.slice(0, 499)}…`,
+        detail: statusDetail(detail),
       },
     };
   };
@@ -294,7 +294,7 @@ export async function startDesktopHisp(
         created.addComponent('policy', () => ({
           name: 'policy',
           state: 'down',
-          detail: detail.length <= 500 ? detail : `${detail.slice(0, 499)}…`,
+          detail: statusDetail(detail),
         }));
       }
       return Promise.resolve({

@@ -46,8 +46,8 @@ import {
   openMail,
   postBridge,
   ROOT,
-  runCli,
   seriousViolations,
+  startServe,
 } from './support.js';
 import type { Running } from './support.js';
 
@@ -132,21 +132,7 @@ async function setUp(
     // NODE_EXTRA_CA_CERTS names one file: the test CA, and whatever else is to be trusted.
     const trusted = join(tmp.path, 'trusted.pem');
     await writeFile(trusted, `${ca.certPem.trim()}\n${options.alsoTrust?.trim() ?? ''}\n`);
-    const hisp = await runCli({
-      tmp,
-      name: 'sealpost serve',
-      args: [
-        'serve',
-        '--profile',
-        profile.dir,
-        ...profile.pass,
-        '--listen',
-        '127.0.0.1:0',
-        ...args,
-      ],
-      env: { ...profile.env, NODE_EXTRA_CA_CERTS: trusted },
-      bridgeFiles: { profile: join(profile.dir, 'bridge.json') },
-    });
+    const hisp = await startServe(tmp, profile, { args, env: { NODE_EXTRA_CA_CERTS: trusted } });
     return { tmp, ca, smarthost, hisp };
   } catch (error) {
     await smarthost?.stop();

@@ -270,12 +270,20 @@ export function inboundConfig(
 
 /**
  * `sealpost serve` on a vault profile, its bridge on a free loopback port (bridge key
- * `profile`), with `config` (if given) written to `<tmp>/<profile name>.serve.json`.
+ * `profile`), with `config` (if given) written to `<tmp>/<profile name>.serve.json`, then
+ * `args` (more serve options) and `env` (added to the profile's environment).
  */
 export async function startServe(
   tmp: TempDir,
   profile: VaultProfile,
-  options: { config?: unknown; timeoutMs?: number; keepBytes?: number; stopGraceMs?: number } = {},
+  options: {
+    config?: unknown;
+    args?: readonly string[];
+    env?: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    keepBytes?: number;
+    stopGraceMs?: number;
+  } = {},
 ): Promise<Running> {
   const configArgs: string[] = [];
   if (options.config !== undefined) {
@@ -294,8 +302,9 @@ export async function startServe(
       '--listen',
       '127.0.0.1:0',
       ...configArgs,
+      ...(options.args ?? []),
     ],
-    env: profile.env,
+    env: { ...profile.env, ...options.env },
     bridgeFiles: { profile: join(profile.dir, 'bridge.json') },
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(options.keepBytes === undefined ? {} : { keepBytes: options.keepBytes }),

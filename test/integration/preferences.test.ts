@@ -105,6 +105,16 @@ async function serve(dir: string, args: readonly string[] = []): Promise<ServePr
   });
 }
 
+/** The test smart host as a relay setting, logged in to as RELAY_USER. */
+const savedRelay = () =>
+  ({
+    kind: 'smarthost',
+    host: 'localhost',
+    port: smarthost.port,
+    secure: 'starttls',
+    user: RELAY_USER,
+  }) as const;
+
 const preferencesOf = (served: ServeProcess) =>
   bridgeResult<Preferences>(served, 'getPreferences', {});
 const componentOf = async (served: ServeProcess, name: string) =>
@@ -136,13 +146,7 @@ afterAll(async () => {
 describe('preferences saved in the profile (serve without --config)', () => {
   it('a relay set in Settings is tested as typed, saved, used at once and kept across a restart; its password is never shown, audited or readable on disk', async () => {
     const dir = profileDir(A.name);
-    const relay = {
-      kind: 'smarthost',
-      host: 'localhost',
-      port: smarthost.port,
-      secure: 'starttls',
-      user: RELAY_USER,
-    } as const;
+    const relay = savedRelay();
     let served = await serve(dir);
     try {
       const first = await preferencesOf(served);
@@ -277,13 +281,7 @@ describe('the relay alert', () => {
       const window = await openMailWindow(served);
       const alerts: Alert[] = [];
       window.on('alert', (alert) => alerts.push(alert));
-      const relay = {
-        kind: 'smarthost',
-        host: 'localhost',
-        port: smarthost.port,
-        secure: 'starttls',
-        user: RELAY_USER,
-      } as const;
+      const relay = savedRelay();
       await bridgeResult(served, 'updatePreferences', {
         relay,
         passwords: { relay: WRONG_PASS },
