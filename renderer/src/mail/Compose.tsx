@@ -163,6 +163,11 @@ export function Compose({
   const [phase, setPhase] = useState<Phase>({ kind: 'editing' });
   const [dragging, setDragging] = useState(false);
   const [saved, setSaved] = useState<{ at: string } | { error: string } | undefined>(undefined);
+  /**
+   * Close was asked for while a forward's attachments were still being fetched, with changes
+   * to keep: the window closes (saving the draft) once they are in, so the draft has them.
+   */
+  const [closeWhenForwarded, setCloseWhenForwarded] = useState(false);
   const draftId = useRef(initial.draftId);
   const dirty = useRef(false);
   const saving = useRef<Promise<void> | undefined>(undefined);
@@ -275,6 +280,8 @@ export function Compose({
       problems.push(...fitted.refused.map(({ reason }) => reason));
       setAttachments((current) => [...current, ...fitted.accepted]);
       setForwarding([]);
+      // Something was left out: stay open so the user reads why, rather than close on it.
+      if (problems.length > 0) setCloseWhenForwarded(false);
       if (problems.length > 0) {
         const left =
           problems.length === 1 ? 'One attachment was' : `${problems.length} attachments were`;
@@ -429,8 +436,16 @@ export function Compose({
   };
 
   const close = async (): Promise<void> => {
+    setCloseWhenForwarded(false);
     if (phase.kind === 'result') {
       onClose({ sent: phase.result.id !== undefined, draftSaved: false });
+      return;
+    }
+    if (forwarding.length > 0 && dirty.current && !finished.current) {
+      // A draft saved now would lack the forwarded attachments, and the fetch stops with the
+      // window: wait for them, then save and close (the effect below).
+      setCloseWhenForwarded(true);
+      announce('The window closes once the original attachments are in the draft.');
       return;
     }
     if (dirty.current && !finished.current) {
@@ -446,6 +461,15 @@ export function Compose({
     finished.current = true;
     onClose({ sent: false, draftSaved: draftId.current !== undefined });
   };
+
+  // The close asked for while a forward's attachments were on their way, once they are in
+  // (from a timer, so it runs with this render's attachments and outside the effect).
+  useEffect(() => {
+    if (!closeWhenForwarded || forwarding.length > 0) return undefined;
+    // Deliberately not awaited: close() reports its own outcome in the window.
+    const timer = setTimeout(() => void close(), 0);
+    return () => clearTimeout(timer);
+  });
 
   const discard = async (): Promise<void> => {
     finished.current = true;
@@ -671,6 +695,7 @@ export function Compose({
                 Adding the original{' '}
                 {forwarding.length === 1 ? 'attachment' : `${forwarding.length} attachments`}:{' '}
                 {forwarding.join(', ')}…
+                {closeWhenForwarded && ' The window closes once they are in the draft.'}
               </p>
             )}
             {attachments.length > 0 && (
