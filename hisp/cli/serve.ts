@@ -74,7 +74,8 @@ ${PROFILE_OPTIONS_HELP}
                        discovery looks up, MX, and the apex A records. Point the domain's
                        NS (or a delegation) here. Off unless given.
   --dns-cert FILE      a certificate to publish (PEM or DER, repeatable; default: the
-                       certificates of the profile's identities, as they are at start)
+                       certificates of the profile's identities, published again when
+                       one is imported in Settings)
   --dns-mx HOST        mail exchanger for the published domains (repeatable, in order)
   --dns-a IP           IPv4 address for the published domains' apex (repeatable)
   --dns-srv SERVICE:PRIORITY:WEIGHT:PORT:TARGET
@@ -165,6 +166,8 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     publicOnly: values['allow-private-fetch'] !== true,
     ...(ca === undefined ? {} : { ca: [ca] }),
   });
+  /** Publishes the profile's identities in DNS again (when DNS publishes them). */
+  let republish: (() => Promise<void>) | undefined;
   // The profile, recipients, mail, settings and lock hooks, as the desktop app has them too
   // (hisp/host/practice.ts); here served on the loopback bridge.
   const practice = await startPractice({
@@ -184,6 +187,8 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     logger,
     keySource: (kind, passphrase) => masterKeySourceOf(kind, profileDir, passphrase),
     idleLockMs: autoLockMinutes * 60_000,
+    // Set below once DNS publishes the profile's identities.
+    identityImported: () => republish?.() ?? Promise.resolve(),
     ...(startPassphrase === undefined ? {} : { passphrase: startPassphrase }),
     atStart: 'fail',
     attach: (hisp) =>
@@ -194,17 +199,18 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
   try {
     if (dns !== undefined) {
       const { startDnsResponder } = await import('../certs/hosting/dnsResponder.js');
-      let certificates = dns.certificates;
+      const { IdentityStore } = await import('../keys/identities.js');
+      // --dns-cert, else the profile's own identities (imported with 'sealpost profile
+      // import-key' or in Settings).
+      const published = dns.certificates.length > 0;
+      const identityCertificates = () =>
+        new IdentityStore(session.profile).list().map((identity) => identity.cert);
+      const certificates = published ? dns.certificates : identityCertificates();
       if (certificates.length === 0) {
-        // The profile's own identities (imported with 'sealpost profile import-key').
-        const { IdentityStore } = await import('../keys/identities.js');
-        certificates = new IdentityStore(session.profile).list().map((identity) => identity.cert);
-        if (certificates.length === 0) {
-          throw new HispError(
-            'IDENTITY_NOT_FOUND',
-            'There is nothing to publish in DNS: import an identity with `sealpost profile import-key`, or give --dns-cert FILE.',
-          );
-        }
+        throw new HispError(
+          'IDENTITY_NOT_FOUND',
+          'There is nothing to publish in DNS: import an identity with `sealpost profile import-key`, or give --dns-cert FILE.',
+        );
       }
       const zones = await hostedZones(dns, certificates);
       const responder = await startDnsResponder({
@@ -214,7 +220,26 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
         logger,
       });
       stack.push(() => responder.close());
-      const domains = zones.map((zone) => zone.domain).join(', ');
+      let domains = zones.map((zone) => zone.domain).join(', ');
+      if (!published) {
+        // A new identity (a new domain, or a new certificate for one) is found by its peers
+        // at once, not after a restart.
+        republish = async () => {
+          try {
+            const next = await hostedZones(dns, identityCertificates());
+            responder.setZones(next);
+            domains = next.map((zone) => zone.domain).join(', ');
+            logger.info('DNS: the identities are published again', { domains });
+          } catch (error) {
+            logger.error(
+              'DNS: the new identity could not be published; the records before it are still served',
+              {
+                code: HispError.from(error).code,
+              },
+            );
+          }
+        };
+      }
       practice.hisp.addComponent('dns', () => ({
         name: 'dns',
         state: 'ok',

@@ -22,6 +22,7 @@ import { RecipientService } from '../certs/discovery/service.js';
 import type { Fetcher } from '../certs/fetch.js';
 import { OcspCache } from '../certs/ocsp.js';
 import type { MasterKeySource } from '../keys/masterKey.js';
+import type { IdentityRecord } from '../keys/identities.js';
 import type { Logger } from '../log/logger.js';
 import { certCacheBacking } from '../store/certCache.js';
 import type { Profile } from '../store/profile.js';
@@ -100,6 +101,11 @@ export interface PracticeOptions<T extends HispTransport> {
    * new mail arrived, or a sent message failed or timed out. Counts only, never content.
    */
   readonly notify?: (kind: 'new-mail' | 'delivery-failed', count: number) => void;
+  /**
+   * Told after Settings imported a new identity, once mail has taken it on (serve republishes
+   * its DNS records). Must not throw: it reports its own failures.
+   */
+  readonly identityImported?: (record: IdentityRecord) => Promise<void>;
 }
 
 /** A running practice; {@link Practice.stop} stops mail, the HISP, its transport, the profile. */
@@ -422,6 +428,17 @@ export async function startPractice<T extends HispTransport>(
         }
       },
     };
+    const mailTakesOn =
+      mail === undefined
+        ? undefined
+        : mailTakesOnIdentity(mail, () => (session.locked ? undefined : openParts()));
+    const takeOnIdentity = async (record: IdentityRecord): Promise<void> => {
+      try {
+        await mailTakesOn?.(record);
+      } finally {
+        await options.identityImported?.(record);
+      }
+    };
     const started = await startHisp(
       {
         mode: options.mode,
@@ -434,13 +451,9 @@ export async function startPractice<T extends HispTransport>(
         settings: {
           parts: openParts,
           fetcher,
-          ...(mail === undefined
+          ...(mail === undefined && options.identityImported === undefined
             ? {}
-            : {
-                identityImported: mailTakesOnIdentity(mail, () =>
-                  session.locked ? undefined : openParts(),
-                ),
-              }),
+            : { identityImported: takeOnIdentity }),
         },
         ...(preferences === undefined
           ? {}

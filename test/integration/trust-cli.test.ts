@@ -17,7 +17,11 @@ import {
   type BundleServer,
 } from '../services/https.js';
 import { freeTcpUdpPort } from '../services/index.js';
-import { opensslSignedBundle, opensslUnsignedBundle } from '../services/openssl-direct.js';
+import {
+  opensslPkcs12,
+  opensslSignedBundle,
+  opensslUnsignedBundle,
+} from '../services/openssl-direct.js';
 import { caExtensions, leafExtensions, TestPki, type Issued } from '../unit/certs-fixtures.js';
 
 const PASS = 'correct horse battery staple';
@@ -430,8 +434,8 @@ describe('trust changes are in the audit log', () => {
 });
 
 describe('sealpost serve with the trust store', () => {
-  it('reports trust in its status and answers DNS CERT queries for the practice identity', async () => {
-    // The practice's identity: its certificate is what the DNS responder publishes.
+  /** The practice's identity: its certificate is what the DNS responder publishes. */
+  const importPracticeIdentity = async (): Promise<void> => {
     const imported = await sealpost(
       'profile',
       'import-key',
@@ -443,6 +447,10 @@ describe('sealpost serve with the trust store', () => {
     );
     expect(imported.err).toBe('');
     expect(imported.code).toBe(0);
+  };
+
+  it('reports trust in its status and answers DNS CERT queries for the practice identity', async () => {
+    await importPracticeIdentity();
     const dnsPort = await freeTcpUdpPort();
     const served = await startServe(
       [
@@ -533,5 +541,64 @@ describe('sealpost serve with the trust store', () => {
       expect(await served.stop()).toBe(0);
     }
     await expect(stat(bridgeFile)).rejects.toThrow();
+  });
+
+  it('publishes an identity imported in Settings at once, under its new domain', async () => {
+    const second = await pki.issue(rootA, 'second', {
+      subject: '/O=Second Clinic/CN=second.example',
+      extensions: leafExtensions({ dnsNames: ['second.example'] }),
+    });
+    const p12 = await opensslPkcs12(second, join(pki.dir, 'second.p12'), 'p12 words');
+    await importPracticeIdentity(); // the same again changes nothing
+    const dnsPort = await freeTcpUdpPort();
+    const served = await startServe(
+      [...p(), '--listen', '127.0.0.1:0', '--dns-listen', `127.0.0.1:${dnsPort}`],
+      { ...cliOptions(), profileDir: profile },
+    );
+    const info = served.bridge;
+    const call = async (method: string, params: unknown): Promise<unknown> => {
+      const answer = await fetch(`${info?.url}api/call/${method}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${info?.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(params),
+      });
+      return ((await answer.json()) as { result?: unknown }).result;
+    };
+    const logger = createLogger({ level: 'error', sink: () => undefined });
+    const published = async (address: string): Promise<string[]> => {
+      try {
+        const found = await discoverDns(address, {
+          resolver: { servers: [{ host: '127.0.0.1', port: dnsPort }] },
+          logger,
+        });
+        return found.candidates.map((candidate) => candidate.der.toString('hex'));
+      } catch {
+        return []; // not a zone this responder answers for
+      }
+    };
+    const dnsDetail = async () =>
+      (
+        (await call('status', {})) as { components: { name: string; detail?: string }[] }
+      ).components.find((component) => component.name === 'dns')?.detail;
+    try {
+      expect(info, served.err()).toBeDefined();
+      expect(await published('someone@second.example')).toEqual([]);
+      expect(await dnsDetail()).not.toContain('second.example');
+
+      const imported = (await call('importIdentity', {
+        pkcs12Base64: (await readFile(p12)).toString('base64'),
+        password: 'p12 words',
+      })) as { already: boolean } | undefined;
+      expect(imported?.already, served.err()).toBe(false);
+
+      // No restart: the new domain answers, and the first one still does.
+      expect(await published('someone@second.example')).toEqual([second.der.toString('hex')]);
+      expect(await published('someone@clinic.example')).toContain(practiceLeaf.der.toString('hex'));
+      expect(await dnsDetail()).toMatch(
+        /clinic\.example.*second\.example|second\.example.*clinic\.example/,
+      );
+    } finally {
+      expect(await served.stop()).toBe(0);
+    }
   });
 });
