@@ -3,7 +3,6 @@
  * the HISP does before sending (DESIGN.md §8). Prints them as PEM; --report writes JSON.
  */
 import { getServers } from 'node:dns';
-import { writeFile } from 'node:fs/promises';
 import { HispError } from '../api/errors.js';
 import { AGENT_LIMITS } from '../agent/limits.js';
 import { readCertificates, type ParsedCertificate } from '../certs/certificate.js';
@@ -14,7 +13,7 @@ import { createHttpFetcher } from '../certs/fetch.js';
 import { OcspCache } from '../certs/ocsp.js';
 import { createLogger } from '../log/logger.js';
 import { parseCommandArgs, parseListen } from './args.js';
-import { readInputFile } from './files.js';
+import { readInputFile, writeOutputFile } from './files.js';
 import { UsageError, type CliIo } from './io.js';
 
 export const CERTS_HELP = `Usage: sealpost certs discover|zone ...
@@ -143,9 +142,9 @@ export async function certsCommand(args: readonly string[], io: CliIo): Promise<
   });
 
   if (values.report !== undefined) {
-    await writeFile(values.report, `${JSON.stringify(reportOf(result), null, 2)}\n`, {
-      mode: 0o600,
-    });
+    writeOutputFile(command, '--report', values.report, [
+      Buffer.from(`${JSON.stringify(reportOf(result), null, 2)}\n`),
+    ]);
   }
   for (const problem of result.problems)
     io.stderr(`sealpost ${command}: ${problem.message} [${problem.code}]\n`);

@@ -1,6 +1,19 @@
-/** Reading the command line's inputs: files, stdin and secrets, each bounded and typed. */
-import { readFileSync } from 'node:fs';
+/**
+ * The command line's files: inputs (files, stdin and secrets, each bounded and typed) and
+ * output files, written whole or not at all.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { HispError } from '../api/errors.js';
 import { UsageError } from './io.js';
@@ -70,3 +83,66 @@ export async function readSecret(
     '--pass takes env:NAME or file:PATH; a secret is never taken as a bare command-line value',
   );
 }
+
+/**
+ * Writes a command's output file (`--out`, `--report`) whole or not at all: into a new
+ * owner-only file beside `path`, renamed over it once everything is written. A failure part
+ * way (a full disk, an input refused while the output was being produced) leaves an earlier
+ * file at `path` as it was and no partial file behind. A `path` that is there and is not a
+ * regular file (a device such as /dev/stdout, a FIFO, a symbolic link) is written to as it
+ * is, where the user pointed.
+ * @throws UsageError naming the flag, the path and what is wrong, for a file that cannot be
+ *   created or written; anything `chunks` throws, after the partial file is removed.
+ */
+export function writeOutputFile(
+  command: string,
+  flag: string,
+  path: string,
+  chunks: Iterable<Uint8Array>,
+): void {
+  let started = false;
+  const unwritable = (error: unknown): unknown => {
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    if (typeof code !== 'string') return error;
+    const why = WRITE_ERRORS[code] ?? `cannot be written (${code})`;
+    const kept = started && !inPlace ? '; the file there before, if any, is unchanged' : '';
+    return new UsageError(command, `${flag} ${path}: ${why}${kept}`);
+  };
+  let inPlace = false;
+  try {
+    inPlace = !lstatSync(path).isFile();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw unwritable(error);
+  }
+  const target = inPlace
+    ? path
+    : join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.partial`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(target, inPlace ? 'w' : 'wx', 0o600);
+    started = true;
+    for (const chunk of chunks) {
+      for (let done = 0; done < chunk.byteLength;) done += writeSync(fd, chunk, done);
+    }
+    closeSync(fd);
+    fd = undefined;
+    if (!inPlace) renameSync(target, path);
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    if (!inPlace) rmSync(target, { force: true });
+    throw unwritable(error);
+  }
+}
+
+/** What an output file's errno means, said plainly. */
+const WRITE_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such directory',
+  ENOTDIR: 'no such directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'is a directory',
+  EROFS: 'on a read-only file system',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'over the disk quota',
+  EFBIG: 'too large for this file system',
+};

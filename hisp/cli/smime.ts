@@ -2,8 +2,6 @@
  * `sealpost smime encrypt|decrypt`: the security agent on files and pipes (DESIGN.md §8).
  * Tests, IT scripts and support use it, so its flags, report and exit codes are a contract.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { HispError, type Reason } from '../api/errors.js';
 import type { InboundResult } from '../agent/inbound.js';
 import { AGENT_LIMITS } from '../agent/limits.js';
@@ -22,7 +20,7 @@ import {
   readPrivateKey,
 } from '../keys/material.js';
 import { parseCommandArgs } from './args.js';
-import { readInputFile, readSecret } from './files.js';
+import { readInputFile, readSecret, writeOutputFile } from './files.js';
 import { UsageError, type CliIo } from './io.js';
 
 export const SMIME_HELP = `Usage: sealpost smime encrypt|decrypt [options]
@@ -59,7 +57,9 @@ MD5-signed certificates and SHA-1 message signatures are always refused.
 Certificates and keys are PEM or DER, auto-detected. A secret is never a bare value:
 --pass env:NAME or --pass file:PATH (empty if omitted).
 
-Exit codes: 0 done (decrypt: trusted); 1 usage or unreadable input; 2 refused by policy
+Exit codes: 0 done (decrypt: trusted); 1 usage, an input that cannot be read or an
+output file that cannot be written (--out and --report are written whole or not at all,
+owner-only); 2 refused by policy
 (encrypt: the identity does not bind From, or is not valid); 3 cannot decrypt;
 4 decrypted but the signature or trust failed.
 `;
@@ -173,6 +173,7 @@ async function readMessage(command: string, path: string | undefined, io: CliIo)
 }
 
 async function writeOutput(
+  command: string,
   source: ByteSource | Buffer,
   path: string | undefined,
   io: CliIo,
@@ -183,15 +184,9 @@ async function writeOutput(
     return;
   }
   // Owner-only: decrypt output is patient data the user chose to write out. Written chunk by
-  // chunk as the cipher produces it, so a large message is never held twice.
-  const fd = openSync(path, 'w', 0o600);
-  try {
-    for (const chunk of Buffer.isBuffer(source) ? [source] : source.chunks()) {
-      for (let done = 0; done < chunk.byteLength;) done += writeSync(fd, chunk, done);
-    }
-  } finally {
-    closeSync(fd);
-  }
+  // chunk as the cipher produces it, so a large message is never held twice; whole or not
+  // at all.
+  writeOutputFile(command, '--out', path, Buffer.isBuffer(source) ? [source] : source.chunks());
 }
 
 async function encrypt(args: readonly string[], io: CliIo): Promise<number> {
@@ -223,7 +218,7 @@ async function encrypt(args: readonly string[], io: CliIo): Promise<number> {
     ...(digest ? { digest } : {}),
     allowSha1CertificateSignatures: values['allow-sha1-certificates'] === true,
   });
-  await writeOutput(outbound.message, values.out, io);
+  await writeOutput(command, outbound.message, values.out, io);
   return 0;
 }
 
@@ -326,13 +321,13 @@ async function decrypt(args: readonly string[], io: CliIo): Promise<number> {
   });
 
   if (values.report !== undefined) {
-    await writeFile(values.report, `${JSON.stringify(reportOf(result), null, 2)}\n`, {
-      mode: 0o600,
-    });
+    writeOutputFile(command, '--report', values.report, [
+      Buffer.from(`${JSON.stringify(reportOf(result), null, 2)}\n`),
+    ]);
   }
   for (const r of result.reasons) io.stderr(`sealpost smime decrypt: ${r.message} [${r.code}]\n`);
   if (result.inner !== undefined && (result.trusted || values['allow-untrusted'])) {
-    await writeOutput(result.inner, values.out, io);
+    await writeOutput(command, result.inner, values.out, io);
   }
   if (!result.decrypted) return 3;
   return result.trusted ? 0 : 4;

@@ -3,7 +3,8 @@
  * touched: a multi-megabyte message through the base64 line encoder into a file (owner-only,
  * byte for byte what OpenSSL verifies), output into a FIFO rather than a regular file, and
  * Node's compile cache that bin/sealpost.js turns on (an owner-only directory under the
- * user's cache directory; silently skipped when it cannot be created).
+ * user's cache directory; silently skipped when it cannot be created). An earlier output
+ * file is replaced whole, and an --out that cannot be written is a usage error, not a crash.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, createReadStream, existsSync, openSync } from 'node:fs';
@@ -129,6 +130,29 @@ describe('sealpost smime encrypt output', () => {
       caPath: ca.certPath,
     });
     expect(verified.equals(Buffer.concat([Buffer.from(WRAP_HEADER), message]))).toBe(true);
+  });
+});
+
+describe('sealpost smime output files', () => {
+  it('an earlier --out file is replaced owner-only; an --out that cannot be written is exit 1 with the reason', async () => {
+    const input = join(dir.path, 'small.eml');
+    await writeFile(input, largeMessage(4096));
+    const output = join(dir.path, 'replaced.eml');
+    await writeFile(output, 'an earlier message', { mode: 0o644 });
+    const replaced = spawnSync(process.execPath, encryptArgs(input, output), { timeout: 60_000 });
+    expect(replaced.stderr.toString()).toBe('');
+    expect(replaced.status).toBe(0);
+    expect((await readFile(output, 'utf8')).startsWith('From: alice@a.example.test')).toBe(true);
+    expect((await stat(output)).mode & 0o777).toBe(0o600);
+    expect((await readdir(dir.path)).filter((name) => name.endsWith('.partial'))).toEqual([]);
+
+    const missing = join(dir.path, 'no-such-dir', 'out.eml');
+    const refused = spawnSync(process.execPath, encryptArgs(input, missing), { timeout: 60_000 });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr.toString()).toContain(
+      `sealpost smime encrypt: --out ${missing}: no such directory`,
+    );
+    expect(refused.stderr.toString()).not.toContain('INTERNAL');
   });
 });
 
