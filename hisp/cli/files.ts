@@ -101,13 +101,8 @@ export function writeOutputFile(
   chunks: Iterable<Uint8Array>,
 ): void {
   let started = false;
-  const unwritable = (error: unknown): unknown => {
-    const code = (error as NodeJS.ErrnoException | undefined)?.code;
-    if (typeof code !== 'string') return error;
-    const why = WRITE_ERRORS[code] ?? `cannot be written (${code})`;
-    const kept = started && !inPlace ? '; the file there before, if any, is unchanged' : '';
-    return new UsageError(command, `${flag} ${path}: ${why}${kept}`);
-  };
+  const unwritable = (error: unknown): unknown =>
+    outputFileError(command, flag, path, error, started && !inPlace);
   let inPlace = false;
   try {
     inPlace = !lstatSync(path).isFile();
@@ -132,6 +127,26 @@ export function writeOutputFile(
     if (!inPlace) rmSync(target, { force: true });
     throw unwritable(error);
   }
+}
+
+/**
+ * A file system error while writing the output file `path` as the UsageError that says it
+ * plainly (`kept`: add that an earlier file there is unchanged); any other error as it is.
+ */
+export function outputFileError(
+  command: string,
+  flag: string,
+  path: string,
+  error: unknown,
+  kept = false,
+): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== 'string') return error;
+  const why = WRITE_ERRORS[code] ?? `cannot be written (${code})`;
+  return new UsageError(
+    command,
+    `${flag} ${path}: ${why}${kept ? '; the file there before, if any, is unchanged' : ''}`,
+  );
 }
 
 /** What an output file's errno means, said plainly. */

@@ -17,7 +17,7 @@ import {
   type Profile,
 } from '../store/profile.js';
 import { parseCommandArgs } from './args.js';
-import { readInputFile, readSecret } from './files.js';
+import { outputFileError, readInputFile, readSecret } from './files.js';
 import { UsageError, type CliIo } from './io.js';
 import { keySourceFor, masterKeySourceOf, PROFILE_OPTIONS, profileDirOf } from './profileAccess.js';
 
@@ -277,9 +277,12 @@ async function exportCommand(args: readonly string[], io: CliIo): Promise<number
         action: 'profile-export',
         detail: { file: basename(values.out) },
       });
-      const written = await exportProfile(profile, masterKey, resolve(values.out), {
+      const out = values.out;
+      const written = await exportProfile(profile, masterKey, resolve(out), {
         passphrase,
         secrets: new IdentityStore(profile),
+      }).catch((error: unknown) => {
+        throw outputFileError(command, '--out', out, error, true);
       });
       io.stdout(
         `Exported profile ${profile.id} (${written.rows} rows in ${written.tables} tables, ${written.bytes} bytes, encrypted) to ${resolve(values.out)}.\n`,

@@ -4,7 +4,6 @@
  * entries are read, so it is not part of its own output; before they are written, so a
  * disclosure is never left unlogged).
  */
-import { writePrivateFile } from '../store/profile.js';
 import {
   AUDIT_ACTIONS,
   AuditLog,
@@ -15,6 +14,7 @@ import {
 } from '../store/audit.js';
 import { HispError } from '../api/errors.js';
 import { parseCommandArgs } from './args.js';
+import { writeOutputFile } from './files.js';
 import { UsageError, type CliIo } from './io.js';
 import { openProfileFromArgs, PROFILE_OPTIONS, PROFILE_OPTIONS_HELP } from './profileAccess.js';
 
@@ -128,7 +128,7 @@ export async function profileAuditCommand(args: readonly string[], io: CliIo): P
     if (values.out === undefined) {
       await io.writeStdout(Buffer.from(text, 'utf8'));
     } else {
-      await writePrivateFile(values.out, text);
+      writeOutputFile(COMMAND, '--out', values.out, [Buffer.from(text, 'utf8')]);
       io.stderr(`Wrote ${entries} audit entries to ${values.out}.\n`);
     }
     return 0;

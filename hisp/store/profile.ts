@@ -11,7 +11,7 @@
  * reports alike; it reveals nothing about the key.
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { lstat, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { HispError } from '../api/errors.js';
 import type { MasterKeySource } from '../keys/masterKey.js';
@@ -115,11 +115,16 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Written whole or not at all, readable by the owner only. */
+/** Written whole or not at all, readable by the owner only; nothing is left on a failure. */
 export async function writePrivateFile(path: string, content: string | Uint8Array): Promise<void> {
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(temporary, content, { mode: 0o600, flag: 'wx' });
-  await rename(temporary, path);
+  try {
+    await writeFile(temporary, content, { mode: 0o600, flag: 'wx' });
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
 }
 
 /**

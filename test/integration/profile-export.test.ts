@@ -5,8 +5,8 @@
  * (another): the same profile, its private key now in B's keychain, the audit chain intact.
  */
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -60,6 +60,42 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([machineA?.stop(), machineB?.stop()]);
   await tmp?.remove();
+});
+
+describe('export and audit files that cannot be written', () => {
+  it('a missing directory or a directory as --out: exit 1 with the reason, and no file left behind', async () => {
+    const dir = join(tmp.path, 'unwritable');
+    expect((await sealpost(machineA, 'profile', 'init', '--profile', dir)).code).toBe(0);
+    const missing = join(tmp.path, 'no-such-dir', 'clinic.sealpost-export');
+    for (const [out, why] of [
+      [missing, 'no such directory'],
+      [tmp.path, 'is a directory'],
+    ] as const) {
+      const exported = await sealpost(
+        machineA,
+        'profile',
+        'export',
+        '--profile',
+        dir,
+        '--out',
+        out,
+        '--export-pass',
+        'env:EXPORT_PASS',
+      );
+      expect(exported.code, exported.stderr).toBe(1);
+      expect(exported.stderr).toContain(`sealpost profile export: --out ${out}: ${why}`);
+      expect(exported.stderr).not.toContain('INTERNAL');
+      // No temporary export left beside it (the encrypted export, written before the rename).
+      const left = (await readdir(dirname(out)).catch(() => [])).filter(
+        (name) => name.startsWith(`${basename(out)}.`) && name.endsWith('.tmp'),
+      );
+      expect(left).toEqual([]);
+
+      const audit = await sealpost(machineA, 'profile', 'audit', '--profile', dir, '--out', out);
+      expect(audit.code, audit.stderr).toBe(1);
+      expect(audit.stderr).toContain(`sealpost profile audit: --out ${out}: ${why}`);
+    }
+  });
 });
 
 describe('export on one machine, restore on another', () => {
