@@ -6,7 +6,7 @@
  * DESIGN.md §8 is checked and the command exits.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import WebSocket from 'ws';
@@ -24,6 +24,7 @@ import type { RunningDemo, RunningPractice } from '../demo/practices.js';
 import { createLogger } from '../log/logger.js';
 import { BRIDGE_FILE } from '../store/profile.js';
 import { parseCommandArgs } from './args.js';
+import { makeDirectoryFor } from './files.js';
 import type { CliIo } from './io.js';
 
 export const DEMO_HELP = `Usage: sealpost demo [--smoke] [--browser] [--data-dir DIR] [--subject TEXT] [--body TEXT]
@@ -65,7 +66,7 @@ export async function demoCommand(args: readonly string[], io: CliIo): Promise<n
   const dataDir = keep
     ? resolve(values['data-dir'] ?? '')
     : await mkdtemp(join(tmpdir(), 'sealpost-demo-'));
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await makeDirectoryFor('demo', '--data-dir', dataDir);
   const logger = createLogger({
     level: values.smoke ? 'error' : 'info',
     sink: (line) => io.stderr(`${line}\n`),

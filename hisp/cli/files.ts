@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { makeDirectories } from '../store/profile.js';
 import type { Readable } from 'node:stream';
 import { HispError } from '../api/errors.js';
 import { UsageError } from './io.js';
@@ -130,6 +131,19 @@ export function writeOutputFile(
 }
 
 /**
+ * The directory a command was told to use (`--profile` for init, `--data-dir`), created with
+ * any missing parents (owner-only).
+ * @throws UsageError naming the flag, the path and what is wrong
+ */
+export async function makeDirectoryFor(command: string, flag: string, path: string): Promise<void> {
+  try {
+    await makeDirectories(path, 0o700);
+  } catch (error) {
+    throw outputFileError(command, flag, path, error);
+  }
+}
+
+/**
  * A file system error while writing the output file `path` as the UsageError that says it
  * plainly (`kept`: add that an earlier file there is unchanged); any other error as it is.
  */
@@ -152,7 +166,7 @@ export function outputFileError(
 /** What an output file's errno means, said plainly. */
 const WRITE_ERRORS: Readonly<Record<string, string>> = {
   ENOENT: 'no such directory',
-  ENOTDIR: 'no such directory',
+  ENOTDIR: 'a part of the path is not a directory',
   EACCES: 'permission denied',
   EPERM: 'permission denied',
   EISDIR: 'is a directory',

@@ -17,7 +17,7 @@ import {
   type Profile,
 } from '../store/profile.js';
 import { parseCommandArgs } from './args.js';
-import { outputFileError, readInputFile, readSecret } from './files.js';
+import { makeDirectoryFor, outputFileError, readInputFile, readSecret } from './files.js';
 import { UsageError, type CliIo } from './io.js';
 import { keySourceFor, masterKeySourceOf, PROFILE_OPTIONS, profileDirOf } from './profileAccess.js';
 
@@ -123,6 +123,7 @@ export async function profileCommand(args: readonly string[], io: CliIo): Promis
   if ((values['from-export'] === undefined) !== (values['export-pass'] === undefined)) {
     throw new UsageError(command, '--from-export FILE and --export-pass SPEC go together');
   }
+  await makeDirectoryFor(command, '--profile', dir);
   const profile =
     values['from-export'] === undefined
       ? await initProfile(dir, { keySource })

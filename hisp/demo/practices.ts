@@ -13,7 +13,6 @@
  * loopback each practice's endpoint is a port of its own.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { HispError } from '../api/errors.js';
@@ -29,7 +28,7 @@ import { mailTakesOnIdentity } from '../host/settings.js';
 import { IdentityStore } from '../keys/identities.js';
 import { vaultMasterKeySource } from '../keys/masterKey.js';
 import type { Logger } from '../log/logger.js';
-import { initProfile, VAULT_FILE, type Profile } from '../store/profile.js';
+import { initProfile, makeDirectories, VAULT_FILE, type Profile } from '../store/profile.js';
 
 export interface PracticeSpec {
   /** Also the practice's directory under the demo's data directory. */
@@ -116,7 +115,7 @@ function freeLoopbackPort(): Promise<number> {
 /** Start both practices, each a full HISP with its own bridge, in `options.dir`. */
 export async function startDemoPractices(options: DemoOptions): Promise<RunningDemo> {
   const { dir, logger } = options;
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeDirectories(dir, 0o700);
   const stack: (() => Promise<void> | void)[] = [];
   const unwind = async (): Promise<void> => {
     for (const undo of stack.splice(0).reverse()) await undo();

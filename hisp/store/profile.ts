@@ -11,8 +11,8 @@
  * reports alike; it reveals nothing about the key.
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { HispError } from '../api/errors.js';
 import type { MasterKeySource } from '../keys/masterKey.js';
 import { EncryptedDatabase } from './database.js';
@@ -115,6 +115,33 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * `mkdir -p`: `path` and any missing parents, new ones with `mode`. Not Node's recursive
+ * mkdir, which loops forever where mkdir answers ENOENT under a parent that exists (/proc and
+ * /sys do: `sealpost profile init --profile /proc/x` spun at full CPU). Throws the errno
+ * error of the step that failed (ENOTDIR when `path` is there and is not a directory).
+ */
+export async function makeDirectories(path: string, mode: number): Promise<void> {
+  const missing: string[] = [];
+  for (let current = resolve(path); ; current = dirname(current)) {
+    try {
+      await mkdir(current, { mode });
+      break;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') {
+        if ((await stat(current)).isDirectory()) break;
+        throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${current}'`), {
+          code: 'ENOTDIR',
+        });
+      }
+      if (code !== 'ENOENT' || dirname(current) === current) throw error;
+      missing.push(current);
+    }
+  }
+  for (const dir of missing.reverse()) await mkdir(dir, { mode });
+}
+
 /** Written whole or not at all, readable by the owner only; nothing is left on a failure. */
 export async function writePrivateFile(path: string, content: string | Uint8Array): Promise<void> {
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -147,7 +174,7 @@ export interface InitProfileOptions {
 
 export async function initProfile(dir: string, options: InitProfileOptions): Promise<Profile> {
   const root = resolve(dir);
-  await mkdir(root, { recursive: true, mode: 0o700 });
+  await makeDirectories(root, 0o700);
   if (await exists(join(root, PROFILE_FILE))) {
     throw new HispError('PROFILE_EXISTS', `A Sealpost profile already exists in ${root}.`);
   }

@@ -93,7 +93,7 @@ describe('writeOutputFile', () => {
     await writeFile(file, 'kept');
     const under = join(file, 'out.eml');
     expect(usageMessage(() => write(under, [Buffer.from('x')]))).toBe(
-      `--out ${under}: no such directory`,
+      `--out ${under}: a part of the path is not a directory`,
     );
     expect(await readFile(file, 'utf8')).toBe('kept');
     expect((await readdir(dir.path)).sort()).toEqual(['folder', 'plain']);

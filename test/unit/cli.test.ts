@@ -101,6 +101,18 @@ describe('sealpost serve', () => {
     expect(r.err).toMatch(/sealpost profile init .*\[PROFILE_NOT_FOUND\]/);
   });
 
+  it('profile init where no directory can be made: exit 1 with the reason, at once', async () => {
+    for (const [dir, why] of [
+      ['/dev/null/clinic', 'a part of the path is not a directory'],
+      // mkdir answers ENOENT under /proc, which exists: Node's recursive mkdir spun forever.
+      ['/proc/sealpost-clinic', 'no such directory'],
+    ] as const) {
+      const r = await run('profile', 'init', '--vault', ...vaultProfile(dir));
+      expect(r.code, r.err).toBe(1);
+      expect(r.err).toContain(`sealpost profile init: --profile ${dir}: ${why}`);
+    }
+  }, 10_000);
+
   it('refuses a non-loopback listen address', async () => {
     const profile = await mkdtemp(join(tmpdir(), 'sealpost-serve-'));
     try {

@@ -7,6 +7,7 @@ import { vaultMasterKeySource } from '../../hisp/keys/masterKey.js';
 import {
   DATABASE_FILE,
   initProfile,
+  makeDirectories,
   openProfile,
   PROFILE_FILE,
   VAULT_FILE,
@@ -115,4 +116,26 @@ describe('profiles', () => {
       expect(await codeOf(open(broken)), content).toBe(code);
     }
   });
+});
+
+describe('makeDirectories', () => {
+  it('creates missing parents owner-only, accepts a directory that is there, refuses a file', async () => {
+    const deep = join(root, 'made', 'by', 'makeDirectories');
+    await makeDirectories(deep, 0o700);
+    for (const dir of [join(root, 'made'), join(root, 'made', 'by'), deep])
+      expect((await stat(dir)).mode & 0o777, dir).toBe(0o700);
+    await makeDirectories(deep, 0o700); // already there
+    const file = join(root, 'made', 'a-file');
+    await writeFile(file, 'x');
+    await expect(makeDirectories(file, 0o700)).rejects.toMatchObject({ code: 'ENOTDIR' });
+    await expect(makeDirectories(join(file, 'below'), 0o700)).rejects.toMatchObject({
+      code: 'ENOTDIR',
+    });
+  });
+
+  it("under /proc, where mkdir says ENOENT below a parent that exists, fails at once (Node's recursive mkdir spins there)", async () => {
+    await expect(makeDirectories('/proc/sealpost-no-such-dir/x', 0o700)).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+  }, 5_000);
 });
