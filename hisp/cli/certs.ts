@@ -12,7 +12,7 @@ import { zoneRecords } from '../certs/discovery/zone.js';
 import { createHttpFetcher } from '../certs/fetch.js';
 import { OcspCache } from '../certs/ocsp.js';
 import { createLogger } from '../log/logger.js';
-import { parseCommandArgs, parseListen } from './args.js';
+import { parseCommandArgs, parseDnsServer } from './args.js';
 import { readInputFile, writeOutputFile } from './files.js';
 import { UsageError, type CliIo } from './io.js';
 
@@ -118,7 +118,7 @@ export async function certsCommand(args: readonly string[], io: CliIo): Promise<
     return 1;
   }
   const dnsServers = (values.dns ?? systemResolvers()).map((server) =>
-    parseListen(command, server),
+    parseDnsServer(command, server),
   );
 
   const logger = createLogger({

@@ -4,7 +4,8 @@
  * The other profile subcommands (import-key, lock, unlock, export, audit) come with the key
  * and store work of the profile issue.
  */
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, rmdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { HispError, isErrorCode } from '../api/errors.js';
 import type { MasterKeySource } from '../keys/masterKey.js';
@@ -123,18 +124,26 @@ export async function profileCommand(args: readonly string[], io: CliIo): Promis
   if ((values['from-export'] === undefined) !== (values['export-pass'] === undefined)) {
     throw new UsageError(command, '--from-export FILE and --export-pass SPEC go together');
   }
+  const existed = existsSync(dir);
   await makeDirectoryFor(command, '--profile', dir);
-  const profile =
-    values['from-export'] === undefined
-      ? await initProfile(dir, { keySource })
-      : await restoreFromExport(
-          command,
-          dir,
-          values['from-export'],
-          values['export-pass'] ?? '',
-          keySource,
-          io,
-        );
+  let profile: Profile;
+  try {
+    profile =
+      values['from-export'] === undefined
+        ? await initProfile(dir, { keySource })
+        : await restoreFromExport(
+            command,
+            dir,
+            values['from-export'],
+            values['export-pass'] ?? '',
+            keySource,
+            io,
+          );
+  } catch (error) {
+    // No profile came of it: the directory made for it goes (only if it is still empty).
+    if (!existed) await rmdir(dir).catch(() => undefined);
+    throw error;
+  }
   try {
     io.stdout(
       `Created profile ${profile.id} in ${profile.dir}; its key is in the ${

@@ -8,7 +8,7 @@ import { createLogger } from '../log/logger.js';
 import { attachBridge, writeBridgeFile } from '../host/headless.js';
 import { startPractice } from '../host/practice.js';
 import { BRIDGE_FILE, readProfileInfo } from '../store/profile.js';
-import { parseCommandArgs, parseListen } from './args.js';
+import { parseCommandArgs, parseDnsServer, parseListen } from './args.js';
 import { loadServeConfig, type ServeConfig } from './serveConfig.js';
 import { readInputFile } from './files.js';
 import { UsageError, type CliIo } from './io.js';
@@ -131,7 +131,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
   const dnsServers =
     config?.dns !== undefined
       ? [...config.dns]
-      : (values.dns ?? systemResolvers()).map((server) => parseListen(command, server));
+      : (values.dns ?? systemResolvers()).map((server) => parseDnsServer(command, server));
   if (dnsServers.length === 0) {
     throw new UsageError(
       command,
@@ -320,7 +320,7 @@ async function dnsOptions(values: {
     }
     return undefined;
   }
-  const listen = parseListen(command, values['dns-listen']);
+  const listen = parseListen(command, values['dns-listen'], '--dns-listen');
   const certificates: ParsedCertificate[] = [];
   for (const path of values['dns-cert'] ?? []) {
     certificates.push(

@@ -21,8 +21,10 @@
  * }
  * ```
  */
+import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isLoopbackHost } from '../host/loopback.js';
+import { splitHostPort } from './args.js';
 import { readInputFile } from './files.js';
 import { UsageError } from './io.js';
 
@@ -204,12 +206,9 @@ function oneOf<T extends string>(obj: Json, key: string, name: string, values: r
 }
 
 function listen(value: unknown, key: string): Listen {
-  const match = typeof value === 'string' ? /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value) : null;
-  const number = Number(match?.[2]);
-  if (!match?.[1] || !Number.isInteger(number) || number > 65535) {
-    throw bad(key, 'must be "HOST:PORT" (for example "127.0.0.1:2525")');
-  }
-  return { host: match[1].replace(/^\[(.*)\]$/, '$1'), port: number };
+  const parsed = typeof value === 'string' ? splitHostPort(value) : undefined;
+  if (parsed === undefined) throw bad(key, 'must be "HOST:PORT" (for example "127.0.0.1:2525")');
+  return parsed;
 }
 
 function path(obj: Json, key: string, name: string, base: string): string {
@@ -378,7 +377,15 @@ export function parseServeConfig(value: unknown, base: string): ServeConfigSpec 
     if (!Array.isArray(dns) || dns.length === 0 || dns.length > 8) {
       throw bad('dns', 'must be a list of 1 to 8 "HOST:PORT" DNS servers');
     }
-    spec.dns = dns.map((entry, index) => listen(entry, `dns[${index}]`));
+    spec.dns = dns.map((entry, index) => {
+      const server = listen(entry, `dns[${index}]`);
+      if (isIP(server.host) === 0 || server.port === 0)
+        throw bad(
+          `dns[${index}]`,
+          'must be a DNS server\'s "IP:PORT" (for example "192.0.2.53:53")',
+        );
+      return server;
+    });
   }
   if (root['silenceAlertHours'] !== undefined) {
     const hours = root['silenceAlertHours'];

@@ -6,6 +6,8 @@
  * made by the openssl CLI.
  */
 import { promises as dnsPromises } from 'node:dns';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 import type { Answer } from 'dns-packet';
 
@@ -26,6 +28,7 @@ import {
   queryTcp,
   queryUdp,
   runKdig,
+  runToEnd,
   startKnot,
 } from '../services/index.js';
 import type { DnsResponse, KnotHandle, TempDir, TestCa } from '../services/index.js';
@@ -276,6 +279,53 @@ describe('our discovery client through the responder', () => {
       ]);
     } finally {
       responder?.setZones(zones);
+    }
+  });
+});
+
+describe('sealpost certs discover with an IPv6 DNS server', () => {
+  it('--dns [::1]:PORT reaches a responder on ::1 (the brackets are not sent to the DNS client)', async (ctx) => {
+    const root = resolve(import.meta.dirname, '..', '..');
+    const bin = join(root, 'bin', 'sealpost.js');
+    if (!existsSync(join(root, 'dist', 'hisp', 'cli.js')))
+      throw new Error('dist/ is not built: run `npm run build` first (npm test does)');
+    let v6: DnsResponder | undefined;
+    let why = '';
+    try {
+      v6 = await startDnsResponder({ host: '::1', port: 0, zones, logger });
+    } catch (error) {
+      why = String(error);
+    }
+    ctx.skip(v6 === undefined, `skipped: this machine has no IPv6 loopback (${why})`);
+    if (v6 === undefined) return;
+    try {
+      // Not spawnSync: the responder answers from this process's event loop.
+      const r = await runToEnd(
+        process.execPath,
+        [
+          bin,
+          'certs',
+          'discover',
+          'alice@example.test',
+          '--dns',
+          `[::1]:${v6.port}`,
+          '--anchor',
+          ca.certPath,
+          '--offline',
+        ],
+        { timeoutMs: 60_000 },
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const printed = r.stdout
+        .split('-----END CERTIFICATE-----')
+        .map((block) => block.replace(/-----BEGIN CERTIFICATE-----|\s/g, ''))
+        .filter((block) => block !== '')
+        .map((block) => Buffer.from(block, 'base64'));
+      // Both address-bound certificates and the domain-bound one, as over IPv4 above.
+      expect(hex(printed)).toEqual(hex([alice.der, alice2.der, domainCert.der]));
+    } finally {
+      await v6.close();
     }
   });
 });

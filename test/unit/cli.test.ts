@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDnsServer, parseListen } from '../../hisp/cli/args.js';
 import { runCli } from '../../hisp/cli/main.js';
 import { VERSION } from '../../hisp/host/version.js';
 import { captureCli, runCaptured, startServe } from '../services/cliIo.js';
@@ -99,6 +101,40 @@ describe('sealpost serve', () => {
     const r = await run('serve', '--profile', join(parent, 'none'));
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/sealpost profile init .*\[PROFILE_NOT_FOUND\]/);
+  });
+
+  it('DNS servers are IP addresses with a port; an IPv6 one is handed on without its brackets', () => {
+    expect(parseDnsServer('serve', '[::1]:5353')).toEqual({ host: '::1', port: 5353 });
+    expect(parseDnsServer('serve', '192.0.2.53:53')).toEqual({ host: '192.0.2.53', port: 53 });
+    for (const bad of ['ns1.example:53', '999.1.1.1:53', '127.0.0.1:0', '[::1]', 'nonsense'])
+      expect(() => parseDnsServer('serve', bad), bad).toThrow(
+        `--dns wants a DNS server's IP address and port (for example 192.0.2.53:53 or [2001:db8::53]:53), not ${JSON.stringify(bad)}`,
+      );
+    // --listen keeps the brackets (the bridge's own parsing wants them).
+    expect(parseListen('serve', '[::1]:0')).toEqual({ host: '[::1]', port: 0 });
+    expect(() => parseListen('serve', 'bad', '--dns-listen')).toThrow(
+      '--dns-listen wants HOST:PORT',
+    );
+  });
+
+  it('a profile restored from an unusable export leaves no directory behind', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'sealpost-restore-'));
+    cleanups.push(parent);
+    const junk = join(parent, 'junk.export');
+    await writeFile(junk, 'not an export');
+    const r = await run(
+      'profile',
+      'init',
+      '--from-export',
+      junk,
+      '--export-pass',
+      'env:PROFILE_PASS',
+      '--vault',
+      ...vaultProfile(join(parent, 'restored')),
+    );
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toContain('[EXPORT_MALFORMED]');
+    expect(existsSync(join(parent, 'restored'))).toBe(false);
   });
 
   it('profile init where no directory can be made: exit 1 with the reason, at once', async () => {

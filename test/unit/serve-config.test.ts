@@ -158,6 +158,10 @@ describe('parseServeConfig', () => {
     );
     expect(refused({ dns: [] })).toMatch(/"dns" must be a list/);
     expect(refused({ dns: ['127.0.0.1'] })).toMatch(/"dns\[0\]" must be "HOST:PORT"/);
+    for (const server of ['ns1.example:53', '999.1.1.1:53', '127.0.0.1:0'])
+      expect(refused({ dns: [server] }), server).toMatch(
+        /"dns\[0\]" must be a DNS server's "IP:PORT"/,
+      );
     expect(refused({ silenceAlertHours: 0 })).toMatch(/"silenceAlertHours" must be a number/);
     expect(refused({ silenceAlertHours: '24' })).toMatch(/"silenceAlertHours" must be a number/);
   });
