@@ -288,7 +288,7 @@ async function decrypt(args: readonly string[], io: CliIo): Promise<number> {
   const [
     { decryptAndVerify },
     { createHttpFetcher },
-    { CrlCache },
+    { CrlCache, readCrl },
     { OcspCache },
     { createLogger },
   ] = await Promise.all([
@@ -298,6 +298,15 @@ async function decrypt(args: readonly string[], io: CliIo): Promise<number> {
     import('../certs/ocsp.js'),
     import('../log/logger.js'),
   ]);
+  // A --crl that is not a CRL is refused here, not quietly turned into "revocation unknown".
+  (values.crl ?? []).forEach((path, index) => {
+    try {
+      readCrl(crls[index] ?? Buffer.alloc(0));
+    } catch (error) {
+      const problem = HispError.from(error);
+      throw new HispError(problem.code, `--crl ${path}: ${problem.message}`);
+    }
+  });
   const logger = createLogger({
     level: 'error',
     sink: (line) => io.stderr(`${line}\n`),

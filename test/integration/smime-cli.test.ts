@@ -279,4 +279,30 @@ describe('sealpost smime decrypt', () => {
     expect(r.stderr.toString()).toContain('[NOT_SMIME]');
     expect(r.stdout.length).toBe(0);
   });
+
+  it('a --crl that is not a CRL is unreadable input (exit 1) naming the file, not "revocation unknown"', async () => {
+    const crl = join(dir.path, 'not-a.crl');
+    await writeFile(crl, 'this is not a revocation list\n');
+    const r = sealpost(
+      [
+        'smime',
+        'decrypt',
+        '--cert',
+        bob.certPath,
+        '--key',
+        bob.keyPath,
+        '--anchor',
+        ca.certPath,
+        '--crl',
+        crl,
+        '--offline',
+      ],
+      message,
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr.toString()).toContain(
+      `--crl ${crl}: A certificate revocation list could not be read: it is neither DER nor PEM "X509 CRL". [CERT_MALFORMED]`,
+    );
+    expect(r.stdout.length).toBe(0);
+  });
 });
