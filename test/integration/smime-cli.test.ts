@@ -155,6 +155,17 @@ describe('sealpost smime encrypt', () => {
 });
 
 describe('sealpost smime decrypt', () => {
+  /** `smime decrypt` as Bob, with more flags. */
+  const bobDecrypts = (...flags: string[]): string[] => [
+    'smime',
+    'decrypt',
+    '--cert',
+    bob.certPath,
+    '--key',
+    bob.keyPath,
+    ...flags,
+  ];
+
   it('decrypts an OpenSSL-built Direct message, writes the inner message and a report (exit 0)', async () => {
     const encrypted = await opensslSend(message, {
       dir: dir.path,
@@ -168,12 +179,7 @@ describe('sealpost smime decrypt', () => {
     const report = join(dir.path, 'o.json');
     const out = join(dir.path, 'o.inner');
     const r = sealpost([
-      'smime',
-      'decrypt',
-      '--cert',
-      bob.certPath,
-      '--key',
-      bob.keyPath,
+      ...bobDecrypts(),
       '--anchor',
       ca.derPath,
       '--offline',
@@ -261,20 +267,7 @@ describe('sealpost smime decrypt', () => {
   });
 
   it('risk-8: a plain, unencrypted message is refused (exit 3, NOT_SMIME)', () => {
-    const r = sealpost(
-      [
-        'smime',
-        'decrypt',
-        '--cert',
-        bob.certPath,
-        '--key',
-        bob.keyPath,
-        '--anchor',
-        ca.certPath,
-        '--offline',
-      ],
-      message,
-    );
+    const r = sealpost(bobDecrypts('--anchor', ca.certPath, '--offline'), message);
     expect(r.status).toBe(3);
     expect(r.stderr.toString()).toContain('[NOT_SMIME]');
     expect(r.stdout.length).toBe(0);
@@ -283,22 +276,7 @@ describe('sealpost smime decrypt', () => {
   it('a --crl that is not a CRL is unreadable input (exit 1) naming the file, not "revocation unknown"', async () => {
     const crl = join(dir.path, 'not-a.crl');
     await writeFile(crl, 'this is not a revocation list\n');
-    const r = sealpost(
-      [
-        'smime',
-        'decrypt',
-        '--cert',
-        bob.certPath,
-        '--key',
-        bob.keyPath,
-        '--anchor',
-        ca.certPath,
-        '--crl',
-        crl,
-        '--offline',
-      ],
-      message,
-    );
+    const r = sealpost(bobDecrypts('--anchor', ca.certPath, '--crl', crl, '--offline'), message);
     expect(r.status).toBe(1);
     expect(r.stderr.toString()).toContain(
       `--crl ${crl}: A certificate revocation list could not be read: it is neither DER nor PEM "X509 CRL". [CERT_MALFORMED]`,
