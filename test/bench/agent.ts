@@ -136,8 +136,45 @@ const load = () =>
     .join(' ');
 const mib = (kib: number) => `${(kib / 1024).toFixed(0).padStart(4)} MiB`;
 
+/**
+ * The floor scripts (node FILE io|crypto IN OUT): `io` reads IN and writes as many bytes as
+ * Sealpost's output (base64 grows it by 4/3); `crypto` also hashes IN with SHA-256, encrypts
+ * it with AES-256-CBC in 1 MiB slices and writes it base64-encoded as it goes. No line
+ * breaks, MIME, CMS or keys. Each
+ * writes its own file, as every command here does: rewriting a file another command has just
+ * written waits for the kernel's writeback of it (ext4 flushes a file truncated to zero when
+ * it is closed), which can cost more than the work measured.
+ */
+const FLOOR_SCRIPT = `
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+const [mode, input, output] = process.argv.slice(2);
+const message = readFileSync(input);
+if (mode === 'io') {
+  writeFileSync(output, Buffer.concat([message, message.subarray(0, Math.ceil(message.length / 3))]));
+} else {
+  createHash('sha256').update(message).digest();
+  const cipher = createCipheriv('aes-256-cbc', randomBytes(32), randomBytes(16));
+  const fd = openSync(output, 'w');
+  let carry = Buffer.alloc(0);
+  const emit = (bytes, last) => {
+    const all = carry.length > 0 ? Buffer.concat([carry, bytes]) : bytes;
+    const whole = last ? all.length : all.length - (all.length % 3);
+    writeSync(fd, all.subarray(0, whole).toString('base64'));
+    carry = Buffer.from(all.subarray(whole));
+  };
+  for (let at = 0; at < message.length; at += 1 << 20)
+    emit(cipher.update(message.subarray(at, at + (1 << 20))), false);
+  emit(cipher.final(), true);
+  closeSync(fd);
+}
+`;
+let floorScript = '';
+
 async function main(): Promise<void> {
   const dir = await makeTempDir('bench');
+  floorScript = join(dir.path, 'floor.mjs');
+  writeFileSync(floorScript, FLOOR_SCRIPT);
   try {
     const ca = await createTestCa(dir.path);
     const alice = await issueEndEntityCert(ca, dir.path, { email: 'alice@a.example.test' });
@@ -213,6 +250,23 @@ async function main(): Promise<void> {
         size.runs,
         dir.path,
       );
+      // At 20 MB, what any Node program pays for the same job, interleaved with OpenSSL in a
+      // set of its own (in the set above, their extra writes slowed the others): Node's start
+      // alone, reading the message and writing an output of the same size, and a bare script
+      // doing the work one thread cannot avoid (no MIME, CMS, keys or checks).
+      const floorRuns =
+        size.bytes === 20 * MiB
+          ? measureInterleaved(
+              [
+                osslEncryptPipeline,
+                [[node, '-e', '0']],
+                [[node, floorScript, 'io', msg, join(dir.path, 'floor-io.out')]],
+                [[node, floorScript, 'crypto', msg, join(dir.path, 'floor-crypto.out')]],
+              ],
+              size.runs,
+              dir.path,
+            )
+          : [];
       // Both decrypt what Sealpost produced (`ours`, from the last encrypt run).
       const osslDecryptPipeline = [
         ['openssl', 'cms', '-decrypt', '-in', ours, '-recip', bob.certPath, '-inkey', bob.keyPath],
@@ -272,6 +326,19 @@ async function main(): Promise<void> {
         );
         console.log(
           `                  ratio ${ratio.toFixed(2)}x (run by run: median ${byRun.median.toFixed(2)}, ${byRun.min.toFixed(2)}–${byRun.max.toFixed(2)}); CPU openssl ${fmt(reference.cpuSeconds)}, sealpost ${fmt(sealpost.cpuSeconds)}`,
+        );
+      }
+      const [floorOssl, bareNode, floorIo, floorCrypto] = floorRuns;
+      if (
+        floorOssl !== undefined &&
+        bareNode !== undefined &&
+        floorIo !== undefined &&
+        floorCrypto !== undefined
+      ) {
+        const of = (m: Measure) =>
+          `${fmt(m.seconds)} (${(m.seconds / floorOssl.seconds).toFixed(2)}x)`;
+        console.log(
+          `  Node floor      against openssl ${fmt(floorOssl.seconds)} in its own set: node -e 0 ${of(bareNode)}; read + write only ${of(floorIo)}; read, SHA-256, AES-256-CBC, base64, write ${of(floorCrypto)}`,
         );
       }
       if (size.bytes === 20 * MiB) {
