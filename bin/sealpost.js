@@ -36,8 +36,16 @@ function enableCompileCache() {
     if (typeof module.enableCompileCache !== 'function') return;
     const xdg = process.env.XDG_CACHE_HOME;
     const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(homedir(), '.cache');
+    // One level at a time: Node's recursive mkdir spins forever where mkdir answers ENOENT
+    // below a directory that exists (XDG_CACHE_HOME under /proc hung every command).
     const dir = join(base, 'sealpost', 'compile-cache');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const level of [base, join(base, 'sealpost'), dir]) {
+      try {
+        mkdirSync(level, { mode: 0o700 });
+      } catch (error) {
+        if (error?.code !== 'EEXIST') throw error;
+      }
+    }
     module.enableCompileCache(dir);
   } catch {
     // No cache: slower start-up, same behaviour.

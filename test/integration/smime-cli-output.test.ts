@@ -189,5 +189,14 @@ describe('bin/sealpost.js compile cache', () => {
     expect(r.status).toBe(0);
     expect(r.stdout.toString()).toMatch(/^sealpost \S+ \(Node\.js v22\./);
     expect(await readFile(notADirectory, 'utf8')).toBe('not a directory\n');
+    // Under /proc mkdir answers ENOENT below a directory that exists: Node's recursive mkdir
+    // spun there forever, on every command.
+    const proc = spawnSync(process.execPath, [bin, 'version'], {
+      env: { ...process.env, XDG_CACHE_HOME: '/proc/sealpost-cache' },
+      timeout: 20_000,
+    });
+    expect(proc.error).toBeUndefined(); // not killed by the timeout
+    expect(proc.status).toBe(0);
+    expect(proc.stdout.toString()).toMatch(/^sealpost \S+ \(Node\.js v22\./);
   });
 });
