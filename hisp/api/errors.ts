@@ -415,6 +415,11 @@ export const ERROR_CODES = {
       'This is set in the configuration file Sealpost was started with, so it is changed there, not here.',
     userFixable: true,
   },
+  STORE_FULL: {
+    description:
+      'The disk that holds the profile is full, so nothing was saved and nothing was changed. Free some space and try again.',
+    userFixable: true,
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

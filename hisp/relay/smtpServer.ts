@@ -68,6 +68,21 @@ function smtpError(code: number, message: string): Error {
 }
 
 /**
+ * What the SMTP client is told when a message could not be taken: the refusal decided on, or
+ * a temporary failure it retries later — 452 when the disk holding the mailbox is full
+ * (RFC 5321 "insufficient system storage", RFC 3463 4.3.1 "mail system full"), else 451.
+ */
+function refusalOf(error: unknown): Error {
+  if (error instanceof Error && 'responseCode' in error) return error;
+  if (error instanceof HispError && error.code === 'STORE_FULL')
+    return smtpError(
+      452,
+      '4.3.1 Insufficient system storage: the mailbox is full; try again later.',
+    );
+  return smtpError(451, '4.3.0 The message could not be taken now; try again later.');
+}
+
+/**
  * Is this an S/MIME Direct message (an enveloped-data body, or the signed form that some
  * systems send)? Read from the top-level Content-Type only: the full check is the agent's.
  */
@@ -177,10 +192,7 @@ export function startInboundSmtp(options: InboundSmtpOptions): Promise<RunningSm
       })().then(
         () => callback(),
         (error: unknown) => {
-          const refusal =
-            error instanceof Error && 'responseCode' in error
-              ? error
-              : smtpError(451, '4.3.0 The message could not be taken now; try again later.');
+          const refusal = refusalOf(error);
           logger.info('message refused', {
             code: (refusal as Error & { responseCode: number }).responseCode,
             reason: refusal.message,
@@ -242,12 +254,7 @@ export function startSubmission(options: SubmissionOptions): Promise<RunningSmtp
         logger.info('message submitted', { bytes: raw.length });
       })().then(
         () => callback(),
-        (error: unknown) =>
-          callback(
-            error instanceof Error && 'responseCode' in error
-              ? error
-              : smtpError(451, '4.3.0 The message could not be taken now; try again later.'),
-          ),
+        (error: unknown) => callback(refusalOf(error)),
       );
     },
   });

@@ -33,9 +33,20 @@ function sqliteCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** SQLite's errors on a damaged or altered file, as STORE_CORRUPT; anything else passes. */
+/**
+ * SQLite's errors on a damaged or altered file as STORE_CORRUPT, a full disk (or a database
+ * at its page limit) as STORE_FULL — the transaction was rolled back, nothing changed;
+ * anything else passes.
+ */
 export function storeError(error: unknown, file: string): unknown {
   const code = sqliteCode(error);
+  if (code === 'SQLITE_FULL') {
+    return new HispError(
+      'STORE_FULL',
+      `The disk that holds the profile database ${file} is full, so nothing was saved and nothing was changed. Free some space and try again.`,
+      { cause: error },
+    );
+  }
   if (code !== undefined && DAMAGE_CODES.has(code)) {
     return new HispError(
       'STORE_CORRUPT',

@@ -174,6 +174,82 @@ describe('two practices on loopback, each a HISP with its own bridge', () => {
     ).toEqual([b.spec.address]);
   });
 
+  it('a full disk loses nothing: B answers 452 and A keeps the message waiting until there is room; A sending with its own disk full is STORE_FULL and stores nothing', async () => {
+    const [a, b] = demo.practices;
+    const [clientA, clientB] = [await connect(a), await connect(b)];
+    // The fault, produced by SQLite itself: a page limit at the database's present size makes
+    // every write that needs a new page fail with SQLITE_FULL, as a full disk does. (A message
+    // of ~300 KB needs many new pages; free pages inside the file cannot hold it.)
+    const pages = (practice: RunningPractice, limit?: number): number =>
+      practice.profile.db.read(
+        (db) =>
+          db.pragma(limit === undefined ? 'page_count' : `max_page_count = ${limit}`, {
+            simple: true,
+          }) as number,
+      );
+    const roomy = 1_073_741_823; // SQLite's default max_page_count
+    const text = `Imaging report follows.\n${'Finding: no acute abnormality. '.repeat(10_000)}`;
+
+    pages(b, pages(b));
+    let id: number;
+    try {
+      const sent = await clientA.call('sendMessage', {
+        from: a.spec.address,
+        to: [b.spec.address],
+        subject: 'Sent while B is full',
+        text,
+      });
+      id = sent.id ?? -1;
+      const waiting = await until('A’s retrying step after B’s 452', async () => {
+        const [recipient] = (await clientA.call('messageDelivery', { id })).recipients;
+        return recipient?.steps.find((step) => step.state === 'retrying');
+      });
+      expect(waiting.reason?.message).toContain('452');
+      const inbox = await clientB.call('listMessages', { folder: 'inbox' });
+      expect(inbox.messages.map((m) => m.subject)).not.toContain('Sent while B is full');
+    } finally {
+      pages(b, roomy);
+    }
+    // Room again. The waiting row is made due now (as saving relay settings does) and A's next
+    // send wakes its relay, which takes both.
+    a.mail.parts().store.retryWaitingNow();
+    await clientA.call('sendMessage', {
+      from: a.spec.address,
+      to: [b.spec.address],
+      subject: 'After B has room',
+      text: 'x',
+    });
+    const arrived = await until('the waiting message in B’s inbox', async () =>
+      (await clientB.call('listMessages', { folder: 'inbox' })).messages.find(
+        (m) => m.subject === 'Sent while B is full',
+      ),
+    );
+    expect((await clientB.call('openMessage', { id: arrived.id })).text).toBe(text);
+
+    // A's own disk full: the send is refused with STORE_FULL, and nothing was stored or queued.
+    const sentBefore = (await clientA.call('listMessages', { folder: 'sent' })).messages.length;
+    pages(a, pages(a));
+    try {
+      const refused = await clientA
+        .call('sendMessage', {
+          from: a.spec.address,
+          to: [b.spec.address],
+          subject: 'No room',
+          text,
+        })
+        .then(
+          () => 'sent',
+          (error: unknown) => (error as { code?: string }).code,
+        );
+      expect(refused).toBe('STORE_FULL');
+    } finally {
+      pages(a, roomy);
+    }
+    const sentAfter = await clientA.call('listMessages', { folder: 'sent' });
+    expect(sentAfter.messages.length).toBe(sentBefore);
+    expect(sentAfter.messages.map((m) => m.subject)).not.toContain('No room');
+  });
+
   it('a second demo in the same directory is refused: the profiles exist', async () => {
     await expect(
       startDemoPractices({

@@ -100,6 +100,7 @@ describe('error-code registry', () => {
       SETTING_MANAGED: true,
       SETTING_INVALID: true,
       SETTING_IN_CONFIG_FILE: true,
+      STORE_FULL: true,
       MAIL_NOT_CONFIGURED: true,
     });
   });
