@@ -628,6 +628,17 @@ export class ImapPull {
           : await this.#receive(raw, envelope);
     } catch (error) {
       const code = HispError.from(error).code;
+      if (code === 'STORE_FULL') {
+        // Not the message's fault, and it passes: tried again at every pass without counting
+        // towards giving up, so the message is not left upstream for good.
+        const attempts = this.#recordFailure(uidValidity, uid, code, false, false);
+        this.#log.warn('upstream message could not be stored: the disk is full; will retry', {
+          uid,
+          code,
+          attempts,
+        });
+        return;
+      }
       const attempts = this.#recordFailure(uidValidity, uid, code, false);
       const final = attempts >= this.#maxAttempts;
       this.#log[final ? 'error' : 'warn'](
@@ -661,8 +672,17 @@ export class ImapPull {
     });
   }
 
-  /** 'failed' (the message stays upstream untouched); returns the attempts so far. */
-  #recordFailure(uidValidity: number, uid: number, code: string, permanent: boolean): number {
+  /**
+   * 'failed' (the message stays upstream untouched); returns the attempts so far. `counted`
+   * false: recorded for the retry without adding an attempt.
+   */
+  #recordFailure(
+    uidValidity: number,
+    uid: number,
+    code: string,
+    permanent: boolean,
+    counted = true,
+  ): number {
     const at = this.#now().toISOString();
     return this.#profile.db.transaction((db) => {
       db.prepare(
@@ -671,7 +691,7 @@ export class ImapPull {
             updated_at)
          VALUES (?, ?, ?, ?, 'failed', ?, NULL, ?, ?, ?)
          ON CONFLICT (account, mailbox, uidvalidity, uid) DO UPDATE SET
-           attempts = max(attempts + 1, excluded.attempts), last_error = excluded.last_error,
+           attempts = max(attempts + ?, excluded.attempts), last_error = excluded.last_error,
            updated_at = excluded.updated_at`,
       ).run(
         this.account,
@@ -679,9 +699,10 @@ export class ImapPull {
         uidValidity,
         uid,
         this.#afterStore,
-        permanent ? this.#maxAttempts : 1,
+        permanent ? this.#maxAttempts : counted ? 1 : 0,
         code,
         at,
+        counted ? 1 : 0,
       );
       this.#raiseHigh(db, uid, at);
       const row = db

@@ -470,6 +470,58 @@ describe('inbound pull from a real Dovecot', () => {
     expect(await upstream(big)).toHaveLength(1);
   });
 
+  it('a full disk: the message stays upstream and is tried at every pass, never given up; stored once there is room', async () => {
+    const account = await freshUser();
+    const { profile } = await freshProfile('full-disk');
+    const store = new MailStore(profile);
+    const log = capture();
+    const pull = pullFor(account, profile, store, 'delete', { maxAttempts: 2, logger: log.logger });
+    // The fault made by SQLite itself, no stand-in: a page limit at the database's present
+    // size makes a write that needs new pages fail with SQLITE_FULL, as a full disk does.
+    // (The ~60 KB message needs new pages; the small bookkeeping rows fit in existing ones.)
+    const limit = (pages?: number): number =>
+      profile.db.read(
+        (db) =>
+          db.pragma(pages === undefined ? 'page_count' : `max_page_count = ${pages}`, {
+            simple: true,
+          }) as number,
+      );
+    try {
+      await append(account, [direct('first', 100)]);
+      expect(await pull.syncOnce()).toEqual({ fetched: 1, stored: 1, duplicates: 0 });
+      await append(account, [direct('full-1', 60_000)]);
+      limit(limit());
+      for (let pass = 0; pass < 4; pass++) {
+        // More passes than maxAttempts: a full disk does not count towards giving up.
+        expect(await pull.syncOnce(), `pass ${pass}`).toEqual({
+          fetched: 1,
+          stored: 0,
+          duplicates: 0,
+        });
+      }
+      expect((await upstream(account)).map((m) => m.messageId)).toEqual([
+        '<full-1@securehealthemail.com>',
+      ]);
+      limit(1_073_741_823); // room again (SQLite's default)
+      expect(await pull.syncOnce()).toEqual({ fetched: 1, stored: 1, duplicates: 0 });
+    } finally {
+      limit(1_073_741_823);
+      await pull.stop();
+    }
+    expect(await upstream(account)).toEqual([]);
+    expect(store.list('inbox').map((m) => m.subject)).toEqual(
+      expect.arrayContaining(['first', 'full-1']),
+    );
+    const messages = log.lines().map((l) => [l['msg'], l['code']]);
+    expect(messages).toContainEqual([
+      'upstream message could not be stored: the disk is full; will retry',
+      'STORE_FULL',
+    ]);
+    expect(messages.map(([msg]) => msg)).not.toContain(
+      'upstream message could not be stored; given up, left upstream',
+    );
+  });
+
   it('a UIDVALIDITY change starts over from UID 1, logs it, and stores no duplicate', async () => {
     const account = await freshUser();
     const { profile } = await freshProfile('uidvalidity');
