@@ -225,9 +225,20 @@ function watch(page: Page): Watch {
   return seen;
 }
 
-/** The message frame (a sandboxed about:srcdoc child of the page). */
-function messageFrame(page: Page): Frame {
-  const frame = page.frames().find((candidate) => candidate.url() === 'about:srcdoc');
+/**
+ * The message frame (a sandboxed about:srcdoc child of the page), once Chromium has attached
+ * it: the <iframe> element can be in the page a moment before its frame is (seen in CI: the
+ * element visible with its attributes, page.frames() holding the main frame only).
+ */
+async function messageFrame(page: Page): Promise<Frame> {
+  const find = () => page.frames().find((candidate) => candidate.url() === 'about:srcdoc');
+  await expect
+    .poll(() => find() !== undefined, { timeout: 10_000 })
+    .toBe(true)
+    .catch(() => {
+      // Reported below, with the frames there are.
+    });
+  const frame = find();
   if (frame === undefined) {
     throw new Error(
       `no message frame; frames: ${page
@@ -295,7 +306,7 @@ test.describe('hostile HTML mail in the reading pane', () => {
     await expect(frameElement).toHaveAttribute('title', 'Message content');
 
     // The message's own content renders inside the frame, styled by its (clean) <style>.
-    const frame = messageFrame(page);
+    const frame = await messageFrame(page);
     const content = page.frameLocator('[data-testid="message-body-frame"]');
     await expect(content.locator('#hostile-heading')).toHaveText('Quarterly lab summary');
     await expect(content.locator('#last')).toHaveText('End of message.');
