@@ -15,7 +15,8 @@
  *   - a UID fetched but not stored is fetched again.
  * A UIDVALIDITY change starts the mailbox over from UID 1 (receive's dedup prevents
  * duplicates). A message that cannot be stored (receive throws, or it is over the size
- * limit) is left upstream untouched, recorded 'failed' and retried a few times.
+ * limit) is left upstream untouched, recorded 'failed' and retried a few times — at every
+ * pass and without limit when the disk is full (STORE_FULL), which passes.
  *
  * TLS is required: implicit TLS, or STARTTLS that must succeed (imapflow `doSTARTTLS: true`,
  * which fails the connection when the server does not offer it, before any credential is
