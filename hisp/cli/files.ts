@@ -102,9 +102,9 @@ export function writeOutputFile(
   chunks: Iterable<Uint8Array>,
 ): void {
   let started = false;
+  let inPlace = false;
   const unwritable = (error: unknown): unknown =>
     outputFileError(command, flag, path, error, started && !inPlace);
-  let inPlace = false;
   try {
     inPlace = !lstatSync(path).isFile();
   } catch (error) {
@@ -144,8 +144,9 @@ export async function makeDirectoryFor(command: string, flag: string, path: stri
 }
 
 /**
- * A file system error while writing the output file `path` as the UsageError that says it
- * plainly (`kept`: add that an earlier file there is unchanged); any other error as it is.
+ * A file system error (an errno code such as ENOSPC) while writing the output file `path` as
+ * the UsageError that says it plainly (`kept`: add that an earlier file there is unchanged);
+ * any other error as it is — a HispError too, whose codes are not errno codes.
  */
 export function outputFileError(
   command: string,
@@ -155,7 +156,8 @@ export function outputFileError(
   kept = false,
 ): unknown {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (typeof code !== 'string') return error;
+  if (error instanceof HispError || typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code))
+    return error;
   const why = WRITE_ERRORS[code] ?? `cannot be written (${code})`;
   return new UsageError(
     command,

@@ -6,6 +6,7 @@
 import { lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HispError } from '../../hisp/api/errors.js';
 import { writeOutputFile } from '../../hisp/cli/files.js';
 import { UsageError } from '../../hisp/cli/io.js';
 import { makeTempDir, type TempDir } from '../services/tmp.js';
@@ -60,6 +61,13 @@ describe('writeOutputFile', () => {
     expect(await readFile(path, 'utf8')).toBe('the new output');
     expect((await lstat(path)).mode & 0o777).toBe(0o600);
     expect(await readdir(dir.path)).toEqual(['report.json']);
+  });
+
+  it('a typed error from the output passes through as it is, not as a file problem', async () => {
+    const path = join(dir.path, 'out.eml');
+    const refused = new HispError('LIMIT_EXCEEDED', 'The encrypted message would be too large.');
+    expect(() => write(path, failingAfter(['part'], refused))).toThrow(refused);
+    expect(await readdir(dir.path)).toEqual([]);
   });
 
   it('a symbolic link is written through, and stays a link', async () => {
