@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { HostedZone } from '../certs/hosting/dnsResponder.js';
 import { HispError } from '../api/errors.js';
@@ -6,6 +7,7 @@ import { readCertificates, type ParsedCertificate } from '../certs/certificate.j
 import { createHttpFetcher } from '../certs/fetch.js';
 import { createLogger } from '../log/logger.js';
 import { attachBridge, writeBridgeFile } from '../host/headless.js';
+import { isLoopbackHost } from '../host/loopback.js';
 import { startPractice } from '../host/practice.js';
 import { BRIDGE_FILE, readProfileInfo } from '../store/profile.js';
 import { parseCommandArgs, parseDnsServer, parseListen } from './args.js';
@@ -85,7 +87,8 @@ ${PROFILE_OPTIONS_HELP}
 
 When the bridge listens, DIR/bridge.json (mode 600) holds {"url", "token", "pid"}: open
 the url with '#token=<token>' appended. The token is never printed or logged. SIGINT or
-SIGTERM stops the HISP and removes bridge.json.
+SIGTERM stops the HISP and removes bridge.json. One HISP per profile: a second serve on a
+profile that is being served is refused (a bridge.json left by one that is gone is replaced).
 `;
 
 export { BRIDGE_FILE };
@@ -153,6 +156,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     bindings: { process: 'sealpost-serve' },
   });
   const info = await readProfileInfo(profileDir);
+  await refuseSecondServe(command, profileDir);
   // The vault passphrase given at start is kept only while the practice starts.
   const startPassphrase = await profilePassphrase(command, info.keySource, values.pass, io);
   const autoLockMinutes = Number(values['auto-lock-minutes'] ?? '0');
@@ -352,4 +356,50 @@ async function dnsOptions(values: {
     exchange,
   }));
   return { listen, certificates, mx, a: values['dns-a'], srv };
+}
+
+/**
+ * One HISP per profile: when DIR/bridge.json names a live process whose bridge answers, that
+ * is a `sealpost serve` on this profile already — two would both relay, pull and receive, and
+ * the second would overwrite the first's access token. A file left by one that is gone (a
+ * crash, a kill -9) is replaced.
+ * @throws UsageError naming the process and what to do
+ */
+async function refuseSecondServe(command: string, profileDir: string): Promise<void> {
+  const file = join(profileDir, BRIDGE_FILE);
+  let found: { pid?: unknown; url?: unknown };
+  try {
+    found = JSON.parse(await readFile(file, 'utf8')) as { pid?: unknown; url?: unknown };
+  } catch {
+    return; // none, or not ours to read: written anew at start
+  }
+  const pid = typeof found.pid === 'number' && Number.isInteger(found.pid) ? found.pid : 0;
+  if (pid <= 0 || pid === process.pid) return;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return; // gone
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(String(found.url));
+  } catch {
+    return;
+  }
+  // Only our own loopback bridge is asked; any answer at all means it is there.
+  if (!isLoopbackHost(url.hostname)) return;
+  const answered = await fetch(new URL('api/call/status', url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+    signal: AbortSignal.timeout(2000),
+  }).then(
+    () => true,
+    () => false,
+  );
+  if (!answered) return;
+  throw new UsageError(
+    command,
+    `${profileDir} is already being served by Sealpost (pid ${pid}, ${url.origin}); one HISP per profile. Stop that one first. If no Sealpost is running, remove ${file}.`,
+  );
 }

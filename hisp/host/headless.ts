@@ -7,7 +7,7 @@
  * service's and discovery's health join the status; `bridge.json` tells local tools where
  * the bridge listens. hisp/host/practice.ts builds a whole practice on top of this.
  */
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   Alert,
@@ -196,11 +196,13 @@ export async function startHeadless(options: HeadlessOptions): Promise<RunningHi
  * `{"url", "token", "pid"}`. Resolves to a function that removes it again.
  */
 export async function writeBridgeFile(file: string, bridge: Bridge): Promise<() => Promise<void>> {
-  await writePrivateFile(
-    file,
-    `${JSON.stringify({ url: bridge.url, token: bridge.token, pid: process.pid })}\n`,
-  );
-  return () => rm(file, { force: true });
+  const content = `${JSON.stringify({ url: bridge.url, token: bridge.token, pid: process.pid })}\n`;
+  await writePrivateFile(file, content);
+  // Removed only while it is still ours: never another HISP's that replaced it.
+  return async () => {
+    const now = await readFile(file, 'utf8').catch(() => undefined);
+    if (now === content) await rm(file, { force: true });
+  };
 }
 
 function discoveryStatus(
