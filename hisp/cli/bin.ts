@@ -6,7 +6,13 @@ import { runCli } from './main.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+// `serve` and `demo` run until they are stopped, and stop in order on SIGINT or SIGTERM (they
+// wait on stopSignal). Every other command is one-shot: no handler, so Ctrl-C or a kill ends
+// it at once, as it ends any program — a handler here made them carry on to the end (a
+// `certs discover` waiting on a silent DNS server ignored Ctrl-C for 18 s).
+const runsUntilStopped = ['serve', 'demo'].includes(process.argv[2] ?? '');
 const stopSignal = new Promise<string>((resolveStop) => {
+  if (!runsUntilStopped) return;
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.once(signal, () => resolveStop(signal));
 });

@@ -3,12 +3,13 @@
  * builds first). Proves the bundle, the bin shim and the built UI work together.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, runToEnd } from '../services/index.js';
+import { createTestCa, makeTempDir, runToEnd } from '../services/index.js';
 import { pollUntil } from '../services/practices.js';
 import { killServeProcesses, spawnServe } from '../services/serveProcess.js';
 
@@ -114,6 +115,41 @@ describe('the built sealpost command', () => {
       await parent.remove();
     }
   }, 90_000);
+
+  it('Ctrl-C ends a one-shot command at once (certs discover waiting on a DNS server that never answers)', async () => {
+    const silent = createSocket('udp4'); // takes queries, never answers
+    await new Promise<void>((resolveBind) => silent.bind(0, '127.0.0.1', resolveBind));
+    const tmp = await makeTempDir('cli-built-sigint');
+    try {
+      const ca = await createTestCa(tmp.path);
+      const child = spawn(
+        process.execPath,
+        [
+          bin,
+          'certs',
+          'discover',
+          'someone@example.test',
+          '--dns',
+          `127.0.0.1:${silent.address().port}`,
+          '--anchor',
+          ca.certPath,
+        ],
+        { stdio: 'ignore' },
+      );
+      const exited = new Promise<{ code: number | null; signal: string | null }>((resolveExit) =>
+        child.once('exit', (code, signal) => resolveExit({ code, signal })),
+      );
+      await new Promise((resolveWait) => setTimeout(resolveWait, 1500)); // asking by now
+      const sent = Date.now();
+      child.kill('SIGINT');
+      const { signal } = await exited;
+      expect(signal).toBe('SIGINT');
+      expect(Date.now() - sent).toBeLessThan(1000); // the lookup alone waits seconds
+    } finally {
+      silent.close();
+      await tmp.remove();
+    }
+  });
 
   it('the desktop HISP entry refuses to run outside Electron, with a clear message', () => {
     const r = spawnSync(process.execPath, [join(root, 'dist', 'hisp', 'utility.js')], {
