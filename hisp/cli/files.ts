@@ -2,19 +2,9 @@
  * The command line's files: inputs (files, stdin and secrets, each bounded and typed) and
  * output files, written whole or not at all.
  */
-import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  lstatSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, lstatSync, openSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { makeDirectories } from '../store/profile.js';
+import { makeDirectories, writeChunksSync, writeWholeFileSync } from '../store/profile.js';
 import type { Readable } from 'node:stream';
 import { HispError } from '../api/errors.js';
 import { UsageError } from './io.js';
@@ -101,32 +91,29 @@ export function writeOutputFile(
   path: string,
   chunks: Iterable<Uint8Array>,
 ): void {
-  let started = false;
   let inPlace = false;
-  const unwritable = (error: unknown): unknown =>
-    outputFileError(command, flag, path, error, started && !inPlace);
   try {
     inPlace = !lstatSync(path).isFile();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw unwritable(error);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw outputFileError(command, flag, path, error);
   }
-  const target = inPlace
-    ? path
-    : join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.partial`);
-  let fd: number | undefined;
   try {
-    fd = openSync(target, inPlace ? 'w' : 'wx', 0o600);
-    started = true;
-    for (const chunk of chunks) {
-      for (let done = 0; done < chunk.byteLength;) done += writeSync(fd, chunk, done);
+    if (inPlace) {
+      const fd = openSync(path, 'w', 0o600);
+      try {
+        writeChunksSync(fd, chunks);
+      } finally {
+        closeSync(fd);
+      }
+    } else {
+      writeWholeFileSync(path, chunks);
     }
-    closeSync(fd);
-    fd = undefined;
-    if (!inPlace) renameSync(target, path);
   } catch (error) {
-    if (fd !== undefined) closeSync(fd);
-    if (!inPlace) rmSync(target, { force: true });
-    throw unwritable(error);
+    // Failed once the new file was open (a write, its close, the rename): an earlier file at
+    // `path` is still there as it was.
+    const afterOpen = (error as NodeJS.ErrnoException).syscall !== 'open';
+    throw outputFileError(command, flag, path, error, !inPlace && afterOpen);
   }
 }
 

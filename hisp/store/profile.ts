@@ -11,8 +11,9 @@
  * reports alike; it reveals nothing about the key.
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { lstat, mkdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { HispError } from '../api/errors.js';
 import type { MasterKeySource } from '../keys/masterKey.js';
 import { EncryptedDatabase } from './database.js';
@@ -142,16 +143,43 @@ export async function makeDirectories(path: string, mode: number): Promise<void>
   for (const dir of missing.reverse()) await mkdir(dir, { mode });
 }
 
-/** Written whole or not at all, readable by the owner only; nothing is left on a failure. */
-export async function writePrivateFile(path: string, content: string | Uint8Array): Promise<void> {
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+/**
+ * Written whole or not at all, owner-only: into a new file beside `path`
+ * (`.NAME.RANDOM.partial`), renamed over it once every chunk is written; on any failure that
+ * file is removed and `path` is as it was. Synchronous, so the chunks can be produced while
+ * they are written, never all held at once. Throws the file system's error (its `syscall`
+ * says which step failed) or whatever `chunks` threw.
+ */
+export function writeWholeFileSync(path: string, chunks: Iterable<Uint8Array>): void {
+  const temporary = join(
+    dirname(path),
+    `.${basename(path)}.${randomBytes(6).toString('hex')}.partial`,
+  );
+  const fd = openSync(temporary, 'wx', 0o600);
   try {
-    await writeFile(temporary, content, { mode: 0o600, flag: 'wx' });
-    await rename(temporary, path);
+    try {
+      writeChunksSync(fd, chunks);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
   } catch (error) {
-    await rm(temporary, { force: true });
+    rmSync(temporary, { force: true });
     throw error;
   }
+}
+
+/** Every chunk to `fd`, each to its last byte. */
+export function writeChunksSync(fd: number, chunks: Iterable<Uint8Array>): void {
+  for (const chunk of chunks) {
+    for (let done = 0; done < chunk.byteLength;) done += writeSync(fd, chunk, done);
+  }
+}
+
+/** A small file written whole or not at all, readable by the owner only (writeWholeFileSync). */
+export function writePrivateFile(path: string, content: string | Uint8Array): Promise<void> {
+  writeWholeFileSync(path, [typeof content === 'string' ? Buffer.from(content, 'utf8') : content]);
+  return Promise.resolve();
 }
 
 /**

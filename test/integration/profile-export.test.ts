@@ -87,7 +87,7 @@ describe('export and audit files that cannot be written', () => {
       expect(exported.stderr).not.toContain('INTERNAL');
       // No temporary export left beside it (the encrypted export, written before the rename).
       const left = (await readdir(dirname(out)).catch(() => [])).filter(
-        (name) => name.startsWith(`${basename(out)}.`) && name.endsWith('.tmp'),
+        (name) => name.startsWith(`.${basename(out)}.`) && name.endsWith('.partial'),
       );
       expect(left).toEqual([]);
 
