@@ -152,7 +152,7 @@ function decodeRegularLines(body: Buffer, out: Buffer): { consumed: number; writ
     scratch.copy(out, written, 0, decoded);
     written += decoded;
     consumed += lines * stride;
-    if (lines < available || lines < linesPerSlice) return { consumed, written };
+    if (lines < linesPerSlice) return { consumed, written }; // an irregular line, or the end
   }
 }
 
