@@ -24,6 +24,7 @@ import {
   readBridgeFile,
   type BridgeFile,
 } from '../services/practices.js';
+import { emptyStore, fillStore } from '../services/storeFull.js';
 import { makeTempDir, type TempDir } from '../services/tmp.js';
 
 let tmp: TempDir;
@@ -177,20 +178,10 @@ describe('two practices on loopback, each a HISP with its own bridge', () => {
   it('a full disk loses nothing: B answers 452 and A keeps the message waiting until there is room; A sending with its own disk full is STORE_FULL and stores nothing', async () => {
     const [a, b] = demo.practices;
     const [clientA, clientB] = [await connect(a), await connect(b)];
-    // The fault, produced by SQLite itself: a page limit at the database's present size makes
-    // every write that needs a new page fail with SQLITE_FULL, as a full disk does. (A message
-    // of ~300 KB needs many new pages; free pages inside the file cannot hold it.)
-    const pages = (practice: RunningPractice, limit?: number): number =>
-      practice.profile.db.read(
-        (db) =>
-          db.pragma(limit === undefined ? 'page_count' : `max_page_count = ${limit}`, {
-            simple: true,
-          }) as number,
-      );
-    const roomy = 1_073_741_823; // SQLite's default max_page_count
+    // The fault made by SQLite itself (storeFull.ts); a message of ~300 KB needs new pages.
     const text = `Imaging report follows.\n${'Finding: no acute abnormality. '.repeat(10_000)}`;
 
-    pages(b, pages(b));
+    fillStore(b.profile);
     let id: number;
     try {
       const sent = await clientA.call('sendMessage', {
@@ -208,7 +199,7 @@ describe('two practices on loopback, each a HISP with its own bridge', () => {
       const inbox = await clientB.call('listMessages', { folder: 'inbox' });
       expect(inbox.messages.map((m) => m.subject)).not.toContain('Sent while B is full');
     } finally {
-      pages(b, roomy);
+      emptyStore(b.profile);
     }
     // Room again. The waiting row is made due now (as saving relay settings does) and A's next
     // send wakes its relay, which takes both.
@@ -228,7 +219,7 @@ describe('two practices on loopback, each a HISP with its own bridge', () => {
 
     // A's own disk full: the send is refused with STORE_FULL, and nothing was stored or queued.
     const sentBefore = (await clientA.call('listMessages', { folder: 'sent' })).messages.length;
-    pages(a, pages(a));
+    fillStore(a.profile);
     try {
       const refused = await clientA
         .call('sendMessage', {
@@ -243,7 +234,7 @@ describe('two practices on loopback, each a HISP with its own bridge', () => {
         );
       expect(refused).toBe('STORE_FULL');
     } finally {
-      pages(a, roomy);
+      emptyStore(a.profile);
     }
     const sentAfter = await clientA.call('listMessages', { folder: 'sent' });
     expect(sentAfter.messages.length).toBe(sentBefore);

@@ -34,6 +34,7 @@ import { initProfile, openProfile, VAULT_FILE, type Profile } from '../../hisp/s
 import { bundleForChild } from '../services/bundle.js';
 import { makeTempDir, startDovecot, type DovecotHandle, type TempDir } from '../services/index.js';
 import { waitUntil } from '../services/proc.js';
+import { emptyStore, fillStore } from '../services/storeFull.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const RI = resolve(ROOT, '..', 'shared', 'interop', 'java-ri');
@@ -476,21 +477,13 @@ describe('inbound pull from a real Dovecot', () => {
     const store = new MailStore(profile);
     const log = capture();
     const pull = pullFor(account, profile, store, 'delete', { maxAttempts: 2, logger: log.logger });
-    // The fault made by SQLite itself, no stand-in: a page limit at the database's present
-    // size makes a write that needs new pages fail with SQLITE_FULL, as a full disk does.
-    // (The ~60 KB message needs new pages; the small bookkeeping rows fit in existing ones.)
-    const limit = (pages?: number): number =>
-      profile.db.read(
-        (db) =>
-          db.pragma(pages === undefined ? 'page_count' : `max_page_count = ${pages}`, {
-            simple: true,
-          }) as number,
-      );
+    // The fault made by SQLite itself (storeFull.ts): the ~60 KB message needs new pages;
+    // the small bookkeeping rows fit in existing ones.
     try {
       await append(account, [direct('first', 100)]);
       expect(await pull.syncOnce()).toEqual({ fetched: 1, stored: 1, duplicates: 0 });
       await append(account, [direct('full-1', 60_000)]);
-      limit(limit());
+      fillStore(profile);
       for (let pass = 0; pass < 4; pass++) {
         // More passes than maxAttempts: a full disk does not count towards giving up.
         expect(await pull.syncOnce(), `pass ${pass}`).toEqual({
@@ -502,10 +495,10 @@ describe('inbound pull from a real Dovecot', () => {
       expect((await upstream(account)).map((m) => m.messageId)).toEqual([
         '<full-1@securehealthemail.com>',
       ]);
-      limit(1_073_741_823); // room again (SQLite's default)
+      emptyStore(profile);
       expect(await pull.syncOnce()).toEqual({ fetched: 1, stored: 1, duplicates: 0 });
     } finally {
-      limit(1_073_741_823);
+      emptyStore(profile);
       await pull.stop();
     }
     expect(await upstream(account)).toEqual([]);
